@@ -1,0 +1,232 @@
+//! What one iteration records: the actor's code, the sandbox run, the critique, and the
+//! feedback that carries its failure into the next iteration.
+
+use serde::{Deserialize, Serialize};
+
+use crate::critique::{Critique, CritiqueIssue};
+use crate::timestamp::Timestamp;
+
+/// Token counts of one model call, or summed over a job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Tokens sent.
+    pub prompt_tokens: u64,
+    /// Tokens generated.
+    pub completion_tokens: u64,
+    /// Their sum, as the provider reported it.
+    pub total_tokens: u64,
+}
+
+impl Usage {
+    /// Adds another call's usage.
+    pub fn add(&mut self, other: Usage) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        self.total_tokens += other.total_tokens;
+    }
+}
+
+/// One model call: who answered, how fast, at what cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCall {
+    /// The provider name from configuration (`openai`, `replay`, ...).
+    pub provider: String,
+    /// The model name sent to the provider.
+    pub model: String,
+    /// Wall time of the call including retries.
+    pub latency_ms: u64,
+    /// Tokens counted by the provider.
+    pub usage: Usage,
+}
+
+/// How a sandbox run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionStatus {
+    /// Exit status 0 and every test case matched.
+    Passed,
+    /// The program ran, and a test failed or it exited non-zero.
+    Failed,
+    /// The code did not run at all: syntax error, missing entry point.
+    Error,
+    /// The wall-clock or CPU limit was hit.
+    Timeout,
+    /// The memory limit was hit.
+    MemoryLimit,
+    /// The program wrote more than the output cap.
+    OutputLimit,
+    /// Our fault, not the code's: the sandbox could not run it. Retried, never fed to the actor.
+    SandboxError,
+}
+
+impl ExecutionStatus {
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::Error => "error",
+            Self::Timeout => "timeout",
+            Self::MemoryLimit => "memory_limit",
+            Self::OutputLimit => "output_limit",
+            Self::SandboxError => "sandbox_error",
+        }
+    }
+}
+
+/// One frame of a parsed traceback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frame {
+    /// The file as the runtime named it (`main.py`).
+    pub file: String,
+    /// 1-based line number.
+    pub line: u32,
+    /// The function, `<module>` at top level.
+    pub function: String,
+    /// The source line, when the runtime printed it.
+    pub code: Option<String>,
+}
+
+/// A runtime's error report, parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Traceback {
+    /// `IndexError`, `SyntaxError`, ...
+    pub error_type: String,
+    /// The text after the type.
+    pub message: String,
+    /// Outermost call first, as Python prints them.
+    pub frames: Vec<Frame>,
+}
+
+/// The verdict on one program-level test case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestCaseResult {
+    /// The case's name from the spec.
+    pub name: String,
+    /// Whether stdout matched (trailing whitespace trimmed).
+    pub passed: bool,
+    /// What the program printed (capped).
+    pub stdout: String,
+    /// What the case expected.
+    pub expected_stdout: String,
+    /// How the run of this case ended.
+    pub status: ExecutionStatus,
+}
+
+/// The sandbox's report on one attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Execution {
+    /// The overall verdict.
+    pub status: ExecutionStatus,
+    /// The program's exit code, if it exited.
+    pub exit_code: Option<i32>,
+    /// The signal that killed it, if one did.
+    pub signal: Option<i32>,
+    /// Wall time of the run (not counting the wait for a sandbox slot).
+    pub duration_ms: u64,
+    /// Captured stdout, cut at the job's cap.
+    pub stdout: String,
+    /// Captured stderr, cut at the job's cap.
+    pub stderr: String,
+    /// Whether stdout was cut.
+    pub stdout_truncated: bool,
+    /// Whether stderr was cut.
+    pub stderr_truncated: bool,
+    /// The parsed error report, if the program raised one.
+    pub traceback: Option<Traceback>,
+    /// Per-case verdicts of `test_cases`.
+    pub test_cases: Vec<TestCaseResult>,
+    /// A sentence the actor can act on when a limit tripped or the sandbox failed.
+    pub message: Option<String>,
+}
+
+/// What goes back to the actor after a failed iteration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// The run's status.
+    pub status: ExecutionStatus,
+    /// The traceback as the runtime printed it, or the tail of stderr.
+    pub traceback: Option<String>,
+    /// A limit's message, when one tripped.
+    pub message: Option<String>,
+    /// The test cases that failed.
+    pub failing_test_cases: Vec<TestCaseResult>,
+    /// The critic's summary.
+    pub critic_feedback: Option<String>,
+    /// The critic's issues with their fixes.
+    pub critic_issues: Vec<CritiqueIssue>,
+}
+
+/// How an iteration ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptStatus {
+    /// Steps are still being recorded.
+    Running,
+    /// The acceptance policy accepted it.
+    Accepted,
+    /// It was not accepted; its feedback goes to the next iteration.
+    Failed,
+    /// The job was cancelled while it ran.
+    Cancelled,
+}
+
+impl AttemptStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Accepted => "accepted",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Running, Self::Accepted, Self::Failed, Self::Cancelled]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// One self-correction iteration, as persisted step by step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// 1-based.
+    pub iteration: u32,
+    /// How it ended, or `running`.
+    pub status: AttemptStatus,
+    /// The actor's code, once recorded.
+    pub code: Option<String>,
+    /// The actor call.
+    pub actor: Option<ModelCall>,
+    /// The sandbox run.
+    pub execution: Option<Execution>,
+    /// The critic's review (absent when critique is off).
+    pub critique: Option<Critique>,
+    /// The critic call.
+    pub critic: Option<ModelCall>,
+    /// What was fed back to the next iteration (absent for the accepted one).
+    pub feedback: Option<Feedback>,
+    /// When the iteration began.
+    pub started_at: Timestamp,
+    /// When its decision was recorded.
+    pub finished_at: Option<Timestamp>,
+}
+
+impl Attempt {
+    /// How many of the job's checks passed: used to pick a failed job's best attempt.
+    pub fn score(&self) -> usize {
+        let Some(exec) = &self.execution else {
+            return 0;
+        };
+        let cases = exec.test_cases.iter().filter(|c| c.passed).count();
+        let ran = usize::from(matches!(
+            exec.status,
+            ExecutionStatus::Passed | ExecutionStatus::Failed
+        ));
+        let passed = usize::from(exec.status == ExecutionStatus::Passed);
+        passed * 1_000_000 + cases * 2 + ran
+    }
+}

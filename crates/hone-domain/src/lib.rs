@@ -1,0 +1,29 @@
+//! hone's domain model, free of IO: what a job is, how it is validated, which states it moves
+//! through, what an attempt records, how model answers are read (code extraction, critique
+//! parsing), how prompts are built and when an attempt is accepted.
+//!
+//! Every other crate speaks these types; none of them depends on sqlx, axum or tokio.
+
+pub mod acceptance;
+pub mod attempt;
+pub mod critique;
+pub mod event;
+pub mod extract;
+pub mod ids;
+pub mod job;
+pub mod prompt;
+pub mod spec;
+pub mod status;
+pub mod timestamp;
+
+pub use attempt::{
+    Attempt, AttemptStatus, Execution, ExecutionStatus, Feedback, Frame, ModelCall, TestCaseResult,
+    Traceback, Usage,
+};
+pub use critique::{Category, Critique, CritiqueIssue, Severity, Verdict};
+pub use event::{Event, EventType};
+pub use ids::{JobId, TenantId};
+pub use job::{Job, Outcome, OutcomeReason};
+pub use spec::{Acceptance, FieldError, JobSpec, Language};
+pub use status::JobStatus;
+pub use timestamp::Timestamp;

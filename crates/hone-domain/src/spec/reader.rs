@@ -1,0 +1,176 @@
+//! A small reader over a JSON object that collects every field error instead of stopping at
+//! the first, and notices fields nobody asked for.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// One bad field: where it is and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// Dotted path, e.g. `limits.timeout_ms` or `test_cases[2].stdin`.
+    pub field: String,
+    /// What is wrong, in a sentence.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A new error.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Reads the fields of one object, under a path prefix.
+pub(crate) struct ObjectReader<'a> {
+    prefix: String,
+    map: &'a Map<String, Value>,
+    seen: BTreeSet<&'static str>,
+}
+
+impl<'a> ObjectReader<'a> {
+    pub(crate) fn new(prefix: impl Into<String>, map: &'a Map<String, Value>) -> Self {
+        Self {
+            prefix: prefix.into(),
+            map,
+            seen: BTreeSet::new(),
+        }
+    }
+
+    pub(crate) fn path(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.prefix)
+        }
+    }
+
+    /// The raw value; `None` if absent. JSON `null` is returned as `Some(Value::Null)`.
+    pub(crate) fn raw(&mut self, key: &'static str) -> Option<&'a Value> {
+        self.seen.insert(key);
+        self.map.get(key)
+    }
+
+    /// An optional string (absent or null gives `None`) with a byte limit.
+    pub(crate) fn string(
+        &mut self,
+        key: &'static str,
+        max_bytes: usize,
+        errors: &mut Vec<FieldError>,
+    ) -> Option<String> {
+        match self.raw(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.len() > max_bytes => {
+                errors.push(FieldError::new(
+                    self.path(key),
+                    format!("must be at most {max_bytes} bytes (got {})", s.len()),
+                ));
+                None
+            }
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                errors.push(FieldError::new(self.path(key), "must be a string"));
+                None
+            }
+        }
+    }
+
+    /// An optional integer within `min..=max`.
+    pub(crate) fn int(
+        &mut self,
+        key: &'static str,
+        (min, max): (i64, i64),
+        errors: &mut Vec<FieldError>,
+    ) -> Option<i64> {
+        match self.raw(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(v) if (min..=max).contains(&v) => Some(v),
+                _ => {
+                    errors.push(FieldError::new(
+                        self.path(key),
+                        format!("must be an integer from {min} to {max}"),
+                    ));
+                    None
+                }
+            },
+            Some(_) => {
+                errors.push(FieldError::new(
+                    self.path(key),
+                    format!("must be an integer from {min} to {max}"),
+                ));
+                None
+            }
+        }
+    }
+
+    /// An optional number within `min..=max`.
+    pub(crate) fn float(
+        &mut self,
+        key: &'static str,
+        (min, max): (f64, f64),
+        errors: &mut Vec<FieldError>,
+    ) -> Option<f64> {
+        match self.raw(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(v) if v >= min && v <= max => Some(v),
+                _ => {
+                    errors.push(FieldError::new(
+                        self.path(key),
+                        format!("must be a number from {min} to {max}"),
+                    ));
+                    None
+                }
+            },
+            Some(_) => {
+                errors.push(FieldError::new(
+                    self.path(key),
+                    format!("must be a number from {min} to {max}"),
+                ));
+                None
+            }
+        }
+    }
+
+    /// An optional nested object; a non-object is an error.
+    pub(crate) fn object(
+        &mut self,
+        key: &'static str,
+        errors: &mut Vec<FieldError>,
+    ) -> Option<ObjectReader<'a>> {
+        match self.raw(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => Some(ObjectReader::new(self.path(key), m)),
+            Some(_) => {
+                errors.push(FieldError::new(self.path(key), "must be an object"));
+                None
+            }
+        }
+    }
+
+    /// Reports every key that was never read as an unknown field.
+    pub(crate) fn finish(self, errors: &mut Vec<FieldError>) {
+        for key in self.map.keys() {
+            if !self.seen.contains(key.as_str()) {
+                errors.push(FieldError::new(self.path(key), "unknown field"));
+            }
+        }
+    }
+}
+
+impl<'a> ObjectReader<'a> {
+    /// Every key of the object (for maps with free-form keys).
+    pub(crate) fn keys(&self) -> Vec<String> {
+        self.map.keys().cloned().collect()
+    }
+
+    /// The value of a free-form key (maps do not report unknown fields).
+    pub(crate) fn raw_owned(&mut self, key: &str) -> Option<&'a Value> {
+        self.map.get(key)
+    }
+}

@@ -1,0 +1,292 @@
+//! The client side of the Postgres store: enqueue, read, list and cancel.
+
+use hone_domain::{
+    Attempt, Event, EventType, Job, JobId, JobStatus, Outcome, OutcomeReason, TenantId, Timestamp,
+};
+use hone_store::{CancelOutcome, Enqueued, JobPage, ListJobs, NewJob, StoreError};
+use serde_json::json;
+use sqlx::{AssertSqlSafe, PgPool};
+
+use crate::rows::{self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS};
+use crate::{PgStore, db_err};
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+pub(crate) async fn enqueue_job(store: &PgStore, job: NewJob) -> Result<Enqueued, StoreError> {
+    if let Some(idem) = &job.idempotency
+        && let Some(found) = find_by_key(&store.pool, &job.tenant, &idem.key).await?
+    {
+        return Ok(existing(found, &idem.fingerprint));
+    }
+    let now_ts = Timestamp::now();
+    let now = now_ts.as_millis();
+    let spec = serde_json::to_string(&job.spec).map_err(|e| StoreError::corrupt("spec", e))?;
+    let metadata = serde_json::to_string(&job.spec.metadata)
+        .map_err(|e| StoreError::corrupt("metadata", e))?;
+    let (key, fingerprint) = job
+        .idempotency
+        .as_ref()
+        .map(|i| (Some(i.key.clone()), Some(i.fingerprint.clone())))
+        .unwrap_or_default();
+    let mut tx = store.pool.begin().await.map_err(db_err)?;
+    let inserted = sqlx::query(
+        "INSERT INTO jobs (id, tenant_id, status, priority, language, spec, metadata, \
+         idempotency_key, request_fingerprint, last_seq, available_at, created_at, updated_at) \
+         VALUES ($1, $2, 'queued', $3, $4, $5::jsonb, $6::jsonb, $7, $8, 1, $9, $10, $11)",
+    )
+    .bind(job.id.0)
+    .bind(job.tenant.as_str())
+    .bind(job.spec.priority)
+    .bind(job.spec.language.as_str())
+    .bind(spec)
+    .bind(metadata)
+    .bind(key)
+    .bind(fingerprint)
+    .bind(now)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *tx)
+    .await;
+    if let Err(e) = inserted {
+        drop(tx);
+        if is_unique_violation(&e)
+            && let Some(idem) = &job.idempotency
+        {
+            return Ok(
+                match find_by_key(&store.pool, &job.tenant, &idem.key).await? {
+                    Some(found) => existing(found, &idem.fingerprint),
+                    None => Enqueued::KeyInFlight,
+                },
+            );
+        }
+        return Err(db_err(e));
+    }
+    rows::insert_event(
+        &mut tx,
+        job.id,
+        job.tenant.as_str(),
+        1,
+        EventType::JobQueued,
+        json!({"status": "queued"}),
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(Enqueued::Created(job.queued(now_ts)))
+}
+
+fn existing((job, fingerprint): (Job, Option<String>), wanted: &str) -> Enqueued {
+    if fingerprint.as_deref() == Some(wanted) {
+        Enqueued::Existing(job)
+    } else {
+        Enqueued::KeyReused
+    }
+}
+
+async fn find_by_key(
+    pool: &PgPool,
+    tenant: &TenantId,
+    key: &str,
+) -> Result<Option<(Job, Option<String>)>, StoreError> {
+    let sql = format!(
+        "SELECT {JOB_COLUMNS}, request_fingerprint FROM jobs \
+         WHERE tenant_id = $1 AND idempotency_key = $2"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(key)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?;
+    row.map(|r| {
+        let fp: Option<String> = sqlx::Row::try_get(&r, "request_fingerprint").map_err(db_err)?;
+        Ok((rows::job(&r)?, fp))
+    })
+    .transpose()
+}
+
+pub(crate) async fn get_job(
+    pool: &PgPool,
+    tenant: &TenantId,
+    id: JobId,
+) -> Result<Option<Job>, StoreError> {
+    let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2");
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| rows::job(&r))
+        .transpose()
+}
+
+pub(crate) async fn list_jobs(
+    pool: &PgPool,
+    tenant: &TenantId,
+    query: ListJobs,
+) -> Result<JobPage, StoreError> {
+    let limit = query.limit.max(1);
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 \
+         AND ($2::text IS NULL OR status = $3) AND ($4::uuid IS NULL OR id < $5) \
+         ORDER BY id DESC LIMIT $6"
+    );
+    let status = query.status.map(JobStatus::as_str);
+    let before = query.before.map(|b| b.0);
+    let found = sqlx::query(AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(status)
+        .bind(status)
+        .bind(before)
+        .bind(before)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    let mut items = found.iter().map(rows::job).collect::<Result<Vec<_>, _>>()?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|j| j.id)
+    } else {
+        None
+    };
+    Ok(JobPage { items, next })
+}
+
+async fn job_exists(pool: &PgPool, tenant: &TenantId, id: JobId) -> Result<bool, StoreError> {
+    Ok(
+        sqlx::query("SELECT 1 FROM jobs WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.as_str())
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err)?
+            .is_some(),
+    )
+}
+
+pub(crate) async fn list_attempts(
+    pool: &PgPool,
+    tenant: &TenantId,
+    id: JobId,
+) -> Result<Option<Vec<Attempt>>, StoreError> {
+    if !job_exists(pool, tenant, id).await? {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE tenant_id = $1 AND job_id = $2 \
+         ORDER BY iteration"
+    );
+    let found = sqlx::query(AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(id.0)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    found
+        .iter()
+        .map(rows::attempt)
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
+pub(crate) async fn list_events(
+    pool: &PgPool,
+    tenant: &TenantId,
+    id: JobId,
+    after: u64,
+    limit: u32,
+) -> Result<Option<Vec<Event>>, StoreError> {
+    if !job_exists(pool, tenant, id).await? {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND job_id = $2 AND seq > $3 \
+         ORDER BY seq LIMIT $4"
+    );
+    let found = sqlx::query(AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(id.0)
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    found
+        .iter()
+        .map(rows::event)
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
+pub(crate) async fn request_cancel(
+    pool: &PgPool,
+    tenant: &TenantId,
+    id: JobId,
+) -> Result<CancelOutcome, StoreError> {
+    let now = Timestamp::now().as_millis();
+    let outcome = Outcome {
+        reason: OutcomeReason::Cancelled,
+        accepted_iteration: None,
+        code: None,
+        message: Some("cancelled before a worker started it".to_owned()),
+    };
+    let outcome = serde_json::to_string(&outcome).map_err(|e| StoreError::corrupt("outcome", e))?;
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    let queued: Option<i64> = sqlx::query_scalar(
+        "UPDATE jobs SET status = 'cancelled', outcome = $1::jsonb, finished_at = $2, updated_at = $3, \
+         last_seq = last_seq + 1 \
+         WHERE tenant_id = $4 AND id = $5 AND status = 'queued' RETURNING last_seq",
+    )
+    .bind(outcome)
+    .bind(now)
+    .bind(now)
+    .bind(tenant.as_str())
+    .bind(id.0)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    if let Some(seq) = queued {
+        rows::insert_event(
+            &mut tx,
+            id,
+            tenant.as_str(),
+            seq,
+            EventType::JobCancelled,
+            json!({"status": "cancelled", "reason": "cancelled"}),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        return Ok(CancelOutcome::Cancelled);
+    }
+    let running = sqlx::query(
+        "UPDATE jobs SET cancel_requested = TRUE, updated_at = $1 \
+         WHERE tenant_id = $2 AND id = $3 AND status = 'running'",
+    )
+    .bind(now)
+    .bind(tenant.as_str())
+    .bind(id.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    if running.rows_affected() > 0 {
+        return Ok(CancelOutcome::Requested);
+    }
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM jobs WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.as_str())
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err)?;
+    Ok(match status.as_deref().and_then(JobStatus::parse) {
+        Some(s) => CancelOutcome::AlreadyFinished(s),
+        None => CancelOutcome::NotFound,
+    })
+}

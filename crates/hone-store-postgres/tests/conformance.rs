@@ -1,0 +1,17 @@
+//! The store conformance suite against Postgres, a fresh database per test. Needs
+//! `HONE_TEST_POSTGRES_URL`; without it the cases skip, except under `CI=true`, where a
+//! missing Postgres fails the run.
+
+#![expect(clippy::expect_used, reason = "test set-up: a failure here is a failed test")]
+
+use std::sync::Arc;
+
+use hone_store::Store;
+use hone_store_postgres::PgStore;
+
+async fn fresh() -> Option<Arc<dyn Store>> {
+    let url = hone_store_postgres::testing::fresh_database().await?;
+    Some(Arc::new(PgStore::connect(&url).await.expect("connect")))
+}
+
+hone_store::conformance_suite!(fresh());

@@ -1,0 +1,19 @@
+//! The store conformance suite against SQLite, a fresh database file per test.
+
+#![expect(clippy::expect_used, reason = "test set-up: a failure here is a failed test")]
+
+use std::sync::Arc;
+
+use hone_store::Store;
+use hone_store_sqlite::SqliteStore;
+
+async fn fresh() -> Option<Arc<dyn Store>> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("hone.db").display());
+    let store = SqliteStore::connect(&url).await.expect("connect");
+    // The directory must outlive the test: leak it (the OS cleans /tmp).
+    std::mem::forget(dir);
+    Some(Arc::new(store))
+}
+
+hone_store::conformance_suite!(fresh());

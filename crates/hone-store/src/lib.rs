@@ -1,0 +1,129 @@
+//! hone's storage boundary. [`Store`] names what the application does with its data
+//! (`enqueue_job`, `claim_jobs`, `record_execution`, ...), one method per operation, so the
+//! engine and the API never see SQL. Each backend crate (`hone-store-sqlite`,
+//! `hone-store-postgres`) implements it and must pass the [`conformance`] suite.
+//!
+//! Rules every backend keeps:
+//! - every state change is one transaction, guarded by the expected current state, so two
+//!   workers can never both win;
+//! - every change a client can observe appends an event in the same transaction;
+//! - each step of an attempt is written once; a second write fails with
+//!   [`StoreError::StepExists`].
+
+mod error;
+mod params;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+use async_trait::async_trait;
+use hone_domain::{
+    Attempt, AttemptStatus, Critique, Event, Execution, Feedback, Job, JobId, ModelCall, TenantId,
+};
+
+pub use error::{StoreError, UnknownName};
+pub use params::*;
+
+/// Everything hone persists, behind one trait so SQLite and Postgres are interchangeable.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The backend's name (`sqlite`, `postgres`), for logs and readiness.
+    fn backend(&self) -> &'static str;
+
+    /// Checks that the database answers and is migrated.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    // ----- client side -------------------------------------------------------------------
+
+    /// Stores a new job with its `job.queued` event, or finds the job of the same
+    /// idempotency key.
+    async fn enqueue_job(&self, job: NewJob) -> Result<Enqueued, StoreError>;
+
+    /// One job of the tenant.
+    async fn get_job(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>, StoreError>;
+
+    /// The tenant's jobs, newest first.
+    async fn list_jobs(&self, tenant: &TenantId, query: ListJobs) -> Result<JobPage, StoreError>;
+
+    /// Every attempt of a job, in order. `None` if the job does not exist for the tenant.
+    async fn list_attempts(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+    ) -> Result<Option<Vec<Attempt>>, StoreError>;
+
+    /// A job's events with `seq > after`, at most `limit`. `None` if the job does not exist.
+    async fn list_events(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Option<Vec<Event>>, StoreError>;
+
+    /// Cancels a queued job at once, or asks the worker of a running one to stop.
+    async fn request_cancel(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+    ) -> Result<CancelOutcome, StoreError>;
+
+    // ----- worker side -------------------------------------------------------------------
+
+    /// Takes up to `limit` runnable jobs (queued and due, or running with an expired lease),
+    /// highest priority then oldest first, and leases them to the worker.
+    async fn claim_jobs(&self, claim: ClaimJobs) -> Result<Vec<Claimed>, StoreError>;
+
+    /// Extends the lease and reports whether a cancel was requested.
+    async fn heartbeat(&self, lease: &Lease, lease_ms: u64) -> Result<JobControl, StoreError>;
+
+    /// Opens iteration `iteration` (`attempt.started`).
+    async fn start_attempt(&self, lease: &Lease, iteration: u32) -> Result<(), StoreError>;
+
+    /// Stores the actor's code and adds its usage to the job (`attempt.code`).
+    async fn record_actor_output(
+        &self,
+        lease: &Lease,
+        iteration: u32,
+        code: &str,
+        call: &ModelCall,
+    ) -> Result<(), StoreError>;
+
+    /// Stores the sandbox run (`attempt.executed`).
+    async fn record_execution(
+        &self,
+        lease: &Lease,
+        iteration: u32,
+        execution: &Execution,
+    ) -> Result<(), StoreError>;
+
+    /// Stores the critique and adds the critic's usage to the job (`attempt.critiqued`).
+    async fn record_critique(
+        &self,
+        lease: &Lease,
+        iteration: u32,
+        critique: &Critique,
+        call: &ModelCall,
+    ) -> Result<(), StoreError>;
+
+    /// Stores the iteration's decision and its feedback (`attempt.finished`).
+    async fn finish_attempt(
+        &self,
+        lease: &Lease,
+        iteration: u32,
+        status: AttemptStatus,
+        feedback: Option<&Feedback>,
+    ) -> Result<(), StoreError>;
+
+    /// Ends the job (`job.succeeded`, `job.failed` or `job.cancelled`) and releases the lease.
+    async fn finish_job(&self, lease: &Lease, finish: FinishJob) -> Result<(), StoreError>;
+
+    /// Puts a running job back in the queue after an infrastructure error (`job.requeued`),
+    /// runnable again after `delay_ms`. Returns how many times the job has been requeued so far.
+    async fn requeue_job(
+        &self,
+        lease: &Lease,
+        reason: &str,
+        delay_ms: u64,
+    ) -> Result<u32, StoreError>;
+}

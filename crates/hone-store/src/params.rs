@@ -1,0 +1,136 @@
+//! The parameter and result types of [`crate::Store`]'s methods.
+
+use hone_domain::{Job, JobId, JobSpec, JobStatus, Outcome, TenantId};
+
+/// A job to store.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// Its id, chosen by the caller (UUID v7).
+    pub id: JobId,
+    /// Its owner.
+    pub tenant: TenantId,
+    /// The validated spec.
+    pub spec: JobSpec,
+    /// The client's `Idempotency-Key` and a fingerprint of the request body.
+    pub idempotency: Option<Idempotency>,
+}
+
+/// An idempotency key and the fingerprint of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// The client's key (scoped to the tenant).
+    pub key: String,
+    /// A hash of the request body.
+    pub fingerprint: String,
+}
+
+/// What [`crate::Store::enqueue_job`] did.
+#[derive(Debug, Clone)]
+pub enum Enqueued {
+    /// A new job was stored.
+    Created(Job),
+    /// The key was used before with the same fingerprint: the first job.
+    Existing(Job),
+    /// The key was used before with another fingerprint.
+    KeyReused,
+    /// Another request with the key is being stored right now.
+    KeyInFlight,
+}
+
+/// Filters and paging of [`crate::Store::list_jobs`].
+#[derive(Debug, Clone, Default)]
+pub struct ListJobs {
+    /// Only jobs in this status.
+    pub status: Option<JobStatus>,
+    /// At most this many (the caller bounds it).
+    pub limit: u32,
+    /// Only jobs older than this one (the previous page's last id).
+    pub before: Option<JobId>,
+}
+
+/// A page of jobs.
+#[derive(Debug, Clone)]
+pub struct JobPage {
+    /// Newest first.
+    pub items: Vec<Job>,
+    /// Pass as `before` to get the next page; `None` on the last.
+    pub next: Option<JobId>,
+}
+
+/// What [`crate::Store::request_cancel`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The job was queued and is now cancelled.
+    Cancelled,
+    /// The job is running; its worker will stop it.
+    Requested,
+    /// The job had already ended in this status.
+    AlreadyFinished(JobStatus),
+    /// No such job for the tenant.
+    NotFound,
+}
+
+/// A worker's request for work.
+#[derive(Debug, Clone)]
+pub struct ClaimJobs {
+    /// The worker's id, written into the lease.
+    pub worker: String,
+    /// How many jobs at most.
+    pub limit: u32,
+    /// How long the lease lasts unless renewed.
+    pub lease_ms: u64,
+}
+
+/// The right to write a job's steps: every worker-side write names it and fails with
+/// [`crate::StoreError::LeaseLost`] once it is no longer held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The job.
+    pub job: JobId,
+    /// The worker that holds it.
+    pub worker: String,
+}
+
+/// A job handed to a worker.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// The job as it is now (status `running`).
+    pub job: Job,
+    /// The lease to write with.
+    pub lease: Lease,
+}
+
+/// What a heartbeat tells the worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobControl {
+    /// A client asked to cancel the job.
+    pub cancel_requested: bool,
+}
+
+/// How a job ends.
+#[derive(Debug, Clone)]
+pub struct FinishJob {
+    /// `succeeded`, `failed` or `cancelled`.
+    pub status: JobStatus,
+    /// Why, and the code.
+    pub outcome: Outcome,
+}
+
+impl NewJob {
+    /// The job as it is right after [`crate::Store::enqueue_job`] stored it at `now`.
+    pub fn queued(&self, now: hone_domain::Timestamp) -> Job {
+        Job {
+            id: self.id,
+            status: JobStatus::Queued,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            iterations: 0,
+            outcome: None,
+            usage: hone_domain::Usage::default(),
+            metadata: self.spec.metadata.clone(),
+            spec: self.spec.clone(),
+            cancel_requested: false,
+        }
+    }
+}
