@@ -1,6 +1,9 @@
 //! The job spec's validation, as a client meets it.
 
-#![expect(clippy::expect_used, reason = "test helper: a failure is a failed test")]
+#![expect(
+    clippy::expect_used,
+    reason = "test helper: a failure is a failed test"
+)]
 
 use hone_domain::spec::{Acceptance, JobSpec, Language};
 use serde_json::json;

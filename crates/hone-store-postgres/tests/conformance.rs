@@ -2,7 +2,10 @@
 //! `HONE_TEST_POSTGRES_URL`; without it the cases skip, except under `CI=true`, where a
 //! missing Postgres fails the run.
 
-#![expect(clippy::expect_used, reason = "test set-up: a failure here is a failed test")]
+#![expect(
+    clippy::expect_used,
+    reason = "test set-up: a failure here is a failed test"
+)]
 
 use std::sync::Arc;
 

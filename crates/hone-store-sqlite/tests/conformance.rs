@@ -1,6 +1,9 @@
 //! The store conformance suite against SQLite, a fresh database file per test.
 
-#![expect(clippy::expect_used, reason = "test set-up: a failure here is a failed test")]
+#![expect(
+    clippy::expect_used,
+    reason = "test set-up: a failure here is a failed test"
+)]
 
 use std::sync::Arc;
 

@@ -1,0 +1,200 @@
+//! Starting a sandboxed process and watching it: rlimits applied before exec, stdin fed,
+//! stdout and stderr captured up to a cap, and the whole process group killed when the
+//! wall-clock timer fires or the output cap is crossed.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::sys::resource::{Resource, setrlimit};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::Command;
+
+use crate::{RunOutput, SandboxError, Termination};
+
+/// Resource limits applied to the sandbox process (and inherited by everything it starts).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rlimits {
+    /// CPU seconds.
+    pub cpu_s: u64,
+    /// Address space in bytes; `None` leaves it unlimited (runtimes that reserve huge
+    /// virtual ranges, such as V8).
+    pub address_space: Option<u64>,
+    /// Largest file the program may write.
+    pub file_size: u64,
+    /// Open file descriptors.
+    pub open_files: u64,
+}
+
+/// Installs `limits` in the child between fork and exec.
+fn apply_rlimits(cmd: &mut Command, limits: Rlimits) {
+    let set = move || -> std::io::Result<()> {
+        let lim = |r, v| setrlimit(r, v, v).map_err(std::io::Error::from);
+        lim(Resource::RLIMIT_CPU, limits.cpu_s)?;
+        lim(Resource::RLIMIT_FSIZE, limits.file_size)?;
+        lim(Resource::RLIMIT_NOFILE, limits.open_files)?;
+        lim(Resource::RLIMIT_CORE, 0)?;
+        if let Some(bytes) = limits.address_space {
+            lim(Resource::RLIMIT_AS, bytes)?;
+        }
+        Ok(())
+    };
+    // SAFETY: the closure only calls setrlimit(2), which is async-signal-safe, and touches
+    // no memory shared with the parent; that is what pre_exec requires.
+    #[expect(unsafe_code, reason = "rlimits must be set between fork and exec")]
+    unsafe {
+        cmd.pre_exec(set);
+    }
+}
+
+/// What one spawn needs.
+pub(crate) struct Spawn {
+    pub cmd: Command,
+    pub stdin: Option<String>,
+    pub timeout: Duration,
+    pub max_output: usize,
+    pub rlimits: Rlimits,
+}
+
+/// Runs the command to completion or until a limit trips; never leaves its process group
+/// behind.
+pub(crate) async fn run(spawn: Spawn) -> Result<RunOutput, SandboxError> {
+    let Spawn {
+        mut cmd,
+        stdin,
+        timeout,
+        max_output,
+        rlimits,
+    } = spawn;
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .process_group(0)
+    .kill_on_drop(true);
+    apply_rlimits(&mut cmd, rlimits);
+    let program = format!("{:?}", cmd.as_std().get_program());
+    let started = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|source| SandboxError::Spawn { program, source })?;
+    let pgid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(Pid::from_raw);
+    let kill_group = move || {
+        if let Some(pgid) = pgid {
+            let _ = killpg(pgid, Signal::SIGKILL);
+        }
+    };
+
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        tokio::spawn(async move {
+            // A program that exits without reading its input closes the pipe: not an error.
+            let _ = pipe.write_all(input.as_bytes()).await;
+        });
+    }
+    let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
+        kill_group();
+        return Err(SandboxError::Setup("stdio pipes missing".to_owned()));
+    };
+
+    let capture = async {
+        let (out, err) = tokio::join!(
+            capped(out, max_output, &kill_group),
+            capped(err, max_output, &kill_group)
+        );
+        Ok::<_, SandboxError>((
+            out.map_err(SandboxError::Wait)?,
+            err.map_err(SandboxError::Wait)?,
+        ))
+    };
+    let work = async {
+        let ((out, err), status) = tokio::try_join!(capture, async {
+            child.wait().await.map_err(SandboxError::Wait)
+        })?;
+        Ok::<_, SandboxError>((out, err, status))
+    };
+    tokio::pin!(work);
+    let finished = tokio::select! {
+        r = &mut work => Some(r),
+        () = tokio::time::sleep(timeout) => None,
+    };
+    kill_group();
+    let timed_out = finished.is_none();
+    let result = match finished {
+        Some(r) => r,
+        // Killed: the pipes close as the process tree dies; keep what it printed so far.
+        None => match tokio::time::timeout(Duration::from_secs(5), &mut work).await {
+            Ok(r) => r,
+            Err(_) => {
+                return Err(SandboxError::Setup(
+                    "the process tree did not die".to_owned(),
+                ));
+            }
+        },
+    };
+    let duration = started.elapsed();
+    let (out, err, status) = result?;
+    use std::os::unix::process::ExitStatusExt;
+    let termination = if timed_out {
+        Termination::Timeout
+    } else if out.truncated || err.truncated {
+        Termination::OutputLimit
+    } else if let Some(code) = status.code() {
+        Termination::Exited(code)
+    } else {
+        match status.signal() {
+            Some(sig) if sig == Signal::SIGXCPU as i32 => Termination::Timeout,
+            Some(sig) => Termination::Signaled(sig),
+            None => Termination::Signaled(0),
+        }
+    };
+    Ok(RunOutput {
+        termination,
+        stdout: String::from_utf8_lossy(&out.bytes).into_owned(),
+        stderr: String::from_utf8_lossy(&err.bytes).into_owned(),
+        stdout_truncated: out.truncated,
+        stderr_truncated: err.truncated,
+        duration,
+    })
+}
+
+struct Captured {
+    bytes: Vec<u8>,
+    truncated: bool,
+}
+
+/// Reads up to `cap` bytes; at the first byte beyond it, calls `on_overflow` (which kills the
+/// process group) and reports truncation.
+async fn capped(
+    mut pipe: impl AsyncRead + Unpin,
+    cap: usize,
+    on_overflow: &impl Fn(),
+) -> std::io::Result<Captured> {
+    let mut bytes = Vec::with_capacity(cap.min(64 * 1024));
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = pipe.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(Captured {
+                bytes,
+                truncated: false,
+            });
+        }
+        let room = cap - bytes.len();
+        if n > room {
+            on_overflow();
+            bytes.extend_from_slice(&buf[..room]);
+            return Ok(Captured {
+                bytes,
+                truncated: true,
+            });
+        }
+        bytes.extend_from_slice(&buf[..n]);
+    }
+}

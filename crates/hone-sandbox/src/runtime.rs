@@ -1,0 +1,131 @@
+//! The table of runtimes: how a language's program is written to disk and started, so a new
+//! language is a table entry, not an engine change.
+
+use std::path::{Path, PathBuf};
+
+use hone_domain::Language;
+
+/// How to run one language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runtime {
+    /// The language it runs.
+    pub language: Language,
+    /// The program's file name in the working directory.
+    pub file_name: &'static str,
+    /// The interpreter, an absolute path resolved at start.
+    pub interpreter: PathBuf,
+    /// Arguments before the file name.
+    pub args: &'static [&'static str],
+}
+
+/// A runtime entry before its interpreter is resolved.
+struct Entry {
+    language: Language,
+    file_name: &'static str,
+    default_interpreter: &'static str,
+    args: &'static [&'static str],
+}
+
+const TABLE: &[Entry] = &[
+    Entry {
+        language: Language::Python,
+        file_name: "main.py",
+        default_interpreter: "/usr/bin/python3",
+        // -I: ignore PYTHON* variables and user site-packages; -B: write no .pyc files.
+        args: &["-I", "-B"],
+    },
+    Entry {
+        language: Language::Javascript,
+        file_name: "main.js",
+        default_interpreter: "/usr/bin/node",
+        args: &[],
+    },
+    Entry {
+        language: Language::Bash,
+        file_name: "main.sh",
+        default_interpreter: "/usr/bin/bash",
+        args: &["--norc", "--noprofile"],
+    },
+];
+
+/// A program that prints `ok`, for the start-up self-check.
+pub fn hello_world(language: Language) -> &'static str {
+    match language {
+        Language::Python => "print('ok')\n",
+        Language::Javascript => "console.log('ok');\n",
+        Language::Bash => "echo ok\n",
+    }
+}
+
+/// The program text for candidate `code` followed by the job's in-program `tests`.
+pub fn program_with_tests(code: &str, tests: Option<&str>) -> String {
+    let mut source = code.trim_end().to_owned();
+    source.push('\n');
+    if let Some(tests) = tests {
+        source.push_str("\n\n");
+        source.push_str(tests.trim_end());
+        source.push('\n');
+    }
+    source
+}
+
+/// The number of lines the candidate code takes in [`program_with_tests`]'s output: frames
+/// beyond it belong to the tests.
+pub fn candidate_lines(code: &str) -> u32 {
+    u32::try_from(code.trim_end().lines().count()).unwrap_or(u32::MAX)
+}
+
+/// Resolves every runtime whose interpreter exists: `overrides` (language, path) replace the
+/// defaults. Returns the usable runtimes and, for the others, why they are not usable.
+pub fn resolve(overrides: &[(Language, PathBuf)]) -> (Vec<Runtime>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for entry in TABLE {
+        let interpreter = overrides
+            .iter()
+            .find(|(l, _)| *l == entry.language)
+            .map_or_else(
+                || PathBuf::from(entry.default_interpreter),
+                |(_, p)| p.clone(),
+            );
+        match check_interpreter(&interpreter) {
+            Ok(path) => found.push(Runtime {
+                language: entry.language,
+                file_name: entry.file_name,
+                interpreter: path,
+                args: entry.args,
+            }),
+            Err(why) => missing.push(format!("{}: {why}", entry.language.as_str())),
+        }
+    }
+    (found, missing)
+}
+
+fn check_interpreter(path: &Path) -> Result<PathBuf, String> {
+    if !path.is_absolute() {
+        return Err(format!("{} is not an absolute path", path.display()));
+    }
+    let real = path
+        .canonicalize()
+        .map_err(|e| format!("{} not found ({e})", path.display()))?;
+    if !real.starts_with("/usr") {
+        return Err(format!(
+            "{} resolves to {}, outside /usr, which the sandbox does not mount",
+            path.display(),
+            real.display()
+        ));
+    }
+    Ok(real)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tests_follow_the_code_and_lines_are_counted() {
+        let p = program_with_tests("def f():\n    return 1\n\n", Some("assert f() == 1"));
+        assert_eq!(p, "def f():\n    return 1\n\n\nassert f() == 1\n");
+        assert_eq!(candidate_lines("def f():\n    return 1\n\n"), 2);
+    }
+}
