@@ -1,1 +1,131 @@
-//! placeholder
+//! hone's model clients. [`ChatModel`] is the one seam; [`OpenAiCompatible`] speaks
+//! `POST {base}/chat/completions` (OpenAI, vLLM, llama.cpp, Ollama, LiteLLM, ...) with retries,
+//! and [`Replay`] answers from a JSONL transcript for tests and demos. [`Providers`] maps the
+//! names jobs use to clients.
+//!
+//! API keys are held only inside the clients: they never reach an error, a log line or the
+//! database.
+
+mod openai;
+mod replay;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hone_domain::Usage;
+use hone_domain::prompt::Message;
+use serde_json::Value;
+
+pub use openai::{OpenAiCompatible, OpenAiConfig, RetryPolicy};
+pub use replay::Replay;
+
+/// One chat completion request.
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    /// The model name the provider knows.
+    pub model: String,
+    /// The conversation.
+    pub messages: Vec<Message>,
+    /// Sampling temperature.
+    pub temperature: f64,
+    /// A JSON schema (name, schema) the answer must follow, where the provider supports it.
+    pub schema: Option<(String, Value)>,
+}
+
+/// The provider's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatResponse {
+    /// The text of the first choice.
+    pub content: String,
+    /// Tokens counted by the provider.
+    pub usage: Usage,
+}
+
+/// Why a model call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    /// The provider refused the request in a way a retry cannot fix (401, 403, 404, 400, 422):
+    /// the job fails with this message.
+    #[error("the model provider refused the request ({status}): {message}")]
+    Fatal {
+        /// The HTTP status.
+        status: u16,
+        /// The provider's explanation, cut short.
+        message: String,
+    },
+    /// Rate limits, server errors or network failures persisted through every retry.
+    #[error("the model provider is unavailable after {attempts} tries: {last}")]
+    Unavailable {
+        /// How many requests were made.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// The answer was not a chat completion.
+    #[error("the model provider's answer could not be read: {0}")]
+    Decode(String),
+    /// The replay transcript has no entry for this request.
+    #[error("the replay transcript has no unused answer matching this request")]
+    ReplayExhausted,
+    /// The job names a provider that is not configured.
+    #[error("unknown model provider {0:?}")]
+    UnknownProvider(String),
+}
+
+impl LlmError {
+    /// Whether retrying the job later could help (infrastructure), as opposed to a fatal
+    /// configuration or request error.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
+}
+
+/// A chat model.
+#[async_trait]
+pub trait ChatModel: Send + Sync + 'static {
+    /// Sends one request (with the client's own retries) and returns the first choice.
+    async fn chat(&self, request: ChatRequest) -> Result<ChatResponse, LlmError>;
+}
+
+/// The configured providers, by the name jobs use (`openai`, `replay`, ...).
+#[derive(Clone, Default)]
+pub struct Providers {
+    by_name: HashMap<String, Arc<dyn ChatModel>>,
+}
+
+impl Providers {
+    /// No providers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) a provider.
+    pub fn insert(&mut self, name: impl Into<String>, model: Arc<dyn ChatModel>) {
+        self.by_name.insert(name.into(), model);
+    }
+
+    /// The provider named `name`.
+    pub fn get(&self, name: &str) -> Result<Arc<dyn ChatModel>, LlmError> {
+        self.by_name
+            .get(name)
+            .cloned()
+            .ok_or_else(|| LlmError::UnknownProvider(name.to_owned()))
+    }
+
+    /// The configured names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.by_name.keys().cloned().collect();
+        names.sort();
+        names
+    }
+}
+
+/// Cuts provider text for an error message.
+pub(crate) fn snippet(text: &str) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
