@@ -1,1 +1,113 @@
-//! placeholder
+//! hone's HTTP API: the axum router over the [`Store`], with RFC 9457 problem documents for
+//! every error, a body limit on every route, and a route table that `openapi.yaml` is checked
+//! against.
+//!
+//! - [`problem`] maps every error to one problem document; [`body`] reads JSON bodies with
+//!   size and nesting limits;
+//! - [`jobs`] holds one handler per file; [`health`] the liveness and readiness probes.
+
+pub mod body;
+pub mod health;
+pub mod jobs;
+pub mod problem;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::Method;
+use axum::routing::{MethodRouter, get, post};
+use hone_store::Store;
+use tokio::sync::Notify;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where jobs live.
+    pub store: Arc<dyn Store>,
+    /// Wakes an in-process worker when a job is queued (`None` in an API-only process).
+    pub wake: Option<Arc<Notify>>,
+    /// The sandbox backend's name, reported by `/readyz`.
+    pub sandbox: &'static str,
+}
+
+/// Request bodies larger than this get `413`.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// One served route.
+pub struct Route {
+    /// Its method.
+    pub method: Method,
+    /// Its path, in axum's `{param}` syntax (the same as OpenAPI's).
+    pub path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+fn route(method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Route {
+    Route {
+        method,
+        path,
+        handler,
+    }
+}
+
+/// Every route the API serves. `openapi.yaml` must describe exactly these (a test checks).
+pub fn routes() -> Vec<Route> {
+    vec![
+        route(Method::GET, "/healthz", get(health::healthz)),
+        route(Method::GET, "/readyz", get(health::readyz)),
+        route(Method::GET, "/openapi.yaml", get(health::openapi)),
+        route(Method::POST, "/v1/jobs", post(jobs::create::create_job)),
+        route(Method::GET, "/v1/jobs", get(jobs::list::list_jobs)),
+        route(Method::GET, "/v1/jobs/{id}", get(jobs::get::get_job)),
+        route(
+            Method::GET,
+            "/v1/jobs/{id}/attempts",
+            get(jobs::attempts::list_attempts),
+        ),
+        route(
+            Method::GET,
+            "/v1/jobs/{id}/attempts/{n}",
+            get(jobs::attempts::get_attempt),
+        ),
+        route(
+            Method::GET,
+            "/v1/jobs/{id}/events",
+            get(jobs::events::list_events),
+        ),
+        route(
+            Method::POST,
+            "/v1/jobs/{id}/cancel",
+            post(jobs::cancel::cancel_job),
+        ),
+    ]
+}
+
+/// The router with its middleware: request ids, tracing, the body limit, and problem
+/// documents for every error response (including the framework's own 404, 405 and 413).
+pub fn router(state: AppState, body_limit: usize) -> Router {
+    let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
+    for r in routes() {
+        match by_path.iter_mut().find(|(p, _)| *p == r.path) {
+            Some((_, existing)) => {
+                let merged = std::mem::take(existing).merge(r.handler);
+                *existing = merged;
+            }
+            None => by_path.push((r.path, r.handler)),
+        }
+    }
+    let mut router = Router::new();
+    for (path, handler) in by_path {
+        router = router.route(path, handler);
+    }
+    router
+        .fallback(problem::not_found_route)
+        .with_state(state)
+        .layer(axum::middleware::map_response(problem::problemize))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

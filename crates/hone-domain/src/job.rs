@@ -64,4 +64,6 @@ pub struct Job {
     pub metadata: BTreeMap<String, String>,
     /// Whether a cancel was requested and not yet carried out.
     pub cancel_requested: bool,
+    /// How many times an infrastructure error sent the job back to the queue.
+    pub requeues: u32,
 }

@@ -1,1 +1,108 @@
-//! placeholder
+//! hone's worker. [`Engine::run`] claims queued jobs and runs each as a task:
+//! actor -> sandbox -> critic -> decide, writing every step to the store before the next, so
+//! a job re-claimed after a crash resumes from its last stored step without repeating it.
+//!
+//! - [`job`] is one job's iteration loop ([`job::run_job`], callable directly from tests);
+//! - [`steps`] makes the model calls (the actor's code, the critic's review with one repair);
+//! - [`lease`] keeps a job's lease alive and notices cancellation or a lost lease.
+
+pub mod job;
+pub mod lease;
+pub mod steps;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hone_llm::Providers;
+use hone_sandbox::Sandbox;
+use hone_sandbox::verify::Runtimes;
+use hone_store::{ClaimJobs, Store};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+/// How a worker behaves.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Written into leases; unique per process.
+    pub worker_id: String,
+    /// Jobs run at once by this worker (most of a job's time is spent waiting on models).
+    pub max_jobs: usize,
+    /// How long a lease lasts unless renewed.
+    pub lease: Duration,
+    /// How often to look for work when nothing wakes the worker.
+    pub poll_interval: Duration,
+    /// How many times an infrastructure error may requeue a job before it fails.
+    pub max_requeues: u32,
+    /// The first requeue delay; doubled each time, with jitter.
+    pub requeue_delay: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            worker_id: format!("worker-{}", uuid::Uuid::now_v7().simple()),
+            max_jobs: 64,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(1),
+            max_requeues: 3,
+            requeue_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Everything a job needs to run.
+#[derive(Clone)]
+pub struct Engine {
+    /// Where jobs and their steps live.
+    pub store: Arc<dyn Store>,
+    /// Model clients by name.
+    pub providers: Providers,
+    /// Where code runs.
+    pub sandbox: Arc<dyn Sandbox>,
+    /// The sandbox's runtimes.
+    pub runtimes: Runtimes,
+    /// Worker settings.
+    pub config: EngineConfig,
+    /// Poked when a job is queued, so the worker does not wait for its next poll.
+    pub wake: Arc<Notify>,
+}
+
+impl Engine {
+    /// Claims and runs jobs until `shutdown` resolves; then stops claiming and waits for the
+    /// jobs in flight.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut running: JoinSet<job::JobRun> = JoinSet::new();
+        tracing::info!(worker = %self.config.worker_id, max_jobs = self.config.max_jobs, "worker started");
+        loop {
+            let free = self.config.max_jobs.saturating_sub(running.len());
+            if free > 0 {
+                let claim = ClaimJobs {
+                    worker: self.config.worker_id.clone(),
+                    limit: u32::try_from(free).unwrap_or(u32::MAX),
+                    lease_ms: u64::try_from(self.config.lease.as_millis()).unwrap_or(u64::MAX),
+                };
+                match self.store.claim_jobs(claim).await {
+                    Ok(claimed) => {
+                        for c in claimed {
+                            let engine = self.clone();
+                            running.spawn(async move { job::run_job(&engine, c).await });
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "claiming jobs failed"),
+                }
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.wake.notified() => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+                () = tokio::time::sleep(self.config.poll_interval) => {}
+            }
+        }
+        tracing::info!(
+            in_flight = running.len(),
+            "worker stopping; waiting for jobs in flight"
+        );
+        while running.join_next().await.is_some() {}
+    }
+}

@@ -14,7 +14,8 @@ use crate::db_err;
 /// The columns every job query selects.
 pub(crate) const JOB_COLUMNS: &str = "id, status, created_at, started_at, finished_at, \
     iterations::bigint AS iterations, outcome::text AS outcome, prompt_tokens, \
-    completion_tokens, total_tokens, spec::text AS spec, cancel_requested";
+    completion_tokens, total_tokens, spec::text AS spec, cancel_requested, \
+    requeues::bigint AS requeues";
 
 /// The columns every attempt query selects (JSON as text, so both backends decode alike).
 pub(crate) const ATTEMPT_COLUMNS: &str = "iteration::bigint AS iteration, status, code, \
@@ -73,6 +74,7 @@ pub(crate) fn job(row: &PgRow) -> Result<Job, StoreError> {
         metadata: spec.metadata.clone(),
         spec,
         cancel_requested: get::<bool>(row, "cancel_requested")?,
+        requeues: u32::try_from(get::<i64>(row, "requeues")?).unwrap_or(0),
     })
 }
 

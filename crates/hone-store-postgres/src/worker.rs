@@ -2,7 +2,8 @@
 //! transaction on the single writer connection, guarded by the lease.
 
 use hone_domain::{
-    AttemptStatus, Critique, EventType, Execution, Feedback, JobStatus, ModelCall, Timestamp, Usage,
+    AttemptStatus, Critique, EventType, Execution, Feedback, JobStatus, ModelCall, TenantId,
+    Timestamp, Usage,
 };
 use hone_store::{ClaimJobs, Claimed, FinishJob, JobControl, Lease, StoreError};
 use serde::Serialize;
@@ -65,7 +66,11 @@ pub(crate) async fn claim_jobs(
             job: job.id,
             worker: claim.worker.clone(),
         };
-        claimed.push(Claimed { job, lease });
+        claimed.push(Claimed {
+            job,
+            lease,
+            tenant: TenantId(tenant),
+        });
     }
     tx.commit().await.map_err(db_err)?;
     claimed.sort_by(|a, b| {

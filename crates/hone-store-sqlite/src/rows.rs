@@ -13,7 +13,7 @@ use crate::db_err;
 
 /// The columns every job query selects.
 pub(crate) const JOB_COLUMNS: &str = "id, status, created_at, started_at, finished_at, \
-    iterations, outcome, prompt_tokens, completion_tokens, total_tokens, spec, cancel_requested";
+    iterations, outcome, prompt_tokens, completion_tokens, total_tokens, spec, cancel_requested, requeues";
 
 fn get<'r, T>(row: &'r SqliteRow, col: &str) -> Result<T, StoreError>
 where
@@ -69,6 +69,7 @@ pub(crate) fn job(row: &SqliteRow) -> Result<Job, StoreError> {
         metadata: spec.metadata.clone(),
         spec,
         cancel_requested: get::<i64>(row, "cancel_requested")? != 0,
+        requeues: u32::try_from(get::<i64>(row, "requeues")?).unwrap_or(0),
     })
 }
 

@@ -96,6 +96,8 @@ pub struct Lease {
 pub struct Claimed {
     /// The job as it is now (status `running`).
     pub job: Job,
+    /// Its owner, for the reads the worker makes.
+    pub tenant: TenantId,
     /// The lease to write with.
     pub lease: Lease,
 }
@@ -131,6 +133,7 @@ impl NewJob {
             metadata: self.spec.metadata.clone(),
             spec: self.spec.clone(),
             cancel_requested: false,
+            requeues: 0,
         }
     }
 }

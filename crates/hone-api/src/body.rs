@@ -1,0 +1,93 @@
+//! Reading JSON request bodies: the media type checked, the body limit enforced (also for
+//! streamed bodies), nesting bounded before parsing, and every failure a problem document.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde_json::Value;
+
+use crate::problem::ApiError;
+
+/// The deepest nesting of arrays and objects accepted in a body.
+pub const MAX_DEPTH: usize = 32;
+
+/// A parsed JSON body and its raw bytes.
+pub struct JsonBody {
+    /// The parsed value.
+    pub value: Value,
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let declared_json = match req.headers().get(header::CONTENT_TYPE) {
+            None => true,
+            Some(v) => v.to_str().is_ok_and(|ct| {
+                let essence = ct
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                essence == "application/json" || essence.ends_with("+json")
+            }),
+        };
+        if !declared_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::MalformedJson(format!("the body could not be read: {e}"))
+            }
+        })?;
+        check_depth(&bytes)?;
+        let value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::MalformedJson(format!("invalid JSON: {e}")))?;
+        Ok(Self { value })
+    }
+}
+
+/// Rejects bodies nested deeper than [`MAX_DEPTH`], counting brackets outside strings.
+fn check_depth(bytes: &[u8]) -> Result<(), ApiError> {
+    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_str {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(ApiError::MalformedJson(format!(
+                        "the body is nested deeper than {MAX_DEPTH} levels"
+                    )));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_depth;
+
+    #[test]
+    fn nesting_is_bounded_outside_strings_only() {
+        assert!(check_depth(&[b'['; 32]).is_ok());
+        assert!(check_depth(&[b'['; 33]).is_err());
+        assert!(check_depth(format!("{{\"a\": \"{}\"}}", "[".repeat(100)).as_bytes()).is_ok());
+    }
+}

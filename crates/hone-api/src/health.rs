@@ -1,0 +1,49 @@
+//! Probes and the API description: `/healthz` (the process answers), `/readyz` (the database
+//! answers and is migrated; which sandbox runs code), `/openapi.yaml`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+/// The API description served at `/openapi.yaml`.
+pub const OPENAPI_YAML: &str = include_str!("../../../openapi.yaml");
+
+/// Liveness: the process answers.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Readiness: the store answers. Reports the sandbox backend so an unconfined one is visible.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let database = match state.store.ping().await {
+        Ok(()) => "ok",
+        Err(e) => {
+            tracing::error!(error = %e, "readiness: database unavailable");
+            "unavailable"
+        }
+    };
+    let status = if database == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut body = json!({
+        "status": if database == "ok" { "ready" } else { "not_ready" },
+        "database": {"backend": state.store.backend(), "status": database},
+        "sandbox": {"backend": state.sandbox},
+    });
+    if state.sandbox == "unconfined" {
+        body["sandbox"]["warning"] =
+            json!("code runs WITHOUT isolation: no namespaces, network or file-system confinement");
+    }
+    (status, Json(body))
+}
+
+/// The OpenAPI description of this API.
+pub async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML)
+}

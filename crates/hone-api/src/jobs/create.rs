@@ -1,0 +1,76 @@
+//! `POST /v1/jobs`: validate the spec, store the job with its `job.queued` event, wake a
+//! worker. `Idempotency-Key` (IETF httpapi draft) makes retries safe.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hone_domain::{FieldError, JobId, JobSpec};
+use hone_store::{Enqueued, Idempotency, NewJob};
+use sha2::{Digest, Sha256};
+
+use super::Caller;
+use crate::AppState;
+use crate::body::JsonBody;
+use crate::problem::ApiError;
+
+/// The header that makes a submission idempotent.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(raw) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::BadRequest(vec![FieldError::new(
+            "Idempotency-Key",
+            "must be 1 to 255 printable ASCII characters",
+        )])
+    };
+    let key = raw.to_str().map_err(|_| bad())?.trim();
+    // The draft recommends a quoted sf-string; accept it bare as well.
+    let key = key
+        .strip_prefix('"')
+        .and_then(|k| k.strip_suffix('"'))
+        .unwrap_or(key);
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err(bad());
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// Submits a job.
+pub async fn create_job(
+    State(state): State<AppState>,
+    Caller(tenant): Caller,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let spec = JobSpec::parse(&body.value).map_err(ApiError::Validation)?;
+    // serde_json's maps are sorted, so the fingerprint ignores key order and whitespace.
+    let fingerprint = format!("{:x}", Sha256::digest(body.value.to_string().as_bytes()));
+    let new = NewJob {
+        id: JobId::new(),
+        tenant,
+        spec,
+        idempotency: key.map(|key| Idempotency { key, fingerprint }),
+    };
+    let (status, job) = match state.store.enqueue_job(new).await? {
+        Enqueued::Created(job) => {
+            if let Some(wake) = &state.wake {
+                wake.notify_one();
+            }
+            (StatusCode::ACCEPTED, job)
+        }
+        Enqueued::Existing(job) => (StatusCode::OK, job),
+        Enqueued::KeyReused => return Err(ApiError::IdempotencyKeyReused),
+        Enqueued::KeyInFlight => return Err(ApiError::IdempotencyKeyInFlight),
+    };
+    let location = format!("/v1/jobs/{}", job.id);
+    let mut resp = (status, Json(job)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}

@@ -1,0 +1,24 @@
+//! `GET /v1/jobs/{id}`: one job.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use hone_domain::Job;
+
+use super::{Caller, job_id, no_job};
+use crate::AppState;
+use crate::problem::ApiError;
+
+/// Returns the job object.
+pub async fn get_job(
+    State(state): State<AppState>,
+    Caller(tenant): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Job>, ApiError> {
+    let id = job_id(&id)?;
+    let job = state
+        .store
+        .get_job(&tenant, id)
+        .await?
+        .ok_or_else(|| no_job(id))?;
+    Ok(Json(job))
+}

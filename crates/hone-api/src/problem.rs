@@ -1,0 +1,183 @@
+//! RFC 9457 problem documents: the one place where errors become HTTP responses. Store
+//! errors become a generic 500 whose detail never carries database text; the log has it.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hone_domain::FieldError;
+use hone_store::StoreError;
+use serde_json::{Value, json};
+
+/// The media type of problem documents.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Every error the API returns.
+#[derive(Debug)]
+pub enum ApiError {
+    /// The job spec is invalid: 422 naming every bad field.
+    Validation(Vec<FieldError>),
+    /// The body is not JSON (or nested too deeply): 400.
+    MalformedJson(String),
+    /// The body is not declared as JSON: 415.
+    UnsupportedMediaType,
+    /// The body is over the limit: 413.
+    PayloadTooLarge,
+    /// A query parameter or header is invalid: 400 naming the fields.
+    BadRequest(Vec<FieldError>),
+    /// No such resource for the caller: 404.
+    NotFound(String),
+    /// The request conflicts with the resource's state: 409.
+    Conflict(String),
+    /// The idempotency key was used with another body: 422.
+    IdempotencyKeyReused,
+    /// The idempotency key's first request is still being processed: 409.
+    IdempotencyKeyInFlight,
+    /// Our fault: 500 (the cause is logged, not shown).
+    Internal(StoreError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e)
+    }
+}
+
+fn problem(status: StatusCode, kind: &str, title: &str, detail: String, extra: Value) -> Response {
+    let mut body = json!({
+        "type": kind,
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    if let (Some(obj), Value::Object(more)) = (body.as_object_mut(), extra) {
+        obj.extend(more);
+    }
+    let mut resp = (status, Json(body)).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    resp
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        use StatusCode as S;
+        match self {
+            Self::Validation(errors) => problem(
+                S::UNPROCESSABLE_ENTITY,
+                "urn:hone:problem:invalid-job",
+                "The job spec is invalid",
+                format!("{} field(s) are invalid; see errors", errors.len()),
+                json!({"errors": errors}),
+            ),
+            Self::MalformedJson(why) => problem(
+                S::BAD_REQUEST,
+                "urn:hone:problem:malformed-json",
+                "The body is not valid JSON",
+                why,
+                json!({}),
+            ),
+            Self::UnsupportedMediaType => problem(
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "urn:hone:problem:unsupported-media-type",
+                "The body must be JSON",
+                "send the body with Content-Type: application/json".to_owned(),
+                json!({}),
+            ),
+            Self::PayloadTooLarge => payload_too_large(),
+            Self::BadRequest(errors) => problem(
+                S::BAD_REQUEST,
+                "urn:hone:problem:bad-request",
+                "The request is invalid",
+                format!("{} parameter(s) are invalid; see errors", errors.len()),
+                json!({"errors": errors}),
+            ),
+            Self::NotFound(detail) => problem(
+                S::NOT_FOUND,
+                "urn:hone:problem:not-found",
+                "Not found",
+                detail,
+                json!({}),
+            ),
+            Self::Conflict(detail) => problem(
+                S::CONFLICT,
+                "urn:hone:problem:conflict",
+                "Conflict",
+                detail,
+                json!({}),
+            ),
+            Self::IdempotencyKeyReused => problem(
+                S::UNPROCESSABLE_ENTITY,
+                "urn:hone:problem:idempotency-key-reused",
+                "The idempotency key was used with another request",
+                "an Idempotency-Key may only be retried with the same body".to_owned(),
+                json!({"errors": [{"field": "Idempotency-Key", "message": "already used with a different body"}]}),
+            ),
+            Self::IdempotencyKeyInFlight => problem(
+                S::CONFLICT,
+                "urn:hone:problem:idempotency-key-in-flight",
+                "A request with this idempotency key is in progress",
+                "retry after the first request completes".to_owned(),
+                json!({}),
+            ),
+            Self::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                problem(
+                    S::INTERNAL_SERVER_ERROR,
+                    "about:blank",
+                    "Internal Server Error",
+                    "the server failed to handle the request; it has been logged".to_owned(),
+                    json!({}),
+                )
+            }
+        }
+    }
+}
+
+fn payload_too_large() -> Response {
+    problem(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "urn:hone:problem:payload-too-large",
+        "The body is too large",
+        "the request body exceeds the configured limit".to_owned(),
+        json!({}),
+    )
+}
+
+/// The fallback for paths no route serves.
+pub async fn not_found_route() -> ApiError {
+    ApiError::NotFound("no such route".to_owned())
+}
+
+/// Turns every error response that is not already a problem document (the framework's 405,
+/// the body limit's 413, extractor rejections) into one.
+pub async fn problemize(resp: Response) -> Response {
+    let status = resp.status();
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return resp;
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return payload_too_large();
+    }
+    let (parts, body) = resp.into_parts();
+    let detail = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let title = status.canonical_reason().unwrap_or("Error");
+    let detail = match (detail.trim().is_empty(), status) {
+        (false, _) => detail,
+        (true, StatusCode::METHOD_NOT_ALLOWED) => {
+            "this path does not accept the method; the Allow header lists those it does".to_owned()
+        }
+        (true, _) => title.to_owned(),
+    };
+    let mut out = problem(status, "about:blank", title, detail, json!({}));
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    out
+}

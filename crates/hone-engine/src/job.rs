@@ -1,0 +1,294 @@
+//! One job's run: the self-correction loop, resumed from the last stored step, ended with a
+//! decision the store records (succeeded, failed, cancelled, or requeued after an
+//! infrastructure error).
+
+use hone_domain::acceptance::is_accepted;
+use hone_domain::prompt::build_feedback;
+use hone_domain::{
+    Attempt, AttemptStatus, Critique, Execution, Feedback, JobStatus, Outcome, OutcomeReason,
+    Timestamp,
+};
+use hone_llm::LlmError;
+use hone_sandbox::SandboxError;
+use hone_sandbox::verify;
+use hone_store::{Claimed, FinishJob, StoreError};
+
+use crate::Engine;
+use crate::lease::{LeaseKeeper, Stop};
+use crate::steps;
+
+/// How a job's run on this worker ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobRun {
+    /// The job ended in this status.
+    Finished(JobStatus),
+    /// An infrastructure error sent it back to the queue.
+    Requeued,
+    /// Another worker owns it now; nothing more was written.
+    LeaseLost,
+    /// The store failed; the lease will expire and another worker will resume the job.
+    Abandoned,
+}
+
+/// Why the loop stopped before a decision.
+#[derive(Debug)]
+enum Halt {
+    Stop(Stop),
+    Model(LlmError),
+    Sandbox(SandboxError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Halt {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::LeaseLost(_) => Halt::Stop(Stop::LeaseLost),
+            e => Halt::Store(e),
+        }
+    }
+}
+
+/// Runs a claimed job until it ends, is requeued, or the lease is lost.
+pub async fn run_job(engine: &Engine, claimed: Claimed) -> JobRun {
+    let keeper = LeaseKeeper::start(
+        engine.store.clone(),
+        claimed.lease.clone(),
+        engine.config.lease,
+    );
+    let result = tokio::select! {
+        r = iterate(engine, &claimed, &keeper) => r,
+        stop = keeper.stopped() => Err(Halt::Stop(stop)),
+    };
+    drop(keeper);
+    let job = claimed.job.id;
+    let finish = match result {
+        Ok(finish) => finish,
+        Err(Halt::Stop(Stop::LeaseLost | Stop::No)) => {
+            tracing::warn!(%job, "lease lost; another worker owns the job");
+            return JobRun::LeaseLost;
+        }
+        Err(Halt::Stop(Stop::Cancel)) => failure(
+            JobStatus::Cancelled,
+            OutcomeReason::Cancelled,
+            best_code(engine, &claimed).await,
+            "cancelled by a client while running".to_owned(),
+        ),
+        Err(Halt::Model(e)) if !e.is_transient() => failure(
+            JobStatus::Failed,
+            OutcomeReason::Error,
+            best_code(engine, &claimed).await,
+            e.to_string(),
+        ),
+        Err(Halt::Model(e)) => return requeue(engine, &claimed, e.to_string()).await,
+        Err(Halt::Sandbox(e)) => return requeue(engine, &claimed, e.to_string()).await,
+        Err(Halt::Store(e)) => {
+            tracing::error!(%job, error = %e, "store failed; abandoning the job to its lease");
+            return JobRun::Abandoned;
+        }
+    };
+    let status = finish.status;
+    match engine.store.finish_job(&claimed.lease, finish).await {
+        Ok(()) => {
+            tracing::info!(%job, status = status.as_str(), "job finished");
+            JobRun::Finished(status)
+        }
+        Err(StoreError::LeaseLost(_)) => JobRun::LeaseLost,
+        Err(e) => {
+            tracing::error!(%job, error = %e, "recording the job's end failed");
+            JobRun::Abandoned
+        }
+    }
+}
+
+fn failure(
+    status: JobStatus,
+    reason: OutcomeReason,
+    code: Option<String>,
+    message: String,
+) -> FinishJob {
+    FinishJob {
+        status,
+        outcome: Outcome {
+            reason,
+            accepted_iteration: None,
+            code,
+            message: Some(message),
+        },
+    }
+}
+
+/// Sends the job back to the queue after an infrastructure error, with a growing delay, or
+/// fails it once it has been requeued `max_requeues` times.
+async fn requeue(engine: &Engine, claimed: &Claimed, why: String) -> JobRun {
+    let job = claimed.job.id;
+    if claimed.job.requeues >= engine.config.max_requeues {
+        tracing::error!(%job, error = %why, "infrastructure error; retries exhausted");
+        let finish = failure(
+            JobStatus::Failed,
+            OutcomeReason::Error,
+            best_code(engine, claimed).await,
+            format!(
+                "infrastructure error after {} retries: {why}",
+                claimed.job.requeues
+            ),
+        );
+        return match engine.store.finish_job(&claimed.lease, finish).await {
+            Ok(()) => JobRun::Finished(JobStatus::Failed),
+            Err(_) => JobRun::Abandoned,
+        };
+    }
+    let base = engine.config.requeue_delay.as_millis() as u64;
+    let delay = base.saturating_mul(1 << claimed.job.requeues.min(16));
+    let jitter = u64::from(uuid::Uuid::now_v7().as_u128() as u16) % (delay / 4 + 1);
+    tracing::warn!(%job, error = %why, delay_ms = delay + jitter, "infrastructure error; requeueing");
+    match engine
+        .store
+        .requeue_job(&claimed.lease, &why, delay + jitter)
+        .await
+    {
+        Ok(_) => JobRun::Requeued,
+        Err(StoreError::LeaseLost(_)) => JobRun::LeaseLost,
+        Err(_) => JobRun::Abandoned,
+    }
+}
+
+/// The code of the best attempt so far: most checks passed, then latest.
+async fn best_code(engine: &Engine, claimed: &Claimed) -> Option<String> {
+    let attempts = engine
+        .store
+        .list_attempts(&claimed.tenant, claimed.job.id)
+        .await
+        .ok()
+        .flatten()?;
+    attempts
+        .into_iter()
+        .filter(|a| a.code.is_some())
+        .max_by_key(|a| (a.score(), a.iteration))
+        .and_then(|a| a.code)
+}
+
+/// The self-correction loop, from the first iteration that has no decision yet.
+async fn iterate(
+    engine: &Engine,
+    claimed: &Claimed,
+    keeper: &LeaseKeeper,
+) -> Result<FinishJob, Halt> {
+    let store = &engine.store;
+    let lease = &claimed.lease;
+    let job = &claimed.job;
+    let spec = &job.spec;
+    let attempts = store
+        .list_attempts(&claimed.tenant, job.id)
+        .await?
+        .unwrap_or_default();
+    let mut previous: Option<(String, Feedback)> = None;
+    let mut resume: Option<Attempt> = None;
+    let mut next = 1;
+    for a in attempts {
+        match a.status {
+            AttemptStatus::Running => {
+                next = a.iteration;
+                resume = Some(a);
+            }
+            _ => {
+                next = a.iteration + 1;
+                previous = a.code.clone().zip(a.feedback.clone());
+            }
+        }
+    }
+    let mut tokens = job.usage.total_tokens;
+    let started = job.started_at.unwrap_or_else(Timestamp::now);
+    for iteration in next..=spec.max_iterations {
+        if keeper.stop() != Stop::No {
+            return Err(Halt::Stop(keeper.stop()));
+        }
+        let over_time = Timestamp::now().millis_since(started) >= spec.budget.max_duration_s * 1000;
+        if tokens >= spec.budget.max_total_tokens || over_time {
+            let why = if over_time { "time" } else { "token" };
+            return Ok(failure(
+                JobStatus::Failed,
+                OutcomeReason::BudgetExhausted,
+                best_code(engine, claimed).await,
+                format!(
+                    "the job's {why} budget is spent after {} iterations",
+                    iteration - 1
+                ),
+            ));
+        }
+        let partial = resume.take().filter(|a| a.iteration == iteration);
+        if partial.is_none() {
+            store.start_attempt(lease, iteration).await?;
+        }
+        let partial = partial.as_ref();
+
+        let code = match partial.and_then(|a| a.code.clone()) {
+            Some(code) => code,
+            None => {
+                let prev = previous.as_ref().map(|(c, f)| (c.as_str(), f));
+                let (code, call) = steps::write_code(&engine.providers, spec, prev)
+                    .await
+                    .map_err(Halt::Model)?;
+                tokens += call.usage.total_tokens;
+                store
+                    .record_actor_output(lease, iteration, &code, &call)
+                    .await?;
+                code
+            }
+        };
+
+        let execution: Execution = match partial.and_then(|a| a.execution.clone()) {
+            Some(e) => e,
+            None => {
+                let e = verify::execute(engine.sandbox.as_ref(), &engine.runtimes, spec, &code)
+                    .await
+                    .map_err(Halt::Sandbox)?;
+                store.record_execution(lease, iteration, &e).await?;
+                e
+            }
+        };
+
+        let critique: Option<Critique> =
+            match (&spec.critic, partial.and_then(|a| a.critique.clone())) {
+                (None, _) => None,
+                (Some(_), Some(c)) => Some(c),
+                (Some(critic), None) => {
+                    let (c, call) =
+                        steps::review(&engine.providers, spec, critic, &code, &execution)
+                            .await
+                            .map_err(Halt::Model)?;
+                    tokens += call.usage.total_tokens;
+                    store.record_critique(lease, iteration, &c, &call).await?;
+                    Some(c)
+                }
+            };
+
+        if is_accepted(spec.acceptance, &execution, critique.as_ref()) {
+            store
+                .finish_attempt(lease, iteration, AttemptStatus::Accepted, None)
+                .await?;
+            return Ok(FinishJob {
+                status: JobStatus::Succeeded,
+                outcome: Outcome {
+                    reason: OutcomeReason::Accepted,
+                    accepted_iteration: Some(iteration),
+                    code: Some(code),
+                    message: None,
+                },
+            });
+        }
+        let feedback = build_feedback(&execution, critique.as_ref());
+        store
+            .finish_attempt(lease, iteration, AttemptStatus::Failed, Some(&feedback))
+            .await?;
+        previous = Some((code, feedback));
+    }
+    Ok(failure(
+        JobStatus::Failed,
+        OutcomeReason::MaxIterations,
+        best_code(engine, claimed).await,
+        format!(
+            "no attempt was accepted in {} iterations",
+            spec.max_iterations
+        ),
+    ))
+}

@@ -1,0 +1,70 @@
+//! The model calls of an iteration: the actor writes code, the critic reviews it (with one
+//! repair request when its answer cannot be parsed).
+
+use std::time::Instant;
+
+use hone_domain::extract::extract_code;
+use hone_domain::prompt::{self, Message};
+use hone_domain::spec::{JobSpec, ModelSpec};
+use hone_domain::{Critique, Execution, Feedback, ModelCall, Usage};
+use hone_llm::{ChatRequest, LlmError, Providers};
+
+/// Asks the actor for code; `previous` is the last iteration's code and feedback.
+pub async fn write_code(
+    providers: &Providers,
+    spec: &JobSpec,
+    previous: Option<(&str, &Feedback)>,
+) -> Result<(String, ModelCall), LlmError> {
+    let messages = prompt::actor_messages(spec, previous);
+    let (answer, call) = ask(providers, &spec.actor, messages, None).await?;
+    Ok((extract_code(&answer, spec.language), call))
+}
+
+/// Asks the critic to review `code` and its run.
+pub async fn review(
+    providers: &Providers,
+    spec: &JobSpec,
+    critic: &ModelSpec,
+    code: &str,
+    execution: &Execution,
+) -> Result<(Critique, ModelCall), LlmError> {
+    let mut messages = prompt::critic_messages(spec, code, execution);
+    let schema = Some(("critique".to_owned(), Critique::json_schema()));
+    let (answer, mut call) = ask(providers, critic, messages.clone(), schema.clone()).await?;
+    if let Some(critique) = Critique::parse_answer(&answer) {
+        return Ok((critique, call));
+    }
+    messages.push(prompt::assistant(&answer));
+    messages.push(prompt::critic_repair_message());
+    let (repaired, repair_call) = ask(providers, critic, messages, schema).await?;
+    call.latency_ms += repair_call.latency_ms;
+    call.usage.add(repair_call.usage);
+    let critique =
+        Critique::parse_answer(&repaired).unwrap_or_else(|| Critique::unparsable(repaired));
+    Ok((critique, call))
+}
+
+async fn ask(
+    providers: &Providers,
+    model: &ModelSpec,
+    messages: Vec<Message>,
+    schema: Option<(String, serde_json::Value)>,
+) -> Result<(String, ModelCall), LlmError> {
+    let client = providers.get(&model.provider)?;
+    let started = Instant::now();
+    let response = client
+        .chat(ChatRequest {
+            model: model.model.clone(),
+            messages,
+            temperature: model.temperature,
+            schema,
+        })
+        .await?;
+    let call = ModelCall {
+        provider: model.provider.clone(),
+        model: model.model.clone(),
+        latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        usage: Usage { ..response.usage },
+    };
+    Ok((response.content, call))
+}

@@ -1,0 +1,143 @@
+//! The application: built from configuration, bound to its address, run until shut down.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use hone_api::AppState;
+use hone_domain::Language;
+use hone_engine::{Engine, EngineConfig};
+use hone_llm::{OpenAiCompatible, OpenAiConfig, Providers, Replay, RetryPolicy};
+use hone_sandbox::verify::Runtimes;
+use hone_sandbox::{Bubblewrap, Sandbox, SandboxConfig, Unconfined, runtime};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::config::{SandboxKind, ServeArgs};
+
+/// A built application, bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    engine: Engine,
+}
+
+/// Builds the sandbox and proves it works: refuses to start otherwise.
+pub async fn build_sandbox(args: &ServeArgs) -> anyhow::Result<(Arc<dyn Sandbox>, Runtimes)> {
+    let mut config = SandboxConfig {
+        bwrap: args.bwrap.clone(),
+        ..SandboxConfig::default()
+    };
+    if let Some(n) = args.sandbox_concurrency {
+        config.concurrency = n;
+    }
+    let sandbox: Arc<dyn Sandbox> = match args.sandbox {
+        SandboxKind::Bubblewrap => Arc::new(Bubblewrap::new(config)?),
+        SandboxKind::Unconfined => {
+            tracing::warn!(
+                "SANDBOX IS UNCONFINED: model-written code runs as a plain child process \
+                 with rlimits only, without namespace, network or file-system isolation"
+            );
+            Arc::new(Unconfined::new(config))
+        }
+    };
+    let overrides = [
+        (Language::Python, args.python.clone()),
+        (Language::Javascript, args.node.clone()),
+        (Language::Bash, args.bash.clone()),
+    ];
+    let (found, missing) = runtime::resolve(&overrides);
+    for why in &missing {
+        tracing::warn!(runtime = %why, "runtime unavailable; its jobs will fail");
+    }
+    if found.is_empty() {
+        bail!("no language runtime found: {}", missing.join("; "));
+    }
+    hone_sandbox::self_check(sandbox.as_ref(), &found)
+        .await
+        .context("the sandbox does not work on this host; refusing to run jobs")?;
+    let names: Vec<&str> = found.iter().map(|r| r.language.as_str()).collect();
+    tracing::info!(backend = sandbox.name(), runtimes = ?names, "sandbox self-check passed");
+    Ok((sandbox, Runtimes(found)))
+}
+
+/// The model providers named in configuration.
+pub fn build_providers(args: &ServeArgs) -> anyhow::Result<Providers> {
+    let mut providers = Providers::new();
+    let openai = OpenAiCompatible::new(OpenAiConfig {
+        base_url: args.openai_base_url.clone(),
+        api_key: args.openai_api_key.clone(),
+        timeout: Duration::from_secs(args.model_timeout_s),
+        retry: RetryPolicy::default(),
+    })?;
+    providers.insert("openai", Arc::new(openai));
+    if let Some(path) = &args.replay_file {
+        let replay = Replay::from_file(path).map_err(anyhow::Error::msg)?;
+        providers.insert("replay", Arc::new(replay));
+    }
+    Ok(providers)
+}
+
+impl Application {
+    /// Connects the store, checks the sandbox, binds the listener.
+    pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
+        let store = crate::store::connect(&args.database.database_url).await?;
+        let (sandbox, runtimes) = build_sandbox(args).await?;
+        let providers = build_providers(args)?;
+        let wake = Arc::new(Notify::new());
+        let engine = Engine {
+            store: store.clone(),
+            providers,
+            sandbox: sandbox.clone(),
+            runtimes,
+            config: EngineConfig {
+                max_jobs: args.max_jobs,
+                ..EngineConfig::default()
+            },
+            wake: wake.clone(),
+        };
+        let state = AppState {
+            store,
+            wake: Some(wake),
+            sandbox: sandbox.name(),
+        };
+        let router = hone_api::router(state, args.body_limit);
+        let listener = TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        Ok(Self {
+            listener,
+            router,
+            engine,
+        })
+    }
+
+    /// The bound address (the real port when configured with port 0).
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves HTTP and runs the worker until `shutdown` resolves.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let worker = tokio::spawn(self.engine.run(stopped(rx.clone())));
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        });
+        tracing::info!(addr = %self.listener.local_addr()?, "listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(stopped(rx))
+            .await
+            .context("the HTTP server failed")?;
+        worker.await.context("the worker panicked")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,107 @@
+//! Configuration: command-line flags, each with a `HONE_*` environment variable (and the
+//! provider variables the official SDKs use: `OPENAI_BASE_URL`, `OPENAI_API_KEY`). Read once,
+//! here, and passed down; no library reads the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// hone: runs language-model code against tests until it is right.
+#[derive(Debug, Parser)]
+#[command(name = "hone", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API and the workers in one process.
+    Serve(Box<ServeArgs>),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(DatabaseArgs),
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite://PATH` (created on first start) or `postgres://...`.
+    #[arg(long, env = "HONE_DATABASE_URL", default_value = "sqlite://hone.db")]
+    pub database_url: String,
+}
+
+/// Which sandbox backend runs code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SandboxKind {
+    /// bubblewrap namespaces (the default).
+    Bubblewrap,
+    /// A plain child process: NO isolation; only for hosts without namespaces.
+    Unconfined,
+}
+
+/// Everything `hone serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Address to listen on.
+    #[arg(long, env = "HONE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Sandbox backend.
+    #[arg(long, env = "HONE_SANDBOX", value_enum, default_value = "bubblewrap")]
+    pub sandbox: SandboxKind,
+
+    /// The bubblewrap binary.
+    #[arg(long, env = "HONE_BWRAP", default_value = "/usr/bin/bwrap")]
+    pub bwrap: PathBuf,
+
+    /// Python interpreter for python jobs (the system one; a pyenv shim is slow and reads $HOME).
+    #[arg(long, env = "HONE_PYTHON", default_value = "/usr/bin/python3")]
+    pub python: PathBuf,
+
+    /// Node.js for javascript jobs.
+    #[arg(long, env = "HONE_NODE", default_value = "/usr/bin/node")]
+    pub node: PathBuf,
+
+    /// Bash for bash jobs.
+    #[arg(long, env = "HONE_BASH", default_value = "/usr/bin/bash")]
+    pub bash: PathBuf,
+
+    /// Sandbox runs at once (default: the number of CPUs).
+    #[arg(long, env = "HONE_SANDBOX_CONCURRENCY")]
+    pub sandbox_concurrency: Option<usize>,
+
+    /// Jobs one worker runs at once.
+    #[arg(long, env = "HONE_MAX_JOBS", default_value_t = 64)]
+    pub max_jobs: usize,
+
+    /// Largest request body, in bytes.
+    #[arg(long, env = "HONE_BODY_LIMIT", default_value_t = hone_api::DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+
+    /// Base URL of the `openai` provider (any OpenAI-compatible server).
+    #[arg(
+        long,
+        env = "OPENAI_BASE_URL",
+        default_value = "https://api.openai.com/v1"
+    )]
+    pub openai_base_url: String,
+
+    /// API key of the `openai` provider.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<String>,
+
+    /// Seconds before a model request times out.
+    #[arg(long, env = "HONE_MODEL_TIMEOUT_S", default_value_t = 120)]
+    pub model_timeout_s: u64,
+
+    /// A JSONL transcript that the `replay` provider answers from.
+    #[arg(long, env = "HONE_REPLAY_FILE")]
+    pub replay_file: Option<PathBuf>,
+}

@@ -1,0 +1,7 @@
+//! The `hone` service: configuration ([`config`]), the wiring of store, sandbox, model
+//! providers, engine and API ([`app`]), so that `main` only parses arguments and tests build
+//! the same application on `127.0.0.1:0`.
+
+pub mod app;
+pub mod config;
+pub mod store;
