@@ -105,8 +105,8 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
     router
         .fallback(problem::not_found_route)
         .with_state(state)
-        .layer(axum::middleware::map_response(problem::problemize))
         .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(axum::middleware::map_response(problem::problemize))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -1,0 +1,87 @@
+//! A fake OpenAI-compatible server: a real HTTP listener on 127.0.0.1:0 whose answers are
+//! decided by a function of the request, and which records every request it gets.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::State;
+use axum::routing::post;
+use serde_json::{Value, json};
+
+/// Decides the answer text from the request's messages (system prompt, user prompt).
+pub type Brain = Arc<dyn Fn(&str, &str) -> String + Send + Sync>;
+
+/// A running fake model server.
+#[derive(Clone)]
+pub struct FakeModel {
+    /// Base URL to use as `OPENAI_BASE_URL`.
+    pub base_url: String,
+    /// Every request body received, in order.
+    pub requests: Arc<Mutex<Vec<Value>>>,
+}
+
+#[derive(Clone)]
+struct FakeState {
+    brain: Brain,
+    requests: Arc<Mutex<Vec<Value>>>,
+}
+
+async fn completions(State(s): State<FakeState>, Json(body): Json<Value>) -> Json<Value> {
+    s.requests.lock().expect("lock").push(body.clone());
+    let text_of = |role: &str| -> String {
+        body["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["role"] == role)
+            .filter_map(|m| m["content"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let answer = (s.brain)(&text_of("system"), &text_of("user"));
+    Json(json!({
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+    }))
+}
+
+impl FakeModel {
+    /// Starts a server answering with `brain`.
+    pub async fn start(brain: Brain) -> Self {
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let state = FakeState {
+            brain,
+            requests: requests.clone(),
+        };
+        let app = axum::Router::new()
+            .route("/v1/chat/completions", post(completions))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake model");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self {
+            base_url: format!("http://{addr}/v1"),
+            requests,
+        }
+    }
+
+    /// Requests whose system prompt contains `needle`.
+    pub fn requests_with_system(&self, needle: &str) -> Vec<Value> {
+        self.requests
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|r| {
+                r["messages"][0]["content"]
+                    .as_str()
+                    .is_some_and(|c| c.contains(needle))
+            })
+            .cloned()
+            .collect()
+    }
+}

@@ -1,0 +1,134 @@
+//! `TestApp`: the whole service on 127.0.0.1:0 with a fresh database, and one helper per
+//! endpoint.
+
+use std::time::Duration;
+
+use clap::Parser;
+use hone::app::Application;
+use hone::config::{Cli, Command};
+use serde_json::Value;
+
+use crate::fake_model::FakeModel;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The running service.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+/// A response's status and JSON body.
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl TestApp {
+    /// Starts the service on `backend`; `None` when that backend is not configured here.
+    pub async fn start(backend: Backend, model: &FakeModel) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("hone.db").display()),
+            Backend::Postgres => hone_store_postgres::testing::fresh_database().await?,
+        };
+        let cli = Cli::parse_from([
+            "hone",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &url,
+            "--openai-base-url",
+            &model.base_url,
+            "--openai-api-key",
+            "sk-test",
+        ]);
+        let Command::Serve(args) = cli.command else {
+            unreachable!("parsed serve")
+        };
+        let app = Application::build(&args).await.expect("build app");
+        let addr = app.local_addr().expect("addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run(async move {
+            let _ = rx.await;
+        }));
+        Some(Self {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            _shutdown: tx,
+            _dir: dir,
+        })
+    }
+
+    async fn reply(resp: reqwest::Response) -> Reply {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn submit(&self, spec: &Value) -> Reply {
+        self.submit_raw(spec.to_string(), &[]).await
+    }
+
+    pub async fn submit_raw(&self, body: String, headers: &[(&str, &str)]) -> Reply {
+        let mut req = self
+            .http
+            .post(format!("{}/v1/jobs", self.base))
+            .header("content-type", "application/json")
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Self::reply(req.send().await.expect("submit")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("get");
+        Self::reply(resp).await
+    }
+
+    pub async fn post(&self, path: &str) -> Reply {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("post");
+        Self::reply(resp).await
+    }
+
+    /// Polls the job until it ends (or fails the test after 60 s).
+    pub async fn wait_finished(&self, id: &str) -> Value {
+        for _ in 0..600 {
+            let job = self.get(&format!("/v1/jobs/{id}")).await.body;
+            if matches!(
+                job["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            ) {
+                return job;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("job {id} did not finish in 60 s");
+    }
+}

@@ -1,0 +1,136 @@
+//! Listing, idempotent submission, cancellation and the probes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::fake_model::FakeModel;
+use crate::helpers::{Backend, TestApp};
+
+/// A model that takes a while, so jobs stay running long enough to cancel.
+fn slow_model() -> crate::fake_model::Brain {
+    Arc::new(|_: &str, _: &str| {
+        std::thread::sleep(Duration::from_millis(300));
+        "```python\nimport time\ntime.sleep(30)\n```".to_owned()
+    })
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_returns_the_first_job() {
+    let model = FakeModel::start(slow_model()).await;
+    let app = TestApp::start(Backend::Sqlite, &model).await.expect("app");
+    let body = json!({"task": "t", "tests": "pass", "critic": null}).to_string();
+    let first = app
+        .submit_raw(body.clone(), &[("Idempotency-Key", "abc-1")])
+        .await;
+    assert_eq!(first.status, 202);
+    // Same body, keys in another order and spacing: the same request.
+    let reordered = json!({"critic": null, "tests": "pass", "task": "t"}).to_string();
+    let again = app
+        .submit_raw(reordered, &[("Idempotency-Key", "abc-1")])
+        .await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body["id"], first.body["id"]);
+    let other = app
+        .submit_raw(
+            json!({"task": "other"}).to_string(),
+            &[("Idempotency-Key", "abc-1")],
+        )
+        .await;
+    assert_eq!(other.status, 422);
+    assert_eq!(
+        other.body["type"],
+        "urn:hone:problem:idempotency-key-reused"
+    );
+    let listed = app.get("/v1/jobs").await;
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn jobs_list_newest_first_with_a_cursor_and_a_status_filter() {
+    let model = FakeModel::start(slow_model()).await;
+    let app = TestApp::start(Backend::Sqlite, &model).await.expect("app");
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let r = app
+            .submit(&json!({"task": format!("t{i}"), "tests": "pass", "critic": null}))
+            .await;
+        ids.push(r.body["id"].as_str().expect("id").to_owned());
+    }
+    let page = app.get("/v1/jobs?limit=2").await.body;
+    let got: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|j| j["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(got, [ids[2].as_str(), ids[1].as_str()]);
+    let cursor = page["next_cursor"].as_str().expect("cursor");
+    let rest = app
+        .get(&format!("/v1/jobs?limit=2&cursor={cursor}"))
+        .await
+        .body;
+    assert_eq!(rest["items"][0]["id"], ids[0].as_str());
+    assert!(rest["next_cursor"].is_null());
+    let none = app.get("/v1/jobs?status=succeeded").await.body;
+    assert_eq!(none["items"], json!([]));
+}
+
+#[tokio::test]
+async fn cancel_stops_a_running_job_and_refuses_a_finished_one() {
+    let model = FakeModel::start(slow_model()).await;
+    let app = TestApp::start(Backend::Sqlite, &model).await.expect("app");
+    let r = app
+        .submit(
+            &json!({"task": "t", "tests": "pass", "critic": null, "limits": {"timeout_ms": 60000}}),
+        )
+        .await;
+    let id = r.body["id"].as_str().expect("id").to_owned();
+    // Wait until the code is running in the sandbox (attempt.code recorded).
+    for _ in 0..100 {
+        let events = app.get(&format!("/v1/jobs/{id}/events")).await.body;
+        if events["items"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["type"] == "attempt.code"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started = std::time::Instant::now();
+    let cancel = app.post(&format!("/v1/jobs/{id}/cancel")).await;
+    assert_eq!(cancel.status, 202, "{}", cancel.body);
+    let job = app.wait_finished(&id).await;
+    assert_eq!(job["status"], "cancelled");
+    assert_eq!(job["outcome"]["reason"], "cancelled");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    let again = app.post(&format!("/v1/jobs/{id}/cancel")).await;
+    assert_eq!(again.status, 409);
+    let unknown = app
+        .post("/v1/jobs/01935f4e-0000-7000-8000-000000000000/cancel")
+        .await;
+    assert_eq!(unknown.status, 404);
+}
+
+#[tokio::test]
+async fn probes_answer() {
+    let model = FakeModel::start(slow_model()).await;
+    let app = TestApp::start(Backend::Sqlite, &model).await.expect("app");
+    assert_eq!(app.get("/healthz").await.body["status"], "ok");
+    let ready = app.get("/readyz").await.body;
+    assert_eq!(ready["database"]["backend"], "sqlite");
+    assert_eq!(ready["sandbox"]["backend"], "bubblewrap");
+    let openapi = app.get("/openapi.yaml").await;
+    assert!(
+        openapi
+            .body
+            .as_str()
+            .expect("yaml")
+            .starts_with("openapi: 3.1.0")
+    );
+}

@@ -1,0 +1,14 @@
+//! hone's API tests: the real router, the real engine and sandbox, real databases (SQLite
+//! always, Postgres when `HONE_TEST_POSTGRES_URL` is set), and a fake OpenAI-compatible model
+//! server over real HTTP.
+
+#![expect(
+    clippy::expect_used,
+    reason = "test helpers: a failure is a failed test"
+)]
+
+mod bad_input;
+mod fake_model;
+mod helpers;
+mod jobs;
+mod self_correction;

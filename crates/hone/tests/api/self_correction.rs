@@ -1,0 +1,159 @@
+//! The story of issue 2: the actor's first answer raises IndexError on an empty log line;
+//! once the request carries that traceback it answers with fixed code; the critic says
+//! revise, then approve. The job succeeds in two attempts, every step on record.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::fake_model::{Brain, FakeModel};
+use crate::helpers::{Backend, TestApp};
+
+const BUGGY: &str = "Here is my solution:\n```python\ndef parse_logs(text):\n    out = []\n    for line in text.split('\\n'):\n        date, level, msg = line.split(' ', 2)[0], line.split(' ', 2)[1], line.split(' ', 2)[2]\n        out.append({'date': date, 'level': level, 'msg': msg})\n    return out\n```\n";
+const FIXED: &str = "```python\ndef parse_logs(text):\n    out = []\n    for line in text.split('\\n'):\n        if not line.strip():\n            continue\n        date, level, msg = line.split(' ', 2)\n        out.append({'date': date, 'level': level, 'msg': msg})\n    return out\n```";
+
+fn brain() -> Brain {
+    Arc::new(|system: &str, user: &str| {
+        if system.contains("code reviewer") {
+            if user.contains("status: passed") {
+                r#"{"verdict": "approve", "summary": "Handles empty lines.", "issues": []}"#
+                    .to_owned()
+            } else {
+                r#"{"verdict": "revise", "summary": "Crashes on empty lines.", "issues": [{"severity": "critical", "category": "edge_case", "description": "An empty line raises IndexError.", "fix": "Skip blank lines."}]}"#.to_owned()
+            }
+        } else if user.contains("IndexError") {
+            FIXED.to_owned()
+        } else {
+            BUGGY.to_owned()
+        }
+    })
+}
+
+fn spec() -> serde_json::Value {
+    json!({
+        "task": "Write parse_logs(text) that returns one dict (date, level, msg) per non-empty line.",
+        "tests": "assert parse_logs('') == []\nassert parse_logs('2026-01-01 INFO start\\n\\n2026-01-01 WARN x y') == [{'date': '2026-01-01', 'level': 'INFO', 'msg': 'start'}, {'date': '2026-01-01', 'level': 'WARN', 'msg': 'x y'}]",
+        "max_iterations": 4,
+        "metadata": {"team": "billing"}
+    })
+}
+
+async fn a_failing_first_answer_is_corrected_in_the_second(backend: Backend) {
+    let model = FakeModel::start(brain()).await;
+    let Some(app) = TestApp::start(backend, &model).await else {
+        eprintln!("skipped: {backend:?} not configured");
+        return;
+    };
+    let submitted = app.submit(&spec()).await;
+    assert_eq!(submitted.status, 202, "{}", submitted.body);
+    let id = submitted.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        submitted.headers["location"],
+        format!("/v1/jobs/{id}").as_str()
+    );
+    assert_eq!(submitted.body["status"], "queued");
+
+    let job = app.wait_finished(&id).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["iterations"], 2);
+    assert_eq!(job["outcome"]["reason"], "accepted");
+    assert_eq!(job["outcome"]["accepted_iteration"], 2);
+    assert!(
+        job["outcome"]["code"]
+            .as_str()
+            .expect("code")
+            .contains("if not line.strip()")
+    );
+    assert_eq!(
+        job["usage"]["total_tokens"],
+        4 * 120,
+        "two actor and two critic calls"
+    );
+    assert_eq!(job["metadata"]["team"], "billing");
+
+    let attempts = app.get(&format!("/v1/jobs/{id}/attempts")).await.body;
+    let attempts = attempts["items"].as_array().expect("items");
+    assert_eq!(attempts.len(), 2);
+    let first = &attempts[0];
+    assert_eq!(first["status"], "failed");
+    assert_eq!(first["execution"]["status"], "failed");
+    assert_eq!(first["execution"]["traceback"]["error_type"], "IndexError");
+    let frames = first["execution"]["traceback"]["frames"]
+        .as_array()
+        .expect("frames");
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["file"] == "main.py" && f["function"] == "parse_logs")
+    );
+    assert_eq!(first["critique"]["verdict"], "revise");
+    assert_eq!(first["critique"]["issues"][0]["category"], "edge_case");
+    assert_eq!(first["feedback"]["status"], "failed");
+    assert!(
+        first["feedback"]["traceback"]
+            .as_str()
+            .expect("tb")
+            .contains("IndexError")
+    );
+    assert_eq!(first["actor"]["provider"], "openai");
+    let second = &attempts[1];
+    assert_eq!(second["status"], "accepted");
+    assert_eq!(second["execution"]["status"], "passed");
+    assert_eq!(second["critique"]["verdict"], "approve");
+    let one = app.get(&format!("/v1/jobs/{id}/attempts/2")).await;
+    assert_eq!(one.body["iteration"], 2);
+
+    // The second actor request carried the traceback and the critique of the first.
+    let actor_requests = model.requests_with_system("expert python programmer");
+    assert_eq!(actor_requests.len(), 2);
+    let second_prompt = actor_requests[1]["messages"][1]["content"]
+        .as_str()
+        .expect("prompt");
+    assert!(second_prompt.contains("IndexError"));
+    assert!(second_prompt.contains("Skip blank lines."));
+    // The critic was asked for structured output.
+    let critic_requests = model.requests_with_system("code reviewer");
+    assert_eq!(critic_requests[0]["response_format"]["type"], "json_schema");
+
+    let events = app.get(&format!("/v1/jobs/{id}/events")).await.body;
+    let kinds: Vec<&str> = events["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["type"].as_str().expect("type"))
+        .collect();
+    let attempt = [
+        "attempt.started",
+        "attempt.code",
+        "attempt.executed",
+        "attempt.critiqued",
+        "attempt.finished",
+    ];
+    let mut expected = vec!["job.queued", "job.started"];
+    expected.extend(attempt);
+    expected.extend(attempt);
+    expected.push("job.succeeded");
+    assert_eq!(kinds, expected);
+    let seqs: Vec<u64> = events["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["seq"].as_u64().expect("seq"))
+        .collect();
+    assert_eq!(seqs, (1..=13).collect::<Vec<_>>());
+    let page = app
+        .get(&format!("/v1/jobs/{id}/events?after=11"))
+        .await
+        .body;
+    assert_eq!(page["next_after"], 13);
+}
+
+#[tokio::test]
+async fn a_failing_first_answer_is_corrected_in_the_second_on_sqlite() {
+    a_failing_first_answer_is_corrected_in_the_second(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_failing_first_answer_is_corrected_in_the_second_on_postgres() {
+    a_failing_first_answer_is_corrected_in_the_second(Backend::Postgres).await;
+}
