@@ -55,6 +55,10 @@ pub enum ExecutionStatus {
     MemoryLimit,
     /// The program wrote more than the output cap.
     OutputLimit,
+    /// The program hit the process limit (a fork bomb, runaway threads).
+    ProcessLimit,
+    /// The program filled its working directory or wrote a file over the size limit.
+    DiskLimit,
     /// Our fault, not the code's: the sandbox could not run it. Retried, never fed to the actor.
     SandboxError,
 }
@@ -69,6 +73,8 @@ impl ExecutionStatus {
             Self::Timeout => "timeout",
             Self::MemoryLimit => "memory_limit",
             Self::OutputLimit => "output_limit",
+            Self::ProcessLimit => "process_limit",
+            Self::DiskLimit => "disk_limit",
             Self::SandboxError => "sandbox_error",
         }
     }

@@ -10,20 +10,28 @@
 //!
 //! [`Execution`]: hone_domain::Execution
 
-mod backend;
+mod bwrap;
+mod cgroup;
+mod limits;
 mod process;
+mod rundir;
 pub mod runtime;
+pub mod seccomp;
+mod slots;
 pub mod traceback;
+mod unconfined;
 pub mod verify;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use hone_domain::spec::Limits;
 
-pub use backend::{Bubblewrap, SandboxConfig, Unconfined};
+pub use bwrap::Bubblewrap;
 pub use runtime::Runtime;
+pub use unconfined::Unconfined;
 
 /// One program to run.
 #[derive(Debug, Clone)]
@@ -51,6 +59,40 @@ pub enum Termination {
     Timeout,
     /// It wrote more than the output cap and was killed.
     OutputLimit,
+    /// The kernel killed it for exceeding its memory cgroup.
+    MemoryLimit,
+    /// It failed after the process limit refused a fork.
+    ProcessLimit,
+}
+
+/// Settings shared by the backends.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Where run directories are created.
+    pub run_root: PathBuf,
+    /// Runs at once; more wait for a slot (the wait does not count against their time).
+    pub concurrency: usize,
+    /// The `bwrap` binary.
+    pub bwrap: PathBuf,
+    /// Size of the working directory and of `/tmp` (each), and the largest file.
+    pub work_dir_bytes: u64,
+    /// When the service runs as root, slot `i` runs as host uid `uid_base + i`.
+    pub uid_base: u32,
+    /// The cgroup mount to create run groups under; `None` never uses cgroups.
+    pub cgroup_root: Option<PathBuf>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            run_root: std::env::temp_dir(),
+            concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            bwrap: PathBuf::from("/usr/bin/bwrap"),
+            work_dir_bytes: 64 * 1024 * 1024,
+            uid_base: 200_000,
+            cgroup_root: Some(PathBuf::from("/sys/fs/cgroup")),
+        }
+    }
 }
 
 /// What a run produced.
@@ -119,7 +161,7 @@ pub async fn self_check(sandbox: &dyn Sandbox, runtimes: &[Runtime]) -> Result<(
                 timeout_ms: 10_000,
                 memory_mb: 512,
                 max_output_bytes: 4096,
-                max_processes: 16,
+                max_processes: 64,
             },
         };
         let out = sandbox.run(request).await.map_err(|e| {

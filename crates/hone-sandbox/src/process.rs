@@ -18,18 +18,71 @@ use crate::{RunOutput, SandboxError, Termination};
 pub(crate) struct Rlimits {
     /// CPU seconds.
     pub cpu_s: u64,
-    /// Address space in bytes; `None` leaves it unlimited (runtimes that reserve huge
-    /// virtual ranges, such as V8).
+    /// Address space in bytes; `None` leaves it unlimited (a cgroup limits memory instead, or
+    /// the runtime reserves huge virtual ranges, as V8 does).
     pub address_space: Option<u64>,
     /// Largest file the program may write.
     pub file_size: u64,
     /// Open file descriptors.
     pub open_files: u64,
+    /// Processes of the run's uid; only meaningful when the run has a uid of its own.
+    pub processes: Option<u64>,
 }
 
-/// Installs `limits` in the child between fork and exec.
-fn apply_rlimits(cmd: &mut Command, limits: Rlimits) {
-    let set = move || -> std::io::Result<()> {
+/// The fd on which bubblewrap reads the seccomp program (`--seccomp 200`).
+pub(crate) const SECCOMP_FD: i32 = 200;
+
+/// What the child does between fork and exec, in this order: join the run's cgroups, set
+/// rlimits, put the seccomp program on [`SECCOMP_FD`], drop to the run's uid.
+#[derive(Default)]
+pub(crate) struct ChildSetup {
+    /// `cgroup.procs` files to write the child's pid into.
+    pub cgroup_procs: Vec<std::fs::File>,
+    /// The compiled seccomp program.
+    pub seccomp: Option<std::fs::File>,
+    /// The unprivileged host uid (and gid) to run as, when the service runs as root.
+    pub uid: Option<u32>,
+}
+
+/// Formats `n` in decimal into `buf` without allocating; returns the length.
+fn decimal(mut n: u32, buf: &mut [u8; 16]) -> usize {
+    let mut tmp = [0u8; 16];
+    let mut len = 0;
+    loop {
+        tmp[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for i in 0..len {
+        buf[i] = tmp[len - 1 - i];
+    }
+    buf[len] = b'\n';
+    len + 1
+}
+
+/// Installs `limits` and `setup` in the child between fork and exec.
+fn prepare_child(cmd: &mut Command, limits: Rlimits, setup: &ChildSetup) {
+    use std::os::fd::AsRawFd;
+    let procs: Vec<i32> = setup.cgroup_procs.iter().map(AsRawFd::as_raw_fd).collect();
+    let seccomp = setup.seccomp.as_ref().map(AsRawFd::as_raw_fd);
+    let uid = setup.uid;
+    let child = move || -> std::io::Result<()> {
+        let last = std::io::Error::last_os_error;
+        // SAFETY (for the libc calls below): getpid, write, dup2, fcntl, setgroups, setgid and
+        // setuid are async-signal-safe; the buffers are on this stack.
+        #[expect(unsafe_code, reason = "raw syscalls between fork and exec")]
+        unsafe {
+            let mut buf = [0u8; 16];
+            let len = decimal(libc::getpid().unsigned_abs(), &mut buf);
+            for &fd in &procs {
+                if libc::write(fd, buf.as_ptr().cast(), len) < 0 {
+                    return Err(last());
+                }
+            }
+        }
         let lim = |r, v| setrlimit(r, v, v).map_err(std::io::Error::from);
         lim(Resource::RLIMIT_CPU, limits.cpu_s)?;
         lim(Resource::RLIMIT_FSIZE, limits.file_size)?;
@@ -38,13 +91,38 @@ fn apply_rlimits(cmd: &mut Command, limits: Rlimits) {
         if let Some(bytes) = limits.address_space {
             lim(Resource::RLIMIT_AS, bytes)?;
         }
+        if let Some(n) = limits.processes {
+            lim(Resource::RLIMIT_NPROC, n)?;
+        }
+        #[expect(unsafe_code, reason = "raw syscalls between fork and exec")]
+        unsafe {
+            if let Some(fd) = seccomp {
+                if fd == SECCOMP_FD {
+                    if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                        return Err(last());
+                    }
+                } else if libc::dup2(fd, SECCOMP_FD) < 0 {
+                    return Err(last());
+                }
+            }
+            if let Some(uid) = uid
+                && (libc::setgroups(0, std::ptr::null()) < 0
+                    || libc::setgid(uid) < 0
+                    || libc::setuid(uid) < 0)
+            {
+                return Err(last());
+            }
+        }
         Ok(())
     };
-    // SAFETY: the closure only calls setrlimit(2), which is async-signal-safe, and touches
-    // no memory shared with the parent; that is what pre_exec requires.
-    #[expect(unsafe_code, reason = "rlimits must be set between fork and exec")]
+    // SAFETY: the closure only makes async-signal-safe calls and touches no memory shared
+    // with the parent; that is what pre_exec requires.
+    #[expect(
+        unsafe_code,
+        reason = "limits and credentials must be set between fork and exec"
+    )]
     unsafe {
-        cmd.pre_exec(set);
+        cmd.pre_exec(child);
     }
 }
 
@@ -55,6 +133,7 @@ pub(crate) struct Spawn {
     pub timeout: Duration,
     pub max_output: usize,
     pub rlimits: Rlimits,
+    pub setup: ChildSetup,
 }
 
 /// Runs the command to completion or until a limit trips; never leaves its process group
@@ -66,6 +145,7 @@ pub(crate) async fn run(spawn: Spawn) -> Result<RunOutput, SandboxError> {
         timeout,
         max_output,
         rlimits,
+        setup,
     } = spawn;
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
@@ -76,12 +156,14 @@ pub(crate) async fn run(spawn: Spawn) -> Result<RunOutput, SandboxError> {
     .stderr(Stdio::piped())
     .process_group(0)
     .kill_on_drop(true);
-    apply_rlimits(&mut cmd, rlimits);
+    prepare_child(&mut cmd, rlimits, &setup);
     let program = format!("{:?}", cmd.as_std().get_program());
     let started = Instant::now();
     let mut child = cmd
         .spawn()
         .map_err(|source| SandboxError::Spawn { program, source })?;
+    // The child has its copies; close ours.
+    drop(setup);
     let pgid = child
         .id()
         .and_then(|id| i32::try_from(id).ok())

@@ -116,7 +116,10 @@ pub async fn execute(
     let (exit_code, signal) = match shown.termination {
         Termination::Exited(c) => (Some(c), None),
         Termination::Signaled(s) => (None, Some(s)),
-        Termination::Timeout | Termination::OutputLimit => (None, Some(9)),
+        Termination::Timeout
+        | Termination::OutputLimit
+        | Termination::MemoryLimit
+        | Termination::ProcessLimit => (None, Some(9)),
     };
     Ok(Execution {
         status,
@@ -138,8 +141,11 @@ fn status_of(out: &RunOutput, language: Language, layout: ProgramLayout<'_>) -> 
     match out.termination {
         Termination::Timeout => ExecutionStatus::Timeout,
         Termination::OutputLimit => ExecutionStatus::OutputLimit,
+        Termination::MemoryLimit => ExecutionStatus::MemoryLimit,
+        Termination::ProcessLimit => ExecutionStatus::ProcessLimit,
         Termination::Exited(0) => ExecutionStatus::Passed,
         Termination::Signaled(9) => ExecutionStatus::MemoryLimit,
+        Termination::Signaled(25) => ExecutionStatus::DiskLimit,
         Termination::Exited(_) | Termination::Signaled(_) => {
             let error_type = traceback::parse(language, &out.stderr, layout).map(|t| t.error_type);
             match error_type.as_deref() {
@@ -147,6 +153,18 @@ fn status_of(out: &RunOutput, language: Language, layout: ProgramLayout<'_>) -> 
                 Some("MemoryError") => ExecutionStatus::MemoryLimit,
                 _ if out.stderr.contains("JavaScript heap out of memory") => {
                     ExecutionStatus::MemoryLimit
+                }
+                _ if out.stderr.contains("No space left on device")
+                    || out.stderr.contains("ENOSPC")
+                    || out.stderr.contains("File too large") =>
+                {
+                    ExecutionStatus::DiskLimit
+                }
+                _ if out.stderr.contains("Resource temporarily unavailable")
+                    || out.stderr.contains("fork: retry")
+                    || out.stderr.contains("EAGAIN") =>
+                {
+                    ExecutionStatus::ProcessLimit
                 }
                 _ => ExecutionStatus::Failed,
             }
@@ -172,6 +190,16 @@ fn message_for(status: ExecutionStatus, spec: &JobSpec) -> Option<String> {
             "The program printed more than {} bytes and was stopped. Print only what is asked.",
             l.max_output_bytes
         )),
+        ExecutionStatus::ProcessLimit => Some(format!(
+            "The program hit the process limit ({} processes): do not start processes or \
+             threads in a loop.",
+            l.max_processes
+        )),
+        ExecutionStatus::DiskLimit => Some(
+            "The program filled its working directory or wrote a file over the size limit. \
+             Write less to disk."
+                .to_owned(),
+        ),
         ExecutionStatus::Error => {
             Some("The code did not run: fix the syntax error shown in the traceback.".to_owned())
         }

@@ -27,6 +27,8 @@ pub struct Application {
 pub async fn build_sandbox(args: &ServeArgs) -> anyhow::Result<(Arc<dyn Sandbox>, Runtimes)> {
     let mut config = SandboxConfig {
         bwrap: args.bwrap.clone(),
+        uid_base: args.sandbox_uid_base,
+        work_dir_bytes: args.sandbox_disk_mb * 1024 * 1024,
         ..SandboxConfig::default()
     };
     if let Some(n) = args.sandbox_concurrency {

@@ -77,6 +77,14 @@ pub struct ServeArgs {
     #[arg(long, env = "HONE_SANDBOX_CONCURRENCY")]
     pub sandbox_concurrency: Option<usize>,
 
+    /// When running as root, sandbox slot `i` runs as host uid `BASE + i` (never as root).
+    #[arg(long, env = "HONE_SANDBOX_UID_BASE", default_value_t = 200_000)]
+    pub sandbox_uid_base: u32,
+
+    /// Size of a run's working directory and of its /tmp (each), in MiB.
+    #[arg(long, env = "HONE_SANDBOX_DISK_MB", default_value_t = 64)]
+    pub sandbox_disk_mb: u64,
+
     /// Jobs one worker runs at once.
     #[arg(long, env = "HONE_MAX_JOBS", default_value_t = 64)]
     pub max_jobs: usize,

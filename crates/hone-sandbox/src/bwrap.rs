@@ -1,0 +1,178 @@
+//! The default backend: bubblewrap.
+//!
+//! Each run: new user, PID, network, IPC, UTS and cgroup namespaces, no further user
+//! namespaces inside, `--die-with-parent`, `--new-session`, an empty environment, `/usr`
+//! read-only (and nothing of `/etc`, `/home`, `/root` or `/var`), a size-limited tmpfs as the
+//! working directory and `/tmp`, the inputs bound read-only, uid 65534 inside and an
+//! unprivileged uid of its own outside (never host root), no capabilities, `NoNewPrivs`, the
+//! seccomp filter of [`crate::seccomp`], rlimits, and a cgroup for memory and processes where
+//! the host offers one.
+
+use std::fs;
+use std::path::Path;
+
+use async_trait::async_trait;
+use tokio::process::Command;
+
+use crate::cgroup::{Cgroups, RunCgroup};
+use crate::process::{self, ChildSetup, SECCOMP_FD};
+use crate::rundir::RunDir;
+use crate::slots::Slots;
+use crate::{RunOutput, RunRequest, Sandbox, SandboxConfig, SandboxError, Termination, limits};
+
+/// The bubblewrap backend.
+pub struct Bubblewrap {
+    config: SandboxConfig,
+    slots: Slots,
+    seccomp: Vec<u8>,
+    cgroups: Option<Cgroups>,
+}
+
+impl Bubblewrap {
+    /// Checks that `bwrap` is installed, compiles the seccomp filter, finds writable cgroups;
+    /// the start-up self-check then proves that runs work.
+    pub fn new(config: SandboxConfig) -> Result<Self, SandboxError> {
+        if !config.bwrap.exists() {
+            return Err(SandboxError::SelfCheck(format!(
+                "{} not found: install bubblewrap (apt-get install bubblewrap), or choose the \
+                 unconfined sandbox explicitly on a host without namespaces",
+                config.bwrap.display()
+            )));
+        }
+        let is_root = nix::unistd::geteuid().is_root();
+        let uid_base = is_root.then_some(config.uid_base);
+        let cgroups = config
+            .cgroup_root
+            .as_deref()
+            .filter(|_| is_root)
+            .and_then(Cgroups::detect);
+        match &cgroups {
+            Some(c) => {
+                tracing::info!(cgroups = ?c, "sandbox limits memory and processes with cgroups")
+            }
+            None => tracing::warn!(
+                "no writable cgroup hierarchy: memory is limited by address space and processes \
+                 by RLIMIT_NPROC only"
+            ),
+        }
+        let seccomp = crate::seccomp::program_bytes()?;
+        Ok(Self {
+            slots: Slots::new(config.concurrency, uid_base),
+            seccomp,
+            cgroups,
+            config,
+        })
+    }
+
+    fn command(&self, run: &RunDir, request: &RunRequest) -> Command {
+        let mut cmd = Command::new(&self.config.bwrap);
+        let size = self.config.work_dir_bytes.to_string();
+        cmd.env_clear();
+        cmd.args(["--unshare-all", "--unshare-user", "--disable-userns"]);
+        cmd.args(["--die-with-parent", "--new-session", "--clearenv"]);
+        cmd.args(["--setenv", "PATH", "/usr/bin:/bin"]);
+        cmd.args(["--setenv", "HOME", "/work", "--setenv", "LANG", "C.UTF-8"]);
+        cmd.args(["--ro-bind", "/usr", "/usr"]);
+        for top in ["/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"] {
+            match fs::read_link(top) {
+                Ok(target) => {
+                    cmd.arg("--symlink").arg(target).arg(top);
+                }
+                Err(_) if Path::new(top).is_dir() => {
+                    cmd.args(["--ro-bind", top, top]);
+                }
+                Err(_) => {}
+            }
+        }
+        cmd.args(["--ro-bind-try", "/etc/alternatives", "/etc/alternatives"]);
+        cmd.args(["--proc", "/proc", "--dev", "/dev"]);
+        cmd.args(["--perms", "1777", "--size", &size, "--tmpfs", "/tmp"]);
+        cmd.args(["--perms", "0777", "--size", &size, "--tmpfs", "/work"]);
+        let mut inputs = vec![request.runtime.file_name.to_owned()];
+        inputs.extend(request.files.keys().cloned());
+        for name in inputs {
+            cmd.arg("--ro-bind")
+                .arg(run.inputs().join(&name))
+                .arg(format!("/work/{name}"));
+        }
+        // Everything but /work, /tmp and /dev is read-only, the root tmpfs included.
+        cmd.args(["--remount-ro", "/"]);
+        cmd.args(["--chdir", "/work", "--hostname", "sandbox"]);
+        cmd.args(["--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]);
+        cmd.args(["--seccomp", &SECCOMP_FD.to_string(), "--"]);
+        cmd.arg(&request.runtime.interpreter);
+        cmd.args(limits::interpreter_args(request));
+        cmd
+    }
+
+    fn child_setup(
+        &self,
+        uid: Option<u32>,
+        cgroup: Option<&RunCgroup>,
+    ) -> Result<ChildSetup, SandboxError> {
+        Ok(ChildSetup {
+            cgroup_procs: match cgroup {
+                Some(c) => c.procs_files().map_err(SandboxError::Prepare)?,
+                None => Vec::new(),
+            },
+            seccomp: Some(crate::seccomp::program_pipe(&self.seccomp)?),
+            uid,
+        })
+    }
+}
+
+#[async_trait]
+impl Sandbox for Bubblewrap {
+    fn name(&self) -> &'static str {
+        "bubblewrap"
+    }
+
+    async fn run(&self, request: RunRequest) -> Result<RunOutput, SandboxError> {
+        let slot = self.slots.acquire().await?;
+        let run = RunDir::prepare(&self.config.run_root, &request)?;
+        let cgroup = match &self.cgroups {
+            Some(c) => Some(
+                c.create_run(
+                    request.limits.memory_mb * 1024 * 1024,
+                    request.limits.max_processes + 3,
+                )
+                .map_err(SandboxError::Prepare)?,
+            ),
+            None => None,
+        };
+        let setup = self.child_setup(slot.uid, cgroup.as_ref())?;
+        let rlimits = limits::rlimits(&request, &self.config, cgroup.is_some(), slot.uid.is_some());
+        let cmd = self.command(&run, &request);
+        let out = process::run(limits::spawn(cmd, &request, rlimits, setup)).await;
+        run.remove();
+        let mut out = out?;
+        if let Some(cgroup) = cgroup {
+            let failed = out.termination != Termination::Exited(0);
+            if failed && cgroup.hit_pid_limit() {
+                out.termination = Termination::ProcessLimit;
+            } else if failed
+                && !matches!(
+                    out.termination,
+                    Termination::Timeout | Termination::OutputLimit
+                )
+                && cgroup.oom_killed()
+            {
+                out.termination = Termination::MemoryLimit;
+            }
+            tokio::task::spawn_blocking(move || cgroup.remove());
+        }
+        drop(slot);
+        // bwrap reports its own set-up failures on stderr before the program starts.
+        if out.stderr.starts_with("bwrap:") {
+            let mut why = out.stderr.trim().to_owned();
+            if why.contains("namespace") || why.contains("uid map") {
+                why.push_str(
+                    " (user namespaces may be disabled on this host: check sysctl \
+                     kernel.unprivileged_userns_clone and user.max_user_namespaces)",
+                );
+            }
+            return Err(SandboxError::Setup(why));
+        }
+        Ok(out)
+    }
+}
