@@ -10,11 +10,12 @@
 
 use std::fs;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use tokio::process::Command;
 
-use crate::cgroup::{Cgroups, RunCgroup};
+use crate::cgroup::{Cgroups, SlotCgroup};
 use crate::process::{self, ChildSetup, SECCOMP_FD};
 use crate::rundir::RunDir;
 use crate::slots::Slots;
@@ -25,7 +26,8 @@ pub struct Bubblewrap {
     config: SandboxConfig,
     slots: Slots,
     seccomp: Vec<u8>,
-    cgroups: Option<Cgroups>,
+    /// One set of groups per slot, when the host offers writable cgroups.
+    cgroups: Option<Vec<SlotCgroup>>,
 }
 
 impl Bubblewrap {
@@ -41,16 +43,28 @@ impl Bubblewrap {
         }
         let is_root = nix::unistd::geteuid().is_root();
         let uid_base = is_root.then_some(config.uid_base);
-        let cgroups = config
+        let hierarchy = config
             .cgroup_root
             .as_deref()
             .filter(|_| is_root)
             .and_then(Cgroups::detect);
-        match &cgroups {
-            Some(c) => {
-                tracing::info!(cgroups = ?c, "sandbox limits memory and processes with cgroups")
+        if let Some(h) = &hierarchy {
+            h.sweep_stale();
+        }
+        static INSTANCES: AtomicUsize = AtomicUsize::new(0);
+        let instance = INSTANCES.fetch_add(1, Ordering::Relaxed);
+        let cgroups = hierarchy.as_ref().and_then(|h| {
+            (0..config.concurrency.max(1))
+                .map(|i| h.create_slot(instance, i))
+                .collect::<Result<Vec<_>, _>>()
+                .inspect_err(|e| tracing::warn!(error = %e, "cannot create the slots' cgroups"))
+                .ok()
+        });
+        match (&hierarchy, &cgroups) {
+            (Some(h), Some(_)) => {
+                tracing::info!(cgroups = ?h, "sandbox limits memory and processes with cgroups");
             }
-            None => tracing::warn!(
+            _ => tracing::warn!(
                 "no writable cgroup hierarchy: memory is limited by address space and processes \
                  by RLIMIT_NPROC only"
             ),
@@ -69,7 +83,14 @@ impl Bubblewrap {
         let size = self.config.work_dir_bytes.to_string();
         cmd.env_clear();
         cmd.args(["--unshare-all", "--unshare-user", "--disable-userns"]);
-        cmd.args(["--die-with-parent", "--new-session", "--clearenv"]);
+        // The program is the namespace's init: bubblewrap's own init would outlive the outer
+        // bwrap and linger as a zombie under the host's init, counting against the uid.
+        cmd.args([
+            "--as-pid-1",
+            "--die-with-parent",
+            "--new-session",
+            "--clearenv",
+        ]);
         cmd.args(["--setenv", "PATH", "/usr/bin:/bin"]);
         cmd.args(["--setenv", "HOME", "/work", "--setenv", "LANG", "C.UTF-8"]);
         cmd.args(["--ro-bind", "/usr", "/usr"]);
@@ -108,7 +129,7 @@ impl Bubblewrap {
     fn child_setup(
         &self,
         uid: Option<u32>,
-        cgroup: Option<&RunCgroup>,
+        cgroup: Option<&SlotCgroup>,
     ) -> Result<ChildSetup, SandboxError> {
         Ok(ChildSetup {
             cgroup_procs: match cgroup {
@@ -130,9 +151,10 @@ impl Sandbox for Bubblewrap {
     async fn run(&self, request: RunRequest) -> Result<RunOutput, SandboxError> {
         let slot = self.slots.acquire().await?;
         let run = RunDir::prepare(&self.config.run_root, &request)?;
-        let cgroup = match &self.cgroups {
+        let cgroup = self.cgroups.as_ref().and_then(|c| c.get(slot.index));
+        let before = match cgroup {
             Some(c) => Some(
-                c.create_run(
+                c.arm(
                     request.limits.memory_mb * 1024 * 1024,
                     request.limits.max_processes + 3,
                 )
@@ -140,26 +162,34 @@ impl Sandbox for Bubblewrap {
             ),
             None => None,
         };
-        let setup = self.child_setup(slot.uid, cgroup.as_ref())?;
+        let setup = self.child_setup(slot.uid, cgroup)?;
         let rlimits = limits::rlimits(&request, &self.config, cgroup.is_some(), slot.uid.is_some());
         let cmd = self.command(&run, &request);
         let out = process::run(limits::spawn(cmd, &request, rlimits, setup)).await;
         run.remove();
         let mut out = out?;
-        if let Some(cgroup) = cgroup {
+        if let (Some(cgroup), Some(before)) = (cgroup, before) {
+            // Nothing may outlive the run in the slot's groups (the PID namespace is gone, so
+            // this finds nothing unless the kernel is still tearing it down).
+            let emptied = cgroup.clear();
+            let (oom, pid_limit) = cgroup.verdict(before);
             let failed = out.termination != Termination::Exited(0);
-            if failed && cgroup.hit_pid_limit() {
+            if failed && pid_limit {
                 out.termination = Termination::ProcessLimit;
             } else if failed
+                && oom
                 && !matches!(
                     out.termination,
                     Termination::Timeout | Termination::OutputLimit
                 )
-                && cgroup.oom_killed()
             {
                 out.termination = Termination::MemoryLimit;
             }
-            tokio::task::spawn_blocking(move || cgroup.remove());
+            if !emptied {
+                return Err(SandboxError::Setup(
+                    "the run's processes could not be killed".to_owned(),
+                ));
+            }
         }
         drop(slot);
         // bwrap reports its own set-up failures on stderr before the program starts.

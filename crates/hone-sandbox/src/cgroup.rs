@@ -1,7 +1,7 @@
-//! Per-run control groups for memory and process limits, where the host lets us create them:
-//! cgroup v2 (`memory.max`, `memory.oom.group`, `pids.max`), else the v1 `memory` and `pids`
-//! hierarchies (`memory.limit_in_bytes`, `pids.max`). A sandboxed process joins its run's
-//! groups between fork and exec, so nothing it starts escapes them. When no hierarchy is
+//! Control groups for memory and process limits, one set per execution slot, where the host
+//! lets us create them: cgroup v2 (`memory.max`, `memory.oom.group`, `pids.max`), else the v1
+//! `memory` and `pids` hierarchies (`memory.limit_in_bytes`, `pids.max`). A sandboxed process
+//! joins its slot's groups between fork and exec, so nothing it starts escapes them. When no hierarchy is
 //! writable the backend falls back to rlimits (address space, processes per uid).
 
 use std::fs::{self, File, OpenOptions};
@@ -59,59 +59,85 @@ impl Cgroups {
         (writable(&memory) && writable(&pids)).then_some(Self::V1 { memory, pids })
     }
 
-    /// Creates the groups of one run with its limits.
-    pub fn create_run(&self, memory_bytes: u64, max_pids: u64) -> io::Result<RunCgroup> {
-        let name = format!("run-{}", uuid::Uuid::now_v7().simple());
-        let run = match self {
-            Self::V2 { parent } => {
-                let dir = parent.join(&name);
-                fs::create_dir(&dir)?;
-                let run = RunCgroup {
-                    dirs: vec![dir.clone()],
-                    v2: true,
-                };
-                write(&dir.join("memory.max"), &memory_bytes.to_string())?;
-                let _ = write(&dir.join("memory.swap.max"), "0");
-                write(&dir.join("memory.oom.group"), "1")?;
-                write(&dir.join("pids.max"), &max_pids.to_string())?;
-                run
-            }
-            Self::V1 { memory, pids } => {
-                let (m, p) = (memory.join(&name), pids.join(&name));
-                fs::create_dir(&m)?;
-                let mut run = RunCgroup {
-                    dirs: vec![m.clone()],
-                    v2: false,
-                };
-                fs::create_dir(&p)?;
-                run.dirs.push(p.clone());
-                write(&m.join("memory.limit_in_bytes"), &memory_bytes.to_string())?;
-                let _ = write(
-                    &m.join("memory.memsw.limit_in_bytes"),
-                    &memory_bytes.to_string(),
-                );
-                write(&p.join("pids.max"), &max_pids.to_string())?;
-                run
-            }
+    /// Removes the slot groups left by processes that died without cleaning up (a crash or
+    /// SIGKILL), so they do not pile up across restarts.
+    pub fn sweep_stale(&self) {
+        let parents = match self {
+            Self::V2 { parent } => vec![parent.clone()],
+            Self::V1 { memory, pids } => vec![memory.clone(), pids.clone()],
         };
-        Ok(run)
+        for parent in parents {
+            let Ok(entries) = fs::read_dir(&parent) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let owner = name
+                    .strip_prefix("slot-")
+                    .and_then(|rest| rest.split('-').next())
+                    .and_then(|pid| pid.parse::<u32>().ok());
+                let stale = match owner {
+                    Some(pid) => !Path::new(&format!("/proc/{pid}")).exists(),
+                    None => name.starts_with("run-"),
+                };
+                if stale && entry.path().is_dir() {
+                    let group = SlotCgroup {
+                        dirs: vec![entry.path()],
+                        v2: matches!(self, Self::V2 { .. }),
+                    };
+                    drop(group);
+                }
+            }
+        }
+    }
+
+    /// Creates the groups of one execution slot, named after the process, the sandbox
+    /// `instance` (tests build several in one process) and the slot `index`. Slots are reused run after run (creating
+    /// and removing a memory cgroup per run costs milliseconds); a slot serves one run at a
+    /// time, and verdicts compare counters before and after the run.
+    pub fn create_slot(&self, instance: usize, index: usize) -> io::Result<SlotCgroup> {
+        let name = format!("slot-{}-{instance}-{index}", std::process::id());
+        let (dirs, v2) = match self {
+            Self::V2 { parent } => (vec![parent.join(&name)], true),
+            Self::V1 { memory, pids } => (vec![memory.join(&name), pids.join(&name)], false),
+        };
+        for dir in &dirs {
+            match fs::create_dir(dir) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+                _ => {}
+            }
+        }
+        let slot = SlotCgroup { dirs, v2 };
+        if v2 {
+            slot.write_to("memory.oom.group", "1")?;
+            let _ = slot.write_to("memory.swap.max", "0");
+        }
+        Ok(slot)
     }
 }
 
-/// The groups of one run; removed (after killing anything left) by [`RunCgroup::remove`].
+/// Counters read before a run, to tell what happened during it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counters {
+    oom_kills: u64,
+    pid_refusals: u64,
+}
+
+/// The groups of one slot; emptied and removed when dropped.
 #[derive(Debug)]
-pub struct RunCgroup {
+pub struct SlotCgroup {
     dirs: Vec<PathBuf>,
     v2: bool,
 }
 
-impl RunCgroup {
-    /// `cgroup.procs` of every group, opened for the child to join them before exec.
-    pub fn procs_files(&self) -> io::Result<Vec<File>> {
-        self.dirs
+impl SlotCgroup {
+    fn write_to(&self, file: &str, value: &str) -> io::Result<()> {
+        let dir = self
+            .dirs
             .iter()
-            .map(|d| OpenOptions::new().write(true).open(d.join("cgroup.procs")))
-            .collect()
+            .find(|d| d.join(file).exists())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, file.to_owned()))?;
+        write(&dir.join(file), value)
     }
 
     fn read(&self, file: &str) -> String {
@@ -127,29 +153,51 @@ impl RunCgroup {
             .unwrap_or(0)
     }
 
-    /// Whether the kernel killed a process of the run for memory.
-    pub fn oom_killed(&self) -> bool {
-        if self.v2 {
-            Self::counter(&self.read("memory.events"), "oom_kill ") > 0
+    fn counters(&self) -> Counters {
+        let memory_events = if self.v2 {
+            "memory.events"
         } else {
-            Self::counter(&self.read("memory.oom_control"), "oom_kill ") > 0
-                || self
-                    .read("memory.failcnt")
-                    .trim()
-                    .parse::<u64>()
-                    .unwrap_or(0)
-                    > 0
+            "memory.oom_control"
+        };
+        Counters {
+            oom_kills: Self::counter(&self.read(memory_events), "oom_kill "),
+            pid_refusals: Self::counter(&self.read("pids.events"), "max "),
         }
     }
 
-    /// Whether a fork was refused because of `pids.max`.
-    pub fn hit_pid_limit(&self) -> bool {
-        Self::counter(&self.read("pids.events"), "max ") > 0
+    /// Sets the next run's limits and snapshots the counters.
+    pub fn arm(&self, memory_bytes: u64, max_pids: u64) -> io::Result<Counters> {
+        if self.v2 {
+            self.write_to("memory.max", &memory_bytes.to_string())?;
+        } else {
+            let _ = self.write_to("memory.memsw.limit_in_bytes", "-1");
+            self.write_to("memory.limit_in_bytes", &memory_bytes.to_string())?;
+            let _ = self.write_to("memory.memsw.limit_in_bytes", &memory_bytes.to_string());
+        }
+        self.write_to("pids.max", &max_pids.to_string())?;
+        Ok(self.counters())
     }
 
-    /// Kills whatever is left in the groups and removes them.
-    pub fn remove(self) {
-        for _ in 0..50 {
+    /// `cgroup.procs` of every group, opened for the child to join them before exec.
+    pub fn procs_files(&self) -> io::Result<Vec<File>> {
+        self.dirs
+            .iter()
+            .map(|d| OpenOptions::new().write(true).open(d.join("cgroup.procs")))
+            .collect()
+    }
+
+    /// What happened since `before`: (killed for memory, refused a fork at `pids.max`).
+    pub fn verdict(&self, before: Counters) -> (bool, bool) {
+        let now = self.counters();
+        (
+            now.oom_kills > before.oom_kills,
+            now.pid_refusals > before.pid_refusals,
+        )
+    }
+
+    /// Kills whatever is left in the groups and waits until they are empty.
+    pub fn clear(&self) -> bool {
+        for _ in 0..100 {
             let mut busy = false;
             for dir in &self.dirs {
                 if self.v2 {
@@ -164,16 +212,20 @@ impl RunCgroup {
                     );
                 }
             }
-            if !busy
-                && self
-                    .dirs
-                    .iter()
-                    .all(|d| fs::remove_dir(d).is_ok() || !d.exists())
-            {
-                return;
+            if !busy {
+                return true;
             }
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(5));
         }
-        tracing::warn!(dirs = ?self.dirs, "could not remove a run's cgroups");
+        false
+    }
+}
+
+impl Drop for SlotCgroup {
+    fn drop(&mut self) {
+        self.clear();
+        for dir in &self.dirs {
+            let _ = fs::remove_dir(dir);
+        }
     }
 }

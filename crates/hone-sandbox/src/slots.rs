@@ -11,21 +11,24 @@ use crate::SandboxError;
 /// The pool of slots.
 pub(crate) struct Slots {
     permits: Arc<Semaphore>,
-    uids: Arc<Mutex<Vec<u32>>>,
+    free: Arc<Mutex<Vec<usize>>>,
+    uid_base: Option<u32>,
 }
 
 /// A held slot; returns its uid to the pool when dropped.
 pub(crate) struct Slot {
+    /// Which slot (0-based), for per-slot resources such as cgroups.
+    pub index: usize,
     /// The host uid (and gid) of the run, when the service can switch to one.
     pub uid: Option<u32>,
-    uids: Arc<Mutex<Vec<u32>>>,
+    free: Arc<Mutex<Vec<usize>>>,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        if let (Some(uid), Ok(mut free)) = (self.uid, self.uids.lock()) {
-            free.push(uid);
+        if let Ok(mut free) = self.free.lock() {
+            free.push(self.index);
         }
     }
 }
@@ -34,12 +37,10 @@ impl Slots {
     /// `count` slots; with `uid_base`, slot `i` runs as uid `uid_base + i`.
     pub(crate) fn new(count: usize, uid_base: Option<u32>) -> Self {
         let count = count.max(1);
-        let uids = uid_base
-            .map(|base| (0..count as u32).map(|i| base + i).collect())
-            .unwrap_or_default();
         Self {
             permits: Arc::new(Semaphore::new(count)),
-            uids: Arc::new(Mutex::new(uids)),
+            free: Arc::new(Mutex::new((0..count).rev().collect())),
+            uid_base,
         }
     }
 
@@ -51,10 +52,16 @@ impl Slots {
             .acquire_owned()
             .await
             .map_err(|_| SandboxError::Setup("the sandbox is shutting down".to_owned()))?;
-        let uid = self.uids.lock().ok().and_then(|mut free| free.pop());
+        let index = self
+            .free
+            .lock()
+            .ok()
+            .and_then(|mut free| free.pop())
+            .ok_or_else(|| SandboxError::Setup("no free slot behind a permit".to_owned()))?;
         Ok(Slot {
-            uid,
-            uids: self.uids.clone(),
+            index,
+            uid: self.uid_base.map(|base| base + index as u32),
+            free: self.free.clone(),
             _permit: permit,
         })
     }

@@ -31,6 +31,9 @@ pub async fn build_sandbox(args: &ServeArgs) -> anyhow::Result<(Arc<dyn Sandbox>
         work_dir_bytes: args.sandbox_disk_mb * 1024 * 1024,
         ..SandboxConfig::default()
     };
+    if !args.sandbox_cgroups {
+        config.cgroup_root = None;
+    }
     if let Some(n) = args.sandbox_concurrency {
         config.concurrency = n;
     }

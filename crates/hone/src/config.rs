@@ -85,6 +85,11 @@ pub struct ServeArgs {
     #[arg(long, env = "HONE_SANDBOX_DISK_MB", default_value_t = 64)]
     pub sandbox_disk_mb: u64,
 
+    /// Limit memory and processes with per-slot cgroups when the host offers them (joining a
+    /// cgroup v1 costs a few milliseconds per run; without, rlimits limit instead).
+    #[arg(long, env = "HONE_SANDBOX_CGROUPS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub sandbox_cgroups: bool,
+
     /// Jobs one worker runs at once.
     #[arg(long, env = "HONE_MAX_JOBS", default_value_t = 64)]
     pub max_jobs: usize,

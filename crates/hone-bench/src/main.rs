@@ -1,0 +1,20 @@
+//! hone's benchmarks. Each prints its figures side by side from one run, as ratios where a
+//! baseline exists, so a slower machine changes the numbers but not the comparison.
+//!
+//! `cargo run --release -p hone-bench -- sandbox`: the sandbox's overhead over a bare
+//! process, and executions per second on all cores.
+
+mod sandbox;
+
+fn main() -> anyhow::Result<()> {
+    let which = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "sandbox".to_owned());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match which.as_str() {
+        "sandbox" => runtime.block_on(sandbox::run()),
+        other => anyhow::bail!("unknown benchmark {other:?}; available: sandbox"),
+    }
+}
