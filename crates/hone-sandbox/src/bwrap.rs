@@ -148,6 +148,10 @@ impl Sandbox for Bubblewrap {
         "bubblewrap"
     }
 
+    fn max_limits(&self) -> hone_domain::spec::Limits {
+        self.config.max_limits
+    }
+
     async fn run(&self, request: RunRequest) -> Result<RunOutput, SandboxError> {
         let slot = self.slots.acquire().await?;
         let run = RunDir::prepare(&self.config.run_root, &request)?;

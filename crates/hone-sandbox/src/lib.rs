@@ -80,6 +80,8 @@ pub struct SandboxConfig {
     pub uid_base: u32,
     /// The cgroup mount to create run groups under; `None` never uses cgroups.
     pub cgroup_root: Option<PathBuf>,
+    /// Service-wide maxima: a job's limits are lowered to these.
+    pub max_limits: Limits,
 }
 
 impl Default for SandboxConfig {
@@ -91,6 +93,12 @@ impl Default for SandboxConfig {
             work_dir_bytes: 64 * 1024 * 1024,
             uid_base: 200_000,
             cgroup_root: Some(PathBuf::from("/sys/fs/cgroup")),
+            max_limits: Limits {
+                timeout_ms: 60_000,
+                memory_mb: 2_048,
+                max_output_bytes: 16 * 1024 * 1024,
+                max_processes: 256,
+            },
         }
     }
 }
@@ -146,6 +154,9 @@ pub trait Sandbox: Send + Sync + 'static {
 
     /// Runs one program under `request.limits`.
     async fn run(&self, request: RunRequest) -> Result<RunOutput, SandboxError>;
+
+    /// The service-wide maxima a job's limits are lowered to.
+    fn max_limits(&self) -> Limits;
 }
 
 /// Runs a tiny program in every runtime the sandbox knows and checks its output, so a host

@@ -35,6 +35,10 @@ impl Sandbox for Unconfined {
         "unconfined"
     }
 
+    fn max_limits(&self) -> hone_domain::spec::Limits {
+        self.config.max_limits
+    }
+
     async fn run(&self, request: RunRequest) -> Result<RunOutput, SandboxError> {
         let slot = self.slots.acquire().await?;
         let run = RunDir::prepare(&self.config.run_root, &request)?;

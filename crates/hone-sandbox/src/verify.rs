@@ -1,8 +1,9 @@
 //! Turning a job's candidate code into a verdict: the in-program `tests` run after the code in
 //! one program, each of the `test_cases` runs as its own execution, and the raw runs become a
-//! domain [`Execution`] with a status the actor can act on.
+//! domain [`Execution`] with a status the actor can act on. A job's limits are lowered to the
+//! sandbox's service-wide maxima first.
 
-use hone_domain::spec::JobSpec;
+use hone_domain::spec::{JobSpec, Limits};
 use hone_domain::{Execution, ExecutionStatus, Language, TestCaseResult};
 
 use crate::runtime::{self, Runtime};
@@ -36,12 +37,19 @@ pub async fn execute(
             spec.language.as_str()
         ))
     })?;
+    let max = sandbox.max_limits();
+    let limits = Limits {
+        timeout_ms: spec.limits.timeout_ms.min(max.timeout_ms),
+        memory_mb: spec.limits.memory_mb.min(max.memory_mb),
+        max_output_bytes: spec.limits.max_output_bytes.min(max.max_output_bytes),
+        max_processes: spec.limits.max_processes.min(max.max_processes),
+    };
     let request = |source: String, stdin: Option<String>| RunRequest {
         runtime: runtime.clone(),
         source,
         files: spec.files.clone(),
         stdin,
-        limits: spec.limits,
+        limits,
     };
     let layout_for = |has_tests| ProgramLayout {
         file_name: runtime.file_name,
@@ -126,7 +134,7 @@ pub async fn execute(
         exit_code,
         signal,
         duration_ms: u64::try_from(shown.duration.as_millis()).unwrap_or(u64::MAX),
-        message: message_for(status, spec),
+        message: message_for(status, &limits),
         stdout: shown.stdout,
         stderr: shown.stderr,
         stdout_truncated: shown.stdout_truncated,
@@ -173,8 +181,7 @@ fn status_of(out: &RunOutput, language: Language, layout: ProgramLayout<'_>) -> 
 }
 
 /// A sentence the actor can act on when a limit tripped.
-fn message_for(status: ExecutionStatus, spec: &JobSpec) -> Option<String> {
-    let l = &spec.limits;
+fn message_for(status: ExecutionStatus, l: &Limits) -> Option<String> {
     match status {
         ExecutionStatus::Timeout => Some(format!(
             "The program was killed after {} ms: it exceeded the time limit. Look for infinite \

@@ -171,3 +171,19 @@ async fn javascript_and_bash_run_too() {
     let out = run(&sh, "read name\necho \"hi $name\"\n").await;
     assert_eq!(out.status, ExecutionStatus::Passed, "{}", out.stderr);
 }
+
+#[tokio::test]
+async fn a_job_cannot_exceed_the_service_wide_maxima() {
+    let mut config = SandboxConfig::default();
+    config.max_limits.timeout_ms = 300;
+    let sandbox = Bubblewrap::new(config).expect("bubblewrap");
+    let runtimes = Runtimes(runtime::resolve(&[]).0);
+    let s = spec(json!({"task": "t", "limits": {"timeout_ms": 600000}}));
+    let started = std::time::Instant::now();
+    let out = verify::execute(&sandbox, &runtimes, &s, "import time\ntime.sleep(60)\n")
+        .await
+        .expect("runs");
+    assert_eq!(out.status, ExecutionStatus::Timeout);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(out.message.expect("message").contains("300 ms"));
+}

@@ -31,6 +31,8 @@ pub async fn build_sandbox(args: &ServeArgs) -> anyhow::Result<(Arc<dyn Sandbox>
         work_dir_bytes: args.sandbox_disk_mb * 1024 * 1024,
         ..SandboxConfig::default()
     };
+    config.max_limits.timeout_ms = args.max_timeout_ms;
+    config.max_limits.memory_mb = args.max_memory_mb;
     if !args.sandbox_cgroups {
         config.cgroup_root = None;
     }

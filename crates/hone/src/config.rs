@@ -90,6 +90,14 @@ pub struct ServeArgs {
     #[arg(long, env = "HONE_SANDBOX_CGROUPS", default_value_t = true, action = clap::ArgAction::Set)]
     pub sandbox_cgroups: bool,
 
+    /// The longest wall time any job's run may have, in ms (a job asking more gets this).
+    #[arg(long, env = "HONE_MAX_TIMEOUT_MS", default_value_t = 60_000)]
+    pub max_timeout_ms: u64,
+
+    /// The most memory any job's run may have, in MiB.
+    #[arg(long, env = "HONE_MAX_MEMORY_MB", default_value_t = 2_048)]
+    pub max_memory_mb: u64,
+
     /// Jobs one worker runs at once.
     #[arg(long, env = "HONE_MAX_JOBS", default_value_t = 64)]
     pub max_jobs: usize,
