@@ -161,6 +161,17 @@ pub struct Feedback {
     pub critic_feedback: Option<String>,
     /// The critic's issues with their fixes.
     pub critic_issues: Vec<CritiqueIssue>,
+    /// What identifies this failure: the run's status, the error type and message, and the
+    /// failing test cases. Equal signatures in a row mean no progress.
+    #[serde(default)]
+    pub signature: String,
+    /// How many iterations in a row, this one included, failed with this signature.
+    #[serde(default = "one")]
+    pub repeated: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// How an iteration ended.

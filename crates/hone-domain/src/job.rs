@@ -24,6 +24,8 @@ pub enum OutcomeReason {
     Cancelled,
     /// An error outside the code's control ended it (a fatal provider answer, ...).
     Error,
+    /// Consecutive iterations kept failing the same way.
+    NoProgress,
 }
 
 /// How a job ended.

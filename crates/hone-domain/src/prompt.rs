@@ -51,8 +51,39 @@ pub fn tail(text: &str, max: usize) -> &str {
     &text[start..]
 }
 
-/// What the next actor request needs to know about a failed iteration.
-pub fn build_feedback(execution: &Execution, critique: Option<&Critique>) -> Feedback {
+/// What identifies a failure, to notice iterations that fail the same way: the run's
+/// status, the error type and message, and the names of the failing test cases.
+pub fn failure_signature(execution: &Execution) -> String {
+    let error = execution
+        .traceback
+        .as_ref()
+        .map(|t| format!("{}: {}", t.error_type, t.message))
+        .unwrap_or_default();
+    let cases: Vec<&str> = execution
+        .test_cases
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name.as_str())
+        .collect();
+    format!(
+        "{} | {error} | {}",
+        execution.status.as_str(),
+        cases.join(",")
+    )
+}
+
+/// What the next actor request needs to know about a failed iteration. `previous` is the
+/// last iteration's feedback, to count repeated failures.
+pub fn build_feedback(
+    execution: &Execution,
+    critique: Option<&Critique>,
+    previous: Option<&Feedback>,
+) -> Feedback {
+    let signature = failure_signature(execution);
+    let repeated = match previous {
+        Some(p) if p.signature == signature => p.repeated + 1,
+        _ => 1,
+    };
     let stderr = tail(&execution.stderr, TAIL_BYTES).trim_end();
     let traceback = (!stderr.is_empty()).then(|| stderr.to_owned());
     let (critic_feedback, critic_issues) = match critique {
@@ -74,6 +105,8 @@ pub fn build_feedback(execution: &Execution, critique: Option<&Critique>) -> Fee
             .collect(),
         critic_feedback,
         critic_issues,
+        signature,
+        repeated,
     }
 }
 
@@ -127,6 +160,14 @@ pub fn actor_messages(spec: &JobSpec, previous: Option<(&str, &Feedback)>) -> Ve
     if let Some((code, feedback)) = previous {
         let _ = write!(user, "\n## Your previous attempt\n```{lang}\n{code}\n```\n");
         user.push_str("\n## What went wrong\n");
+        if feedback.repeated > 1 {
+            let _ = writeln!(
+                user,
+                "Your last {} attempts failed in exactly the same way. The approach is not \
+                 working: rethink it instead of patching the same code again.",
+                feedback.repeated
+            );
+        }
         let _ = writeln!(user, "Run status: {}", feedback.status.as_str());
         if let Some(message) = &feedback.message {
             let _ = writeln!(user, "{message}");
@@ -239,4 +280,44 @@ pub fn critic_repair_message() -> Message {
 /// The assistant message that echoes a previous answer in a repair request.
 pub fn assistant(content: &str) -> Message {
     Message::new(Role::Assistant, content.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attempt::{ExecutionStatus, Traceback};
+
+    fn failing(message: &str) -> Execution {
+        Execution {
+            status: ExecutionStatus::Failed,
+            exit_code: Some(1),
+            signal: None,
+            duration_ms: 1,
+            stdout: String::new(),
+            stderr: format!("IndexError: {message}"),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            traceback: Some(Traceback {
+                error_type: "IndexError".into(),
+                message: message.into(),
+                frames: Vec::new(),
+            }),
+            test_cases: Vec::new(),
+            message: None,
+        }
+    }
+
+    #[test]
+    fn repeated_failures_are_counted_and_named_in_the_next_prompt() {
+        let first = build_feedback(&failing("out of range"), None, None);
+        let second = build_feedback(&failing("out of range"), None, Some(&first));
+        let other = build_feedback(&failing("something else"), None, Some(&second));
+        assert_eq!((first.repeated, second.repeated, other.repeated), (1, 2, 1));
+        let spec = crate::spec::JobSpec::parse(&serde_json::json!({"task": "t", "tests": "pass"}))
+            .unwrap();
+        let prompt = &actor_messages(&spec, Some(("x = 1", &second)))[1].content;
+        assert!(prompt.contains("last 2 attempts failed in exactly the same way"));
+        let prompt = &actor_messages(&spec, Some(("x = 1", &other)))[1].content;
+        assert!(!prompt.contains("same way"));
+    }
 }

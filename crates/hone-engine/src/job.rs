@@ -276,10 +276,26 @@ async fn iterate(
                 },
             });
         }
-        let feedback = build_feedback(&execution, critique.as_ref());
+        let feedback = build_feedback(
+            &execution,
+            critique.as_ref(),
+            previous.as_ref().map(|(_, f)| f),
+        );
         store
             .finish_attempt(lease, iteration, AttemptStatus::Failed, Some(&feedback))
             .await?;
+        let limit = engine.config.no_progress_limit;
+        if limit > 0 && feedback.repeated >= limit && iteration < spec.max_iterations {
+            return Ok(failure(
+                JobStatus::Failed,
+                OutcomeReason::NoProgress,
+                best_code(engine, claimed).await,
+                format!(
+                    "{} iterations in a row failed the same way ({})",
+                    feedback.repeated, feedback.signature
+                ),
+            ));
+        }
         previous = Some((code, feedback));
     }
     Ok(failure(

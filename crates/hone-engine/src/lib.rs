@@ -35,6 +35,9 @@ pub struct EngineConfig {
     pub max_requeues: u32,
     /// The first requeue delay; doubled each time, with jitter.
     pub requeue_delay: Duration,
+    /// Stop a job with `no_progress` once this many iterations in a row failed the same way
+    /// (0: never).
+    pub no_progress_limit: u32,
 }
 
 impl Default for EngineConfig {
@@ -46,6 +49,7 @@ impl Default for EngineConfig {
             poll_interval: Duration::from_secs(1),
             max_requeues: 3,
             requeue_delay: Duration::from_secs(5),
+            no_progress_limit: 3,
         }
     }
 }

@@ -157,3 +157,35 @@ async fn a_failing_first_answer_is_corrected_in_the_second_on_sqlite() {
 async fn a_failing_first_answer_is_corrected_in_the_second_on_postgres() {
     a_failing_first_answer_is_corrected_in_the_second(Backend::Postgres).await;
 }
+
+#[tokio::test]
+async fn an_actor_that_repeats_the_same_mistake_is_stopped_for_no_progress() {
+    let model = FakeModel::start(Arc::new(|system: &str, _: &str| {
+        if system.contains("code reviewer") {
+            r#"{"verdict": "revise", "summary": "Still crashes.", "issues": []}"#.to_owned()
+        } else {
+            BUGGY.to_owned()
+        }
+    }))
+    .await;
+    let app = TestApp::start(Backend::Sqlite, &model).await.expect("app");
+    let mut job = spec();
+    job["max_iterations"] = json!(6);
+    let id = app.submit(&job).await.body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let job = app.wait_finished(&id).await;
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["outcome"]["reason"], "no_progress", "{job}");
+    assert_eq!(job["iterations"], 3);
+    assert!(
+        job["outcome"]["code"].as_str().is_some(),
+        "the best attempt is kept"
+    );
+    let prompts = model.requests_with_system("expert python programmer");
+    let third = prompts[2]["messages"][1]["content"]
+        .as_str()
+        .expect("prompt");
+    assert!(third.contains("last 2 attempts failed in exactly the same way"));
+}
