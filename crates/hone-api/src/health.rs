@@ -36,6 +36,9 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         "database": {"backend": state.store.backend(), "status": database},
         "sandbox": {"backend": state.sandbox},
     });
+    if state.sandbox == "none" {
+        body["sandbox"]["note"] = json!("API-only process: workers run code elsewhere");
+    }
     if state.sandbox == "unconfined" {
         body["sandbox"]["warning"] =
             json!("code runs WITHOUT isolation: no namespaces, network or file-system confinement");

@@ -17,7 +17,6 @@ use axum::Router;
 use axum::http::Method;
 use axum::routing::{MethodRouter, get, post};
 use hone_store::Store;
-use tokio::sync::Notify;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -25,11 +24,9 @@ use tower_http::trace::TraceLayer;
 /// What handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    /// Where jobs live.
+    /// Where jobs live (and whose signals wake the workers, in this process or others).
     pub store: Arc<dyn Store>,
-    /// Wakes an in-process worker when a job is queued (`None` in an API-only process).
-    pub wake: Option<Arc<Notify>>,
-    /// The sandbox backend's name, reported by `/readyz`.
+    /// The sandbox backend's name, reported by `/readyz` (`none` in an API-only process).
     pub sandbox: &'static str,
 }
 

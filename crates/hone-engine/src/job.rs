@@ -28,6 +28,8 @@ pub enum JobRun {
     LeaseLost,
     /// The store failed; the lease will expire and another worker will resume the job.
     Abandoned,
+    /// The worker shut down and gave the job back to the queue.
+    Released,
 }
 
 /// Why the loop stopped before a decision.
@@ -50,16 +52,24 @@ impl From<StoreError> for Halt {
 
 /// Runs a claimed job until it ends, is requeued, or the lease is lost.
 pub async fn run_job(engine: &Engine, claimed: Claimed) -> JobRun {
+    let switch = engine.running.register(claimed.job.id);
     let keeper = LeaseKeeper::start(
         engine.store.clone(),
         claimed.lease.clone(),
         engine.config.lease,
+        switch,
     );
+    let run = finish_run(engine, &claimed, &keeper).await;
+    drop(keeper);
+    engine.running.unregister(claimed.job.id);
+    run
+}
+
+async fn finish_run(engine: &Engine, claimed: &Claimed, keeper: &LeaseKeeper) -> JobRun {
     let result = tokio::select! {
-        r = iterate(engine, &claimed, &keeper) => r,
+        r = iterate(engine, claimed, keeper) => r,
         stop = keeper.stopped() => Err(Halt::Stop(stop)),
     };
-    drop(keeper);
     let job = claimed.job.id;
     let finish = match result {
         Ok(finish) => finish,
@@ -67,20 +77,34 @@ pub async fn run_job(engine: &Engine, claimed: Claimed) -> JobRun {
             tracing::warn!(%job, "lease lost; another worker owns the job");
             return JobRun::LeaseLost;
         }
+        Err(Halt::Stop(Stop::Shutdown)) => {
+            return match engine
+                .store
+                .release_job(&claimed.lease, "worker shutting down")
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(%job, "released to the queue");
+                    JobRun::Released
+                }
+                Err(StoreError::LeaseLost(_)) => JobRun::LeaseLost,
+                Err(_) => JobRun::Abandoned,
+            };
+        }
         Err(Halt::Stop(Stop::Cancel)) => failure(
             JobStatus::Cancelled,
             OutcomeReason::Cancelled,
-            best_code(engine, &claimed).await,
+            best_code(engine, claimed).await,
             "cancelled by a client while running".to_owned(),
         ),
         Err(Halt::Model(e)) if !e.is_transient() => failure(
             JobStatus::Failed,
             OutcomeReason::Error,
-            best_code(engine, &claimed).await,
+            best_code(engine, claimed).await,
             e.to_string(),
         ),
-        Err(Halt::Model(e)) => return requeue(engine, &claimed, e.to_string()).await,
-        Err(Halt::Sandbox(e)) => return requeue(engine, &claimed, e.to_string()).await,
+        Err(Halt::Model(e)) => return requeue(engine, claimed, e.to_string()).await,
+        Err(Halt::Sandbox(e)) => return requeue(engine, claimed, e.to_string()).await,
         Err(Halt::Store(e)) => {
             tracing::error!(%job, error = %e, "store failed; abandoning the job to its lease");
             return JobRun::Abandoned;

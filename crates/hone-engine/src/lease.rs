@@ -18,6 +18,8 @@ pub enum Stop {
     Cancel,
     /// Another worker owns the job now (or it ended).
     LeaseLost,
+    /// This worker is shutting down: give the job back to the queue.
+    Shutdown,
 }
 
 /// The running lease keeper of one job; stops when dropped.
@@ -27,9 +29,16 @@ pub struct LeaseKeeper {
 }
 
 impl LeaseKeeper {
-    /// Starts renewing `lease` every `length / 3` (at most a second apart).
-    pub fn start(store: Arc<dyn Store>, lease: Lease, length: Duration) -> Self {
-        let (tx, rx) = watch::channel(Stop::No);
+    /// Starts renewing `lease` every `length / 3` (at most a second apart). `tx` raises the
+    /// stop signal; the engine keeps a clone to stop the job from outside (a cancel heard
+    /// through the store's signals, a shutdown).
+    pub fn start(
+        store: Arc<dyn Store>,
+        lease: Lease,
+        length: Duration,
+        tx: watch::Sender<Stop>,
+    ) -> Self {
+        let rx = tx.subscribe();
         let lease_ms = u64::try_from(length.as_millis()).unwrap_or(u64::MAX);
         // At most a second apart, so a cancel requested through the API is noticed quickly.
         let period = (length / 3).clamp(Duration::from_millis(50), Duration::from_secs(1));

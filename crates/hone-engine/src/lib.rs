@@ -16,9 +16,15 @@ use std::time::Duration;
 use hone_llm::Providers;
 use hone_sandbox::Sandbox;
 use hone_sandbox::verify::Runtimes;
-use hone_store::{ClaimJobs, Store};
-use tokio::sync::Notify;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use hone_domain::JobId;
+use hone_store::{ClaimJobs, Signal, Store};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
+
+use crate::lease::Stop;
 
 /// How a worker behaves.
 #[derive(Debug, Clone)]
@@ -33,6 +39,8 @@ pub struct EngineConfig {
     pub poll_interval: Duration,
     /// How many times an infrastructure error may requeue a job before it fails.
     pub max_requeues: u32,
+    /// How long a shutting-down worker lets its jobs run before it gives them back.
+    pub shutdown_grace: Duration,
     /// The first requeue delay; doubled each time, with jitter.
     pub requeue_delay: Duration,
     /// Stop a job with `no_progress` once this many iterations in a row failed the same way
@@ -48,6 +56,7 @@ impl Default for EngineConfig {
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
             max_requeues: 3,
+            shutdown_grace: Duration::from_secs(30),
             requeue_delay: Duration::from_secs(5),
             no_progress_limit: 3,
         }
@@ -67,16 +76,63 @@ pub struct Engine {
     pub runtimes: Runtimes,
     /// Worker settings.
     pub config: EngineConfig,
-    /// Poked when a job is queued, so the worker does not wait for its next poll.
-    pub wake: Arc<Notify>,
+    /// The stop switch of every job this worker runs.
+    pub running: Arc<Running>,
+}
+
+/// The jobs in flight on this worker, each with the switch that stops it.
+#[derive(Default)]
+pub struct Running {
+    stops: Mutex<HashMap<JobId, watch::Sender<Stop>>>,
+}
+
+impl Running {
+    /// Registers a job; returns its switch.
+    pub fn register(&self, job: JobId) -> watch::Sender<Stop> {
+        let (tx, _) = watch::channel(Stop::No);
+        if let Ok(mut stops) = self.stops.lock() {
+            stops.insert(job, tx.clone());
+        }
+        tx
+    }
+
+    /// Forgets a job that ended.
+    pub fn unregister(&self, job: JobId) {
+        if let Ok(mut stops) = self.stops.lock() {
+            stops.remove(&job);
+        }
+    }
+
+    /// Stops one job, if it runs here.
+    pub fn stop(&self, job: JobId, why: Stop) {
+        if let Some(tx) = self.stops.lock().ok().and_then(|s| s.get(&job).cloned()) {
+            let _ = tx.send(why);
+        }
+    }
+
+    /// Stops every job.
+    pub fn stop_all(&self, why: Stop) {
+        if let Ok(stops) = self.stops.lock() {
+            for tx in stops.values() {
+                let _ = tx.send(why);
+            }
+        }
+    }
 }
 
 impl Engine {
-    /// Claims and runs jobs until `shutdown` resolves; then stops claiming and waits for the
-    /// jobs in flight.
+    /// Claims and runs jobs until `shutdown` resolves; then stops claiming, lets the jobs in
+    /// flight run for the grace period, and gives the rest back to the queue.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut running: JoinSet<job::JobRun> = JoinSet::new();
+        let mut signals = match self.store.listen().await {
+            Ok(rx) => Some(rx),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for signals; polling only");
+                None
+            }
+        };
         tracing::info!(worker = %self.config.worker_id, max_jobs = self.config.max_jobs, "worker started");
         loop {
             let free = self.config.max_jobs.saturating_sub(running.len());
@@ -96,17 +152,40 @@ impl Engine {
                     Err(e) => tracing::error!(error = %e, "claiming jobs failed"),
                 }
             }
+            let signal = async {
+                match signals.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = &mut shutdown => break,
-                () = self.wake.notified() => {}
+                s = signal => match s {
+                    Some(Signal::CancelRequested(job)) => self.running.stop(job, Stop::Cancel),
+                    Some(Signal::JobQueued) => {}
+                    None => signals = None,
+                },
                 Some(_) = running.join_next(), if !running.is_empty() => {}
                 () = tokio::time::sleep(self.config.poll_interval) => {}
             }
         }
         tracing::info!(
             in_flight = running.len(),
-            "worker stopping; waiting for jobs in flight"
+            grace = ?self.config.shutdown_grace,
+            "worker stopping: no more claims"
         );
-        while running.join_next().await.is_some() {}
+        let drain = async { while running.join_next().await.is_some() {} };
+        if tokio::time::timeout(self.config.shutdown_grace, drain)
+            .await
+            .is_err()
+        {
+            tracing::info!(
+                in_flight = running.len(),
+                "grace period over; releasing leases"
+            );
+            self.running.stop_all(Stop::Shutdown);
+            while running.join_next().await.is_some() {}
+        }
+        tracing::info!("worker stopped");
     }
 }

@@ -74,6 +74,10 @@ pub(crate) async fn enqueue_job(store: &PgStore, job: NewJob) -> Result<Enqueued
         now,
     )
     .await?;
+    sqlx::query("SELECT pg_notify('hone_jobs', '')")
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
     Ok(Enqueued::Created(job.queued(now_ts)))
 }
@@ -274,6 +278,13 @@ pub(crate) async fn request_cancel(
     .execute(&mut *tx)
     .await
     .map_err(db_err)?;
+    if running.rows_affected() > 0 {
+        sqlx::query("SELECT pg_notify('hone_cancel', $1)")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
     tx.commit().await.map_err(db_err)?;
     if running.rows_affected() > 0 {
         return Ok(CancelOutcome::Requested);

@@ -3,6 +3,7 @@
 
 mod client;
 mod rows;
+mod signals;
 pub mod testing;
 mod worker;
 
@@ -15,7 +16,7 @@ use hone_domain::{
 };
 use hone_store::{
     CancelOutcome, ClaimJobs, Claimed, Enqueued, FinishJob, JobControl, JobPage, Lease, ListJobs,
-    NewJob, Store, StoreError,
+    NewJob, Signal, Store, StoreError,
 };
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -169,6 +170,16 @@ impl Store for PgStore {
         reason: &str,
         delay_ms: u64,
     ) -> Result<u32, StoreError> {
-        worker::requeue_job(&self.pool, lease, reason, delay_ms).await
+        let n = worker::requeue_job(&self.pool, lease, reason, delay_ms, true).await?;
+        Ok(n)
+    }
+
+    async fn release_job(&self, lease: &Lease, reason: &str) -> Result<(), StoreError> {
+        worker::requeue_job(&self.pool, lease, reason, 0, false).await?;
+        Ok(())
+    }
+
+    async fn listen(&self) -> Result<tokio::sync::mpsc::Receiver<Signal>, StoreError> {
+        signals::listen(&self.pool).await
     }
 }

@@ -388,24 +388,31 @@ pub(crate) async fn finish_job(
     tx.commit().await.map_err(db_err)
 }
 
+/// Sends the job back to the queue; `counted` adds one to its infrastructure-error count.
 pub(crate) async fn requeue_job(
     pool: &PgPool,
     lease: &Lease,
     reason: &str,
     delay_ms: u64,
+    counted: bool,
 ) -> Result<u32, StoreError> {
     let now = Timestamp::now().as_millis();
     let mut tx = pool.begin().await.map_err(db_err)?;
     let (seq, tenant) = bump(&mut tx, lease, Usage::default(), now).await?;
     let requeues: i64 = sqlx::query_scalar(
         "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
-         available_at = $1, requeues = requeues + 1 WHERE id = $2 RETURNING requeues::bigint",
+         available_at = $1, requeues = requeues + $2 WHERE id = $3 RETURNING requeues::bigint",
     )
     .bind(now + ms(delay_ms))
+    .bind(i32::from(counted))
     .bind(lease.job.0)
     .fetch_one(&mut *tx)
     .await
     .map_err(db_err)?;
+    sqlx::query("SELECT pg_notify('hone_jobs', '')")
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
     let data = json!({"status": "queued", "reason": reason, "requeues": requeues});
     rows::insert_event(
         &mut tx,

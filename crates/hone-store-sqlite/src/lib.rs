@@ -4,6 +4,7 @@
 
 mod client;
 mod rows;
+mod signals;
 mod worker;
 
 use std::str::FromStr;
@@ -15,7 +16,7 @@ use hone_domain::{
 };
 use hone_store::{
     CancelOutcome, ClaimJobs, Claimed, Enqueued, FinishJob, JobControl, JobPage, Lease, ListJobs,
-    NewJob, Store, StoreError,
+    NewJob, Signal, Store, StoreError,
 };
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -27,6 +28,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqli
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    signals: tokio::sync::broadcast::Sender<Signal>,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
@@ -59,7 +61,11 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(db_err)?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            signals: signals::channel(),
+        })
     }
 }
 
@@ -78,7 +84,11 @@ impl Store for SqliteStore {
     }
 
     async fn enqueue_job(&self, job: NewJob) -> Result<Enqueued, StoreError> {
-        client::enqueue_job(self, job).await
+        let enqueued = client::enqueue_job(self, job).await?;
+        if matches!(enqueued, Enqueued::Created(_)) {
+            let _ = self.signals.send(Signal::JobQueued);
+        }
+        Ok(enqueued)
     }
 
     async fn get_job(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>, StoreError> {
@@ -112,7 +122,11 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         id: JobId,
     ) -> Result<CancelOutcome, StoreError> {
-        client::request_cancel(&self.writer, tenant, id).await
+        let outcome = client::request_cancel(&self.writer, tenant, id).await?;
+        if outcome == CancelOutcome::Requested {
+            let _ = self.signals.send(Signal::CancelRequested(id));
+        }
+        Ok(outcome)
     }
 
     async fn claim_jobs(&self, claim: ClaimJobs) -> Result<Vec<Claimed>, StoreError> {
@@ -176,6 +190,18 @@ impl Store for SqliteStore {
         reason: &str,
         delay_ms: u64,
     ) -> Result<u32, StoreError> {
-        worker::requeue_job(&self.writer, lease, reason, delay_ms).await
+        let n = worker::requeue_job(&self.writer, lease, reason, delay_ms, true).await?;
+        let _ = self.signals.send(Signal::JobQueued);
+        Ok(n)
+    }
+
+    async fn release_job(&self, lease: &Lease, reason: &str) -> Result<(), StoreError> {
+        worker::requeue_job(&self.writer, lease, reason, 0, false).await?;
+        let _ = self.signals.send(Signal::JobQueued);
+        Ok(())
+    }
+
+    async fn listen(&self) -> Result<tokio::sync::mpsc::Receiver<Signal>, StoreError> {
+        Ok(signals::subscribe(&self.signals))
     }
 }

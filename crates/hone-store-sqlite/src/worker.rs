@@ -388,20 +388,23 @@ pub(crate) async fn finish_job(
     tx.commit().await.map_err(db_err)
 }
 
+/// Sends the job back to the queue; `counted` adds one to its infrastructure-error count.
 pub(crate) async fn requeue_job(
     pool: &SqlitePool,
     lease: &Lease,
     reason: &str,
     delay_ms: u64,
+    counted: bool,
 ) -> Result<u32, StoreError> {
     let now = Timestamp::now().as_millis();
     let mut tx = pool.begin().await.map_err(db_err)?;
     let (seq, tenant) = bump(&mut tx, lease, Usage::default(), now).await?;
     let requeues: i64 = sqlx::query_scalar(
         "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
-         available_at = ?, requeues = requeues + 1 WHERE id = ? RETURNING requeues",
+         available_at = ?, requeues = requeues + ? WHERE id = ? RETURNING requeues",
     )
     .bind(now + ms(delay_ms))
+    .bind(i32::from(counted))
     .bind(lease.job.to_string())
     .fetch_one(&mut *tx)
     .await

@@ -15,8 +15,8 @@ use hone_domain::{
 use serde_json::json;
 
 use crate::{
-    CancelOutcome, ClaimJobs, Enqueued, FinishJob, Idempotency, Lease, ListJobs, NewJob, Store,
-    StoreError,
+    CancelOutcome, ClaimJobs, Enqueued, FinishJob, Idempotency, Lease, ListJobs, NewJob, Signal,
+    Store, StoreError,
 };
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an expression of type
@@ -27,7 +27,8 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@cases $make;
             enqueue_then_read_back, idempotency_keys, list_pages_newest_first,
             claims_never_overlap, claims_follow_priority, attempt_steps_are_written_once,
-            lost_lease_stops_writes, cancel_by_state, requeue_delays_the_job);
+            lost_lease_stops_writes, cancel_by_state, requeue_delays_the_job,
+            release_gives_the_job_back_at_once, signals_announce_jobs_and_cancels);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -491,4 +492,61 @@ pub async fn requeue_delays_the_job(store: Arc<dyn Store>) {
     let again = claim_one(&store, "w", 60_000).await;
     assert_eq!(again.job, soon);
     assert_eq!(store.requeue_job(&again, "y", 0).await.ok(), Some(2));
+}
+
+/// A released job is claimable at once, keeps its requeue count, and its old lease is dead.
+pub async fn release_gives_the_job_back_at_once(store: Arc<dyn Store>) {
+    let id = enqueue(&store, 0).await;
+    let lease = claim_one(&store, "w1", 60_000).await;
+    store
+        .release_job(&lease, "shutdown")
+        .await
+        .expect("release");
+    assert!(matches!(
+        store.start_attempt(&lease, 1).await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    let again = claim_one(&store, "w2", 60_000).await;
+    assert_eq!(again.job, id);
+    let job = store
+        .get_job(&tenant(), id)
+        .await
+        .ok()
+        .flatten()
+        .expect("job");
+    assert_eq!(
+        job.requeues, 0,
+        "a release is not an infrastructure failure"
+    );
+    let events = store
+        .list_events(&tenant(), id, 0, 100)
+        .await
+        .ok()
+        .flatten()
+        .expect("events");
+    let requeued = events
+        .iter()
+        .find(|e| e.kind == EventType::JobRequeued)
+        .expect("requeued");
+    assert_eq!(requeued.data["reason"], "shutdown");
+}
+
+/// Listeners hear about queued jobs and about cancels of running ones.
+pub async fn signals_announce_jobs_and_cancels(store: Arc<dyn Store>) {
+    let mut signals = store.listen().await.expect("listen");
+    let id = enqueue(&store, 0).await;
+    assert_eq!(next_signal(&mut signals).await, Some(Signal::JobQueued));
+    let lease = claim_one(&store, "w", 60_000).await;
+    assert_eq!(lease.job, id);
+    store.request_cancel(&tenant(), id).await.expect("cancel");
+    assert_eq!(
+        next_signal(&mut signals).await,
+        Some(Signal::CancelRequested(id))
+    );
+}
+
+async fn next_signal(signals: &mut tokio::sync::mpsc::Receiver<Signal>) -> Option<Signal> {
+    tokio::time::timeout(std::time::Duration::from_secs(5), signals.recv())
+        .await
+        .expect("a signal within 5 s")
 }

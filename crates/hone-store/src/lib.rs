@@ -118,6 +118,15 @@ pub trait Store: Send + Sync + 'static {
     /// Ends the job (`job.succeeded`, `job.failed` or `job.cancelled`) and releases the lease.
     async fn finish_job(&self, lease: &Lease, finish: FinishJob) -> Result<(), StoreError>;
 
+    /// Subscribes to the store's signals. Signals may be lost (a dropped connection, a slow
+    /// listener); listeners must also poll.
+    async fn listen(&self) -> Result<tokio::sync::mpsc::Receiver<Signal>, StoreError>;
+
+    /// Gives a running job back to the queue at once, without counting it as a failure
+    /// (`job.requeued`, reason given): a worker shutting down releases its leases so another
+    /// worker resumes the jobs without waiting for the leases to expire.
+    async fn release_job(&self, lease: &Lease, reason: &str) -> Result<(), StoreError>;
+
     /// Puts a running job back in the queue after an infrastructure error (`job.requeued`),
     /// runnable again after `delay_ms`. Returns how many times the job has been requeued so far.
     async fn requeue_job(

@@ -137,3 +137,13 @@ impl NewJob {
         }
     }
 }
+
+/// What a store tells its listeners, across processes where the backend can (Postgres
+/// `LISTEN/NOTIFY`), within the process otherwise (SQLite).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signal {
+    /// A job was queued: workers should claim.
+    JobQueued,
+    /// A client asked to cancel this running job: its worker should stop it now.
+    CancelRequested(JobId),
+}

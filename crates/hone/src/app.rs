@@ -12,15 +12,24 @@ use hone_llm::{OpenAiCompatible, OpenAiConfig, Providers, Replay, RetryPolicy};
 use hone_sandbox::verify::Runtimes;
 use hone_sandbox::{Bubblewrap, Sandbox, SandboxConfig, Unconfined, runtime};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 
 use crate::config::{SandboxKind, ServeArgs};
 
-/// A built application, bound to its port, not yet serving.
+/// Which parts a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// API and worker (`hone serve`).
+    Both,
+    /// HTTP only (`hone api`).
+    Api,
+    /// Worker only (`hone worker`).
+    Worker,
+}
+
+/// A built application, bound to its port (if it serves HTTP), not yet running.
 pub struct Application {
-    listener: TcpListener,
-    router: axum::Router,
-    engine: Engine,
+    http: Option<(TcpListener, axum::Router)>,
+    engine: Option<Engine>,
 }
 
 /// Builds the sandbox and proves it works: refuses to start otherwise.
@@ -87,45 +96,52 @@ pub fn build_providers(args: &ServeArgs) -> anyhow::Result<Providers> {
 }
 
 impl Application {
-    /// Connects the store, checks the sandbox, binds the listener.
-    pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
+    /// Connects the store, checks the sandbox (for workers), binds the listener (for APIs).
+    pub async fn build(args: &ServeArgs, role: Role) -> anyhow::Result<Self> {
         let store = crate::store::connect(&args.database.database_url).await?;
-        let (sandbox, runtimes) = build_sandbox(args).await?;
-        let providers = build_providers(args)?;
-        let wake = Arc::new(Notify::new());
-        let engine = Engine {
-            store: store.clone(),
-            providers,
-            sandbox: sandbox.clone(),
-            runtimes,
-            config: EngineConfig {
-                max_jobs: args.max_jobs,
-                ..EngineConfig::default()
-            },
-            wake: wake.clone(),
+        let mut sandbox_name = "none";
+        let engine = if role == Role::Api {
+            None
+        } else {
+            let (sandbox, runtimes) = build_sandbox(args).await?;
+            sandbox_name = sandbox.name();
+            Some(Engine {
+                store: store.clone(),
+                providers: build_providers(args)?,
+                sandbox,
+                runtimes,
+                config: EngineConfig {
+                    max_jobs: args.max_jobs,
+                    lease: Duration::from_secs(args.lease_s.max(1)),
+                    shutdown_grace: Duration::from_secs(args.shutdown_grace_s),
+                    ..EngineConfig::default()
+                },
+                running: Arc::default(),
+            })
         };
-        let state = AppState {
-            store,
-            wake: Some(wake),
-            sandbox: sandbox.name(),
+        let http = if role == Role::Worker {
+            None
+        } else {
+            let state = AppState {
+                store,
+                sandbox: sandbox_name,
+            };
+            let router = hone_api::router(state, args.body_limit);
+            let listener = TcpListener::bind(args.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", args.listen))?;
+            Some((listener, router))
         };
-        let router = hone_api::router(state, args.body_limit);
-        let listener = TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
-        Ok(Self {
-            listener,
-            router,
-            engine,
-        })
+        Ok(Self { http, engine })
     }
 
-    /// The bound address (the real port when configured with port 0).
-    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
-        Ok(self.listener.local_addr()?)
+    /// The bound address (the real port when configured with port 0); `None` for a worker.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
-    /// Serves HTTP and runs the worker until `shutdown` resolves.
+    /// Serves HTTP and/or runs the worker until `shutdown` resolves; the worker then lets
+    /// its jobs finish within the grace period and gives the rest back to the queue.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -134,17 +150,23 @@ impl Application {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let worker = tokio::spawn(self.engine.run(stopped(rx.clone())));
         tokio::spawn(async move {
             shutdown.await;
             let _ = tx.send(true);
         });
-        tracing::info!(addr = %self.listener.local_addr()?, "listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(stopped(rx))
-            .await
-            .context("the HTTP server failed")?;
-        worker.await.context("the worker panicked")?;
+        let worker = self
+            .engine
+            .map(|e| tokio::spawn(e.run(stopped(rx.clone()))));
+        if let Some((listener, router)) = self.http {
+            tracing::info!(addr = %listener.local_addr()?, "listening");
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stopped(rx))
+                .await
+                .context("the HTTP server failed")?;
+        }
+        if let Some(worker) = worker {
+            worker.await.context("the worker panicked")?;
+        }
         Ok(())
     }
 }

@@ -21,6 +21,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the API and the workers in one process.
     Serve(Box<ServeArgs>),
+    /// Run the HTTP API only (workers run elsewhere; for Postgres deployments).
+    Api(Box<ServeArgs>),
+    /// Run a worker only: claim and run jobs, no HTTP (for Postgres deployments).
+    Worker(Box<ServeArgs>),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
 }
@@ -97,6 +101,14 @@ pub struct ServeArgs {
     /// The most memory any job's run may have, in MiB.
     #[arg(long, env = "HONE_MAX_MEMORY_MB", default_value_t = 2_048)]
     pub max_memory_mb: u64,
+
+    /// Seconds a stopping worker lets its jobs run before giving them back to the queue.
+    #[arg(long, env = "HONE_SHUTDOWN_GRACE_S", default_value_t = 30)]
+    pub shutdown_grace_s: u64,
+
+    /// Seconds a worker's lease on a job lasts unless renewed.
+    #[arg(long, env = "HONE_LEASE_S", default_value_t = 60)]
+    pub lease_s: u64,
 
     /// Jobs one worker runs at once.
     #[arg(long, env = "HONE_MAX_JOBS", default_value_t = 64)]

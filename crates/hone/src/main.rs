@@ -1,7 +1,7 @@
 //! The `hone` binary: parses the command line and runs the sub-command.
 
 use clap::Parser;
-use hone::app::Application;
+use hone::app::{Application, Role};
 use hone::config::{Cli, Command};
 use tracing_subscriber::EnvFilter;
 
@@ -13,16 +13,20 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Serve(args) => {
-            let app = Application::build(&args).await?;
-            app.run(shutdown_signal()).await
-        }
+        Command::Serve(args) => run(&args, Role::Both).await,
+        Command::Api(args) => run(&args, Role::Api).await,
+        Command::Worker(args) => run(&args, Role::Worker).await,
         Command::Migrate(args) => {
             let store = hone::store::connect(&args.database_url).await?;
             tracing::info!(backend = store.backend(), "database is migrated");
             Ok(())
         }
     }
+}
+
+async fn run(args: &hone::config::ServeArgs, role: Role) -> anyhow::Result<()> {
+    let app = Application::build(args, role).await?;
+    app.run(shutdown_signal()).await
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -57,12 +57,8 @@ pub async fn create_job(
         idempotency: key.map(|key| Idempotency { key, fingerprint }),
     };
     let (status, job) = match state.store.enqueue_job(new).await? {
-        Enqueued::Created(job) => {
-            if let Some(wake) = &state.wake {
-                wake.notify_one();
-            }
-            (StatusCode::ACCEPTED, job)
-        }
+        // The store signals the workers (in this process or, on Postgres, any other).
+        Enqueued::Created(job) => (StatusCode::ACCEPTED, job),
         Enqueued::Existing(job) => (StatusCode::OK, job),
         Enqueued::KeyReused => return Err(ApiError::IdempotencyKeyReused),
         Enqueued::KeyInFlight => return Err(ApiError::IdempotencyKeyInFlight),

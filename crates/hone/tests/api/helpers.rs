@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use hone::app::Application;
+use hone::app::{Application, Role};
 use hone::config::{Cli, Command};
 use serde_json::Value;
 
@@ -55,7 +55,9 @@ impl TestApp {
         let Command::Serve(args) = cli.command else {
             unreachable!("parsed serve")
         };
-        let app = Application::build(&args).await.expect("build app");
+        let app = Application::build(&args, Role::Both)
+            .await
+            .expect("build app");
         let addr = app.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run(async move {

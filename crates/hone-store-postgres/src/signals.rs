@@ -1,0 +1,45 @@
+//! Signals across processes: `NOTIFY hone_jobs` when a job is queued and
+//! `NOTIFY hone_cancel, '<job id>'` when a running job is to be cancelled, sent in the same
+//! transaction as the change, and a `LISTEN` connection per listener.
+
+use hone_domain::JobId;
+use hone_store::{Signal, StoreError};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::mpsc;
+
+use crate::db_err;
+
+/// The channel of "a job was queued".
+pub(crate) const JOBS: &str = "hone_jobs";
+/// The channel of "cancel this running job" (payload: the job id).
+pub(crate) const CANCEL: &str = "hone_cancel";
+
+/// Listens on both channels. After a lost connection (notifications sent meanwhile are
+/// gone) the listener is told `JobQueued` so it claims; lost cancels are caught by the lease
+/// heartbeat.
+pub(crate) async fn listen(pool: &PgPool) -> Result<mpsc::Receiver<Signal>, StoreError> {
+    let mut listener = PgListener::connect_with(pool).await.map_err(db_err)?;
+    listener.listen_all([JOBS, CANCEL]).await.map_err(db_err)?;
+    let (out, rx) = mpsc::channel(256);
+    tokio::spawn(async move {
+        loop {
+            let signal = match listener.try_recv().await {
+                Ok(Some(n)) if n.channel() == CANCEL => match n.payload().parse::<JobId>() {
+                    Ok(id) => Signal::CancelRequested(id),
+                    Err(_) => continue,
+                },
+                Ok(Some(_)) | Ok(None) => Signal::JobQueued,
+                Err(e) => {
+                    tracing::warn!(error = %e, "LISTEN connection failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    Signal::JobQueued
+                }
+            };
+            if out.send(signal).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(rx)
+}
