@@ -58,7 +58,7 @@ pub(crate) async fn claim_jobs(
             &tenant,
             seq,
             EventType::JobStarted,
-            json!({"status": "running", "iteration": job.iterations}),
+            json!({"status": "running", "iteration": job.iterations, "worker": claim.worker}),
             now,
         )
         .await?;

@@ -111,6 +111,10 @@ impl Application {
                 sandbox,
                 runtimes,
                 config: EngineConfig {
+                    worker_id: args
+                        .worker_id
+                        .clone()
+                        .unwrap_or_else(|| EngineConfig::default().worker_id),
                     max_jobs: args.max_jobs,
                     lease: Duration::from_secs(args.lease_s.max(1)),
                     shutdown_grace: Duration::from_secs(args.shutdown_grace_s),

@@ -110,6 +110,10 @@ pub struct ServeArgs {
     #[arg(long, env = "HONE_LEASE_S", default_value_t = 60)]
     pub lease_s: u64,
 
+    /// This worker's name in leases and `job.started` events (default: a random one).
+    #[arg(long, env = "HONE_WORKER_ID")]
+    pub worker_id: Option<String>,
+
     /// Jobs one worker runs at once.
     #[arg(long, env = "HONE_MAX_JOBS", default_value_t = 64)]
     pub max_jobs: usize,

@@ -11,6 +11,10 @@ use serde_json::{Value, json};
 /// Decides the answer text from the request's messages (system prompt, user prompt).
 pub type Brain = Arc<dyn Fn(&str, &str) -> String + Send + Sync>;
 
+/// Decides how long to wait before answering, from the user prompt (waits never block a
+/// thread: the fake must not stall the test's runtime).
+pub type Delay = Arc<dyn Fn(&str) -> std::time::Duration + Send + Sync>;
+
 /// A running fake model server.
 #[derive(Clone)]
 pub struct FakeModel {
@@ -23,6 +27,7 @@ pub struct FakeModel {
 #[derive(Clone)]
 struct FakeState {
     brain: Brain,
+    delay: Delay,
     requests: Arc<Mutex<Vec<Value>>>,
 }
 
@@ -38,6 +43,7 @@ async fn completions(State(s): State<FakeState>, Json(body): Json<Value>) -> Jso
             .collect::<Vec<_>>()
             .join("\n")
     };
+    tokio::time::sleep((s.delay)(&text_of("user"))).await;
     let answer = (s.brain)(&text_of("system"), &text_of("user"));
     Json(json!({
         "id": "chatcmpl-fake",
@@ -49,11 +55,17 @@ async fn completions(State(s): State<FakeState>, Json(body): Json<Value>) -> Jso
 }
 
 impl FakeModel {
-    /// Starts a server answering with `brain`.
+    /// Starts a server answering with `brain` at once.
     pub async fn start(brain: Brain) -> Self {
+        Self::start_slow(brain, Arc::new(|_: &str| std::time::Duration::ZERO)).await
+    }
+
+    /// Starts a server answering with `brain` after `delay`.
+    pub async fn start_slow(brain: Brain, delay: Delay) -> Self {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let state = FakeState {
             brain,
+            delay,
             requests: requests.clone(),
         };
         let app = axum::Router::new()

@@ -9,16 +9,17 @@ use crate::fake_model::FakeModel;
 use crate::helpers::{Backend, TestApp};
 
 /// A model that takes a while, so jobs stay running long enough to cancel.
-fn slow_model() -> crate::fake_model::Brain {
-    Arc::new(|_: &str, _: &str| {
-        std::thread::sleep(Duration::from_millis(300));
-        "```python\nimport time\ntime.sleep(30)\n```".to_owned()
-    })
+async fn slow_model() -> FakeModel {
+    FakeModel::start_slow(
+        Arc::new(|_: &str, _: &str| "```python\nimport time\ntime.sleep(30)\n```".to_owned()),
+        Arc::new(|_: &str| Duration::from_millis(300)),
+    )
+    .await
 }
 
 #[tokio::test]
 async fn the_same_idempotency_key_returns_the_first_job() {
-    let model = FakeModel::start(slow_model()).await;
+    let model = slow_model().await;
     let app = TestApp::start(Backend::Sqlite, &model).await.expect("app");
     let body = json!({"task": "t", "tests": "pass", "critic": null}).to_string();
     let first = app
@@ -49,7 +50,7 @@ async fn the_same_idempotency_key_returns_the_first_job() {
 
 #[tokio::test]
 async fn jobs_list_newest_first_with_a_cursor_and_a_status_filter() {
-    let model = FakeModel::start(slow_model()).await;
+    let model = slow_model().await;
     let app = TestApp::start(Backend::Sqlite, &model).await.expect("app");
     let mut ids = Vec::new();
     for i in 0..3 {
@@ -79,7 +80,7 @@ async fn jobs_list_newest_first_with_a_cursor_and_a_status_filter() {
 
 #[tokio::test]
 async fn cancel_stops_a_running_job_and_refuses_a_finished_one() {
-    let model = FakeModel::start(slow_model()).await;
+    let model = slow_model().await;
     let app = TestApp::start(Backend::Sqlite, &model).await.expect("app");
     let r = app
         .submit(
@@ -119,7 +120,7 @@ async fn cancel_stops_a_running_job_and_refuses_a_finished_one() {
 
 #[tokio::test]
 async fn probes_answer() {
-    let model = FakeModel::start(slow_model()).await;
+    let model = slow_model().await;
     let app = TestApp::start(Backend::Sqlite, &model).await.expect("app");
     assert_eq!(app.get("/healthz").await.body["status"], "ok");
     let ready = app.get("/readyz").await.body;

@@ -11,4 +11,5 @@ mod bad_input;
 mod fake_model;
 mod helpers;
 mod jobs;
+mod processes;
 mod self_correction;
