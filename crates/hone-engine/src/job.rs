@@ -191,6 +191,18 @@ async fn best_code(engine: &Engine, claimed: &Claimed) -> Option<String> {
         .and_then(|a| a.code)
 }
 
+async fn no_progress(engine: &Engine, claimed: &Claimed, feedback: &Feedback) -> FinishJob {
+    failure(
+        JobStatus::Failed,
+        OutcomeReason::NoProgress,
+        best_code(engine, claimed).await,
+        format!(
+            "{} iterations in a row failed the same way ({})",
+            feedback.repeated, feedback.signature
+        ),
+    )
+}
+
 /// The self-correction loop, from the first iteration that has no decision yet.
 async fn iterate(
     engine: &Engine,
@@ -214,11 +226,33 @@ async fn iterate(
                 next = a.iteration;
                 resume = Some(a);
             }
-            _ => {
+            // The decision was stored but the worker died before ending the job: end it now,
+            // never run another iteration.
+            AttemptStatus::Accepted => {
+                return Ok(FinishJob {
+                    status: JobStatus::Succeeded,
+                    outcome: Outcome {
+                        reason: OutcomeReason::Accepted,
+                        accepted_iteration: Some(a.iteration),
+                        code: a.code,
+                        message: None,
+                    },
+                });
+            }
+            AttemptStatus::Failed | AttemptStatus::Cancelled => {
                 next = a.iteration + 1;
                 previous = a.code.clone().zip(a.feedback.clone());
             }
         }
+    }
+    let limit = engine.config.no_progress_limit;
+    if let Some((_, feedback)) = &previous
+        && resume.is_none()
+        && limit > 0
+        && feedback.repeated >= limit
+        && next <= spec.max_iterations
+    {
+        return Ok(no_progress(engine, claimed, feedback).await);
     }
     let mut tokens = job.usage.total_tokens;
     let started = job.started_at.unwrap_or_else(Timestamp::now);
@@ -308,17 +342,8 @@ async fn iterate(
         store
             .finish_attempt(lease, iteration, AttemptStatus::Failed, Some(&feedback))
             .await?;
-        let limit = engine.config.no_progress_limit;
         if limit > 0 && feedback.repeated >= limit && iteration < spec.max_iterations {
-            return Ok(failure(
-                JobStatus::Failed,
-                OutcomeReason::NoProgress,
-                best_code(engine, claimed).await,
-                format!(
-                    "{} iterations in a row failed the same way ({})",
-                    feedback.repeated, feedback.signature
-                ),
-            ));
+            return Ok(no_progress(engine, claimed, &feedback).await);
         }
         previous = Some((code, feedback));
     }

@@ -22,6 +22,8 @@ pub struct FakeModel {
     pub base_url: String,
     /// Every request body received, in order.
     pub requests: Arc<Mutex<Vec<Value>>>,
+    /// When each request arrived (unix ms), in the same order as `requests`.
+    pub arrivals: Arc<Mutex<Vec<i64>>>,
 }
 
 #[derive(Clone)]
@@ -29,10 +31,16 @@ struct FakeState {
     brain: Brain,
     delay: Delay,
     requests: Arc<Mutex<Vec<Value>>>,
+    arrivals: Arc<Mutex<Vec<i64>>>,
 }
 
 async fn completions(State(s): State<FakeState>, Json(body): Json<Value>) -> Json<Value> {
-    s.requests.lock().expect("lock").push(body.clone());
+    {
+        let mut requests = s.requests.lock().expect("lock");
+        requests.push(body.clone());
+        let now = hone_domain::Timestamp::now().as_millis();
+        s.arrivals.lock().expect("lock").push(now);
+    }
     let text_of = |role: &str| -> String {
         body["messages"]
             .as_array()
@@ -63,10 +71,12 @@ impl FakeModel {
     /// Starts a server answering with `brain` after `delay`.
     pub async fn start_slow(brain: Brain, delay: Delay) -> Self {
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
         let state = FakeState {
             brain,
             delay,
             requests: requests.clone(),
+            arrivals: arrivals.clone(),
         };
         let app = axum::Router::new()
             .route("/v1/chat/completions", post(completions))
@@ -79,6 +89,7 @@ impl FakeModel {
         Self {
             base_url: format!("http://{addr}/v1"),
             requests,
+            arrivals,
         }
     }
 

@@ -16,6 +16,8 @@ struct Cluster {
     http: reqwest::Client,
     api: Child,
     workers: Vec<Child>,
+    db: String,
+    model_url: String,
 }
 
 fn free_port() -> u16 {
@@ -25,15 +27,9 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-fn hone(role: &str, name: &str, db: &str, model: &FakeModel, port: u16) -> Child {
+fn hone(role: &str, name: &str, db: &str, model_url: &str, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_hone"))
-        .args([
-            role,
-            "--database-url",
-            db,
-            "--openai-base-url",
-            &model.base_url,
-        ])
+        .args([role, "--database-url", db, "--openai-base-url", model_url])
         .args(["--worker-id", name])
         .args([
             "--listen",
@@ -41,7 +37,7 @@ fn hone(role: &str, name: &str, db: &str, model: &FakeModel, port: u16) -> Child
             "--shutdown-grace-s",
             "0",
         ])
-        .args(["--lease-s", "5"])
+        .args(["--lease-s", "2", "--sandbox-concurrency", "2"])
         .env("OPENAI_API_KEY", "sk-test")
         .env("HONE_LOG", "warn")
         .stdout(Stdio::null())
@@ -63,15 +59,17 @@ impl Cluster {
             .expect("migrate");
         assert!(status.success());
         let port = free_port();
-        let api = hone("api", "api", &db, model, port);
+        let api = hone("api", "api", &db, &model.base_url, port);
         let workers = (0..workers)
-            .map(|i| hone("worker", &format!("w{i}"), &db, model, 0))
+            .map(|i| hone("worker", &format!("w{i}"), &db, &model.base_url, 0))
             .collect();
         let cluster = Self {
             base: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::new(),
             api,
             workers,
+            db,
+            model_url: model.base_url.clone(),
         };
         for _ in 0..100 {
             if cluster
@@ -86,6 +84,14 @@ impl Cluster {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("hone api did not start");
+    }
+
+    /// Kills worker `i` with SIGKILL and starts a new one in its place.
+    async fn crash_and_restart(&mut self, i: usize, generation: usize) {
+        let _ = self.workers[i].start_kill();
+        let _ = self.workers[i].wait().await;
+        let name = format!("w{i}-{generation}");
+        self.workers[i] = hone("worker", &name, &self.db, &self.model_url, 0);
     }
 
     async fn submit(&self, spec: Value) -> String {
@@ -254,4 +260,175 @@ async fn holder_of(cluster: &Cluster, job: &str) -> usize {
         .trim_start_matches('w')
         .parse()
         .expect("worker index")
+}
+
+/// The events of a job, checked to be gap-free and ordered.
+async fn checked_events(cluster: &Cluster, id: &str) -> Vec<Value> {
+    let events = cluster.get(&format!("/v1/jobs/{id}/events")).await;
+    let items = events["items"].as_array().expect("items").clone();
+    let seqs: Vec<u64> = items
+        .iter()
+        .map(|e| e["seq"].as_u64().expect("seq"))
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=items.len() as u64).collect::<Vec<_>>(),
+        "gap in {id}'s events"
+    );
+    items
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn workers_killed_at_random_moments_lose_and_repeat_nothing() {
+    // The first answer of each job fails its test; the fixed one passes (two iterations).
+    let model = FakeModel::start_slow(
+        Arc::new(|_: &str, user: &str| {
+            if user.contains("## What went wrong") {
+                GOOD.to_owned()
+            } else {
+                "```python\ndef add(a, b):\n    return a - b\n```".to_owned()
+            }
+        }),
+        Arc::new(|_: &str| Duration::from_millis(300)),
+    )
+    .await;
+    let Some(mut cluster) = Cluster::start(&model, 3).await else {
+        eprintln!("skipped: Postgres not configured");
+        return;
+    };
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(
+            cluster
+                .submit(job(&format!("add numbers, job {i:03}")))
+                .await,
+        );
+    }
+    // SIGKILL a worker every 400 to 900 ms, round robin, and start a new one.
+    for round in 0..8 {
+        tokio::time::sleep(Duration::from_millis(400 + (round * 73 % 500))).await;
+        cluster
+            .crash_and_restart(round as usize % 3, round as usize)
+            .await;
+    }
+    for id in &ids {
+        let done = cluster.wait(id, Duration::from_secs(90)).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+        if done["iterations"] != 2 {
+            let attempts = cluster.get(&format!("/v1/jobs/{id}/attempts")).await;
+            for a in attempts["items"].as_array().expect("items") {
+                eprintln!(
+                    "it {} status {} exec {} code {:?} fb {}",
+                    a["iteration"],
+                    a["status"],
+                    a["execution"]["status"],
+                    a["code"],
+                    a["feedback"]["repeated"]
+                );
+            }
+            for e in checked_events(&cluster, id).await {
+                eprintln!("{} {} {}", e["seq"], e["type"], e["data"]);
+            }
+        }
+        assert_eq!(done["iterations"], 2);
+        let attempts = cluster.get(&format!("/v1/jobs/{id}/attempts")).await;
+        let iterations: Vec<u64> = attempts["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|a| a["iteration"].as_u64().expect("iteration"))
+            .collect();
+        assert_eq!(iterations, [1, 2], "each iteration exactly once");
+        let events = checked_events(&cluster, id).await;
+        for kind in ["attempt.code", "attempt.executed", "attempt.finished"] {
+            assert_eq!(
+                events.iter().filter(|e| e["type"] == kind).count(),
+                2,
+                "{kind} in {id}"
+            );
+        }
+    }
+    // No actor call was made for an iteration whose code was already stored.
+    let requests = model.requests.lock().expect("lock").clone();
+    let arrivals = model.arrivals.lock().expect("lock").clone();
+    for (i, id) in ids.iter().enumerate() {
+        let marker = format!("job {i:03}");
+        let events = checked_events(&cluster, id).await;
+        let stored_at = |iteration: u64| {
+            events
+                .iter()
+                .find(|e| e["type"] == "attempt.code" && e["data"]["iteration"] == iteration)
+                .and_then(|e| e["created_at"].as_str())
+                .and_then(hone_domain::Timestamp::parse_rfc3339)
+                .expect("attempt.code time")
+                .as_millis()
+        };
+        for (request, at) in requests.iter().zip(&arrivals) {
+            let prompt = request["messages"][1]["content"].as_str().unwrap_or("");
+            if !prompt.contains(&marker) {
+                continue;
+            }
+            let iteration = if prompt.contains("## What went wrong") {
+                2
+            } else {
+                1
+            };
+            assert!(
+                *at <= stored_at(iteration),
+                "{id}: an actor call for iteration {iteration} came after its code was stored"
+            );
+        }
+    }
+    for w in &mut cluster.workers {
+        let _ = w.start_kill();
+    }
+    let _ = cluster.api.start_kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_workers_and_one_api_run_300_jobs_once_each() {
+    let model = FakeModel::start(Arc::new(|_: &str, _: &str| GOOD.to_owned())).await;
+    let Some(mut cluster) = Cluster::start(&model, 3).await else {
+        eprintln!("skipped: Postgres not configured");
+        return;
+    };
+    let mut ids = Vec::new();
+    for i in 0..300 {
+        ids.push(cluster.submit(job(&format!("add numbers #{i}"))).await);
+    }
+    let mut by_worker = std::collections::BTreeMap::new();
+    for id in &ids {
+        let done = cluster.wait(id, Duration::from_secs(120)).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+        let events = checked_events(&cluster, id).await;
+        let started: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["type"] == "job.started")
+            .collect();
+        assert_eq!(started.len(), 1, "{id} was claimed once");
+        *by_worker
+            .entry(started[0]["data"]["worker"].to_string())
+            .or_insert(0) += 1;
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e["type"] == "attempt.code")
+                .count(),
+            1
+        );
+    }
+    assert_eq!(
+        model.requests.lock().expect("lock").len(),
+        300,
+        "one model call per job"
+    );
+    for status in ["queued", "running"] {
+        let page = cluster.get(&format!("/v1/jobs?status={status}")).await;
+        assert_eq!(page["items"], json!([]), "nothing left {status}");
+    }
+    eprintln!("jobs per worker: {by_worker:?}");
+    for w in &mut cluster.workers {
+        let _ = w.start_kill();
+    }
+    let _ = cluster.api.start_kill();
 }
