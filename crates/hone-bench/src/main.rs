@@ -3,7 +3,11 @@
 //!
 //! `cargo run --release -p hone-bench -- sandbox`: the sandbox's overhead over a bare
 //! process, and executions per second on all cores.
+//! `cargo run --release -p hone-bench -- engine`: jobs in flight against a slow model, and
+//! the engine's own overhead per iteration (SQLite; Postgres too with
+//! `HONE_TEST_POSTGRES_URL`).
 
+mod engine;
 mod sandbox;
 
 fn main() -> anyhow::Result<()> {
@@ -15,6 +19,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match which.as_str() {
         "sandbox" => runtime.block_on(sandbox::run()),
-        other => anyhow::bail!("unknown benchmark {other:?}; available: sandbox"),
+        "engine" => runtime.block_on(engine::run()),
+        other => anyhow::bail!("unknown benchmark {other:?}; available: sandbox, engine"),
     }
 }

@@ -80,36 +80,46 @@ async fn jobs_list_newest_first_with_a_cursor_and_a_status_filter() {
 
 #[tokio::test]
 async fn cancel_stops_a_running_job_and_refuses_a_finished_one() {
-    let model = slow_model().await;
+    // The code execs `sleep 60.4242`, a command line no other process has.
+    let model = FakeModel::start(Arc::new(|_: &str, _: &str| {
+        "```python\nimport os\nos.execv('/usr/bin/sleep', ['sleep', '60.4242'])\n```".to_owned()
+    }))
+    .await;
     let app = TestApp::start(Backend::Sqlite, &model).await.expect("app");
-    let r = app
-        .submit(
-            &json!({"task": "t", "tests": "pass", "critic": null, "limits": {"timeout_ms": 60000}}),
-        )
-        .await;
-    let id = r.body["id"].as_str().expect("id").to_owned();
-    // Wait until the code is running in the sandbox (attempt.code recorded).
-    for _ in 0..100 {
-        let events = app.get(&format!("/v1/jobs/{id}/events")).await.body;
-        if events["items"]
-            .as_array()
-            .is_some_and(|e| e.iter().any(|e| e["type"] == "attempt.code"))
-        {
+    let spec = json!({"task": "t", "tests": "pass", "critic": null, "limits": {"timeout_ms": 60000}});
+    let id = app.submit(&spec).await.body["id"].as_str().expect("id").to_owned();
+    let sleepers = || {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                std::fs::read(e.path().join("cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains("60.4242"))
+            })
+            .count()
+    };
+    for _ in 0..200 {
+        if sleepers() > 0 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    assert_eq!(sleepers(), 1, "the sandboxed sleep is running");
     let started = std::time::Instant::now();
     let cancel = app.post(&format!("/v1/jobs/{id}/cancel")).await;
     assert_eq!(cancel.status, 202, "{}", cancel.body);
     let job = app.wait_finished(&id).await;
     assert_eq!(job["status"], "cancelled");
     assert_eq!(job["outcome"]["reason"], "cancelled");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
+    for _ in 0..40 {
+        if sleepers() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(sleepers(), 0, "no sandbox process survives the cancel");
     let again = app.post(&format!("/v1/jobs/{id}/cancel")).await;
     assert_eq!(again.status, 409);
     let unknown = app
