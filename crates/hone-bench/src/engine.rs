@@ -63,11 +63,20 @@ fn engine(store: Arc<dyn Store>, model_url: String, max_jobs: usize) -> anyhow::
 }
 
 async fn enqueue(store: &Arc<dyn Store>, n: usize) -> anyhow::Result<()> {
-    let spec = JobSpec::parse(&json!({"task": "add", "tests": "assert add(2, 3) == 5", "critic": null}))
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let spec =
+        JobSpec::parse(&json!({"task": "add", "tests": "assert add(2, 3) == 5", "critic": null}))
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     for _ in 0..n {
-        let new = NewJob { id: JobId::new(), tenant: TenantId::default_tenant(), spec: spec.clone(), idempotency: None };
-        anyhow::ensure!(matches!(store.enqueue_job(new).await?, Enqueued::Created(_)));
+        let new = NewJob {
+            id: JobId::new(),
+            tenant: TenantId::default_tenant(),
+            spec: spec.clone(),
+            idempotency: None,
+        };
+        anyhow::ensure!(matches!(
+            store.enqueue_job(new).await?,
+            Enqueued::Created(_)
+        ));
     }
     Ok(())
 }
@@ -77,7 +86,14 @@ async fn count(store: &Arc<dyn Store>, status: JobStatus) -> anyhow::Result<usiz
     let mut before = None;
     loop {
         let page = store
-            .list_jobs(&TenantId::default_tenant(), ListJobs { status: Some(status), limit: 500, before })
+            .list_jobs(
+                &TenantId::default_tenant(),
+                ListJobs {
+                    status: Some(status),
+                    limit: 500,
+                    before,
+                },
+            )
             .await?;
         total += page.items.len();
         match page.next {
@@ -100,7 +116,10 @@ async fn drain(engine: Engine, n: usize) -> anyhow::Result<Duration> {
         if count(&store, JobStatus::Succeeded).await? >= n {
             break;
         }
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(900), "jobs did not finish");
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(900),
+            "jobs did not finish"
+        );
     }
     let elapsed = started.elapsed();
     let _ = tx.send(());
@@ -122,10 +141,22 @@ fn peak_rss_mib() -> f64 {
 /// Mean engine overhead per iteration: wall time of the attempt minus model and sandbox.
 async fn overhead(store: &Arc<dyn Store>) -> anyhow::Result<(f64, f64)> {
     let tenant = TenantId::default_tenant();
-    let page = store.list_jobs(&tenant, ListJobs { limit: 500, ..Default::default() }).await?;
+    let page = store
+        .list_jobs(
+            &tenant,
+            ListJobs {
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .await?;
     let (mut over, mut wall, mut n) = (0.0, 0.0, 0.0);
     for job in page.items {
-        for a in store.list_attempts(&tenant, job.id).await?.unwrap_or_default() {
+        for a in store
+            .list_attempts(&tenant, job.id)
+            .await?
+            .unwrap_or_default()
+        {
             let finished = a.finished_at.context("finished")?;
             let total = finished.millis_since(a.started_at) as f64;
             let model = a.actor.as_ref().map_or(0, |c| c.latency_ms) as f64;
@@ -138,14 +169,19 @@ async fn overhead(store: &Arc<dyn Store>) -> anyhow::Result<(f64, f64)> {
     Ok((over / n, 100.0 * over / wall))
 }
 
-async fn backend(name: &str, make: impl AsyncFn() -> anyhow::Result<Arc<dyn Store>>) -> anyhow::Result<()> {
+async fn backend(
+    name: &str,
+    make: impl AsyncFn() -> anyhow::Result<Arc<dyn Store>>,
+) -> anyhow::Result<()> {
     // Overhead: one job at a time, a model that answers after 50 ms.
     let store = make().await?;
     enqueue(&store, SEQUENTIAL).await?;
     let model = fake_model(Duration::from_millis(50)).await?;
     drain(engine(store.clone(), model, 1)?, SEQUENTIAL).await?;
     let (ms, pct) = overhead(&store).await?;
-    println!("| {name} | engine overhead per iteration | {ms:.1} ms ({pct:.1} % of the iteration) |");
+    println!(
+        "| {name} | engine overhead per iteration | {ms:.1} ms ({pct:.1} % of the iteration) |"
+    );
 
     // In flight: all jobs claimed at once, a model that answers after 2 s.
     let store = make().await?;
@@ -163,7 +199,10 @@ async fn backend(name: &str, make: impl AsyncFn() -> anyhow::Result<Arc<dyn Stor
 
 /// Runs the benchmark and prints its figures.
 pub async fn run() -> anyhow::Result<()> {
-    println!("engine benchmark (one worker; sandbox: bubblewrap, {} slots)", std::thread::available_parallelism().map_or(1, usize::from));
+    println!(
+        "engine benchmark (one worker; sandbox: bubblewrap, {} slots)",
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
     println!();
     println!("| store | what | result |");
     println!("| --- | --- | --- |");
@@ -172,7 +211,10 @@ pub async fn run() -> anyhow::Result<()> {
     let counter = std::sync::atomic::AtomicUsize::new(0);
     backend("sqlite", async || {
         let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let url = format!("sqlite://{}", dir_path.join(format!("bench-{n}.db")).display());
+        let url = format!(
+            "sqlite://{}",
+            dir_path.join(format!("bench-{n}.db")).display()
+        );
         Ok(Arc::new(hone_store_sqlite::SqliteStore::connect(&url).await?) as Arc<dyn Store>)
     })
     .await?;

@@ -85,7 +85,10 @@ pub fn build_providers(args: &ServeArgs) -> anyhow::Result<Providers> {
         base_url: args.openai_base_url.clone(),
         api_key: args.openai_api_key.clone(),
         timeout: Duration::from_secs(args.model_timeout_s),
-        retry: RetryPolicy::default(),
+        retry: RetryPolicy {
+            max_retries: args.model_retries,
+            ..RetryPolicy::default()
+        },
     })?;
     providers.insert("openai", Arc::new(openai));
     if let Some(path) = &args.replay_file {
@@ -118,6 +121,8 @@ impl Application {
                     max_jobs: args.max_jobs,
                     lease: Duration::from_secs(args.lease_s.max(1)),
                     shutdown_grace: Duration::from_secs(args.shutdown_grace_s),
+                    max_requeues: args.max_requeues,
+                    requeue_delay: Duration::from_millis(args.requeue_delay_ms),
                     ..EngineConfig::default()
                 },
                 running: Arc::default(),

@@ -110,6 +110,18 @@ pub struct ServeArgs {
     #[arg(long, env = "HONE_LEASE_S", default_value_t = 60)]
     pub lease_s: u64,
 
+    /// Retries of a failed model request (429, 5xx, network) before the job is requeued.
+    #[arg(long, env = "HONE_MODEL_RETRIES", default_value_t = 4)]
+    pub model_retries: usize,
+
+    /// How many times infrastructure errors may requeue a job before it fails.
+    #[arg(long, env = "HONE_MAX_REQUEUES", default_value_t = 3)]
+    pub max_requeues: u32,
+
+    /// The first requeue delay after an infrastructure error, in ms (doubled each time).
+    #[arg(long, env = "HONE_REQUEUE_DELAY_MS", default_value_t = 5_000)]
+    pub requeue_delay_ms: u64,
+
     /// This worker's name in leases and `job.started` events (default: a random one).
     #[arg(long, env = "HONE_WORKER_ID")]
     pub worker_id: Option<String>,

@@ -34,7 +34,14 @@ struct FakeState {
     arrivals: Arc<Mutex<Vec<i64>>>,
 }
 
-async fn completions(State(s): State<FakeState>, Json(body): Json<Value>) -> Json<Value> {
+/// A brain answer that makes the fake fail the request with this status instead.
+pub const FAIL_WITH_500: &str = "<http 500>";
+
+async fn completions(
+    State(s): State<FakeState>,
+    Json(body): Json<Value>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     {
         let mut requests = s.requests.lock().expect("lock");
         requests.push(body.clone());
@@ -53,6 +60,9 @@ async fn completions(State(s): State<FakeState>, Json(body): Json<Value>) -> Jso
     };
     tokio::time::sleep((s.delay)(&text_of("user"))).await;
     let answer = (s.brain)(&text_of("system"), &text_of("user"));
+    if answer == FAIL_WITH_500 {
+        return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "overloaded").into_response();
+    }
     Json(json!({
         "id": "chatcmpl-fake",
         "object": "chat.completion",
@@ -60,6 +70,7 @@ async fn completions(State(s): State<FakeState>, Json(body): Json<Value>) -> Jso
                      "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
     }))
+    .into_response()
 }
 
 impl FakeModel {

@@ -35,12 +35,17 @@ pub struct Reply {
 impl TestApp {
     /// Starts the service on `backend`; `None` when that backend is not configured here.
     pub async fn start(backend: Backend, model: &FakeModel) -> Option<Self> {
+        Self::start_with(backend, model, &[]).await
+    }
+
+    /// Starts the service with extra `hone serve` flags.
+    pub async fn start_with(backend: Backend, model: &FakeModel, extra: &[&str]) -> Option<Self> {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = match backend {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("hone.db").display()),
             Backend::Postgres => hone_store_postgres::testing::fresh_database().await?,
         };
-        let cli = Cli::parse_from([
+        let mut argv = vec![
             "hone",
             "serve",
             "--listen",
@@ -51,7 +56,9 @@ impl TestApp {
             &model.base_url,
             "--openai-api-key",
             "sk-test",
-        ]);
+        ];
+        argv.extend_from_slice(extra);
+        let cli = Cli::parse_from(argv);
         let Command::Serve(args) = cli.command else {
             unreachable!("parsed serve")
         };

@@ -86,8 +86,12 @@ async fn cancel_stops_a_running_job_and_refuses_a_finished_one() {
     }))
     .await;
     let app = TestApp::start(Backend::Sqlite, &model).await.expect("app");
-    let spec = json!({"task": "t", "tests": "pass", "critic": null, "limits": {"timeout_ms": 60000}});
-    let id = app.submit(&spec).await.body["id"].as_str().expect("id").to_owned();
+    let spec =
+        json!({"task": "t", "tests": "pass", "critic": null, "limits": {"timeout_ms": 60000}});
+    let id = app.submit(&spec).await.body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let sleepers = || {
         std::fs::read_dir("/proc")
             .into_iter()
@@ -112,7 +116,11 @@ async fn cancel_stops_a_running_job_and_refuses_a_finished_one() {
     let job = app.wait_finished(&id).await;
     assert_eq!(job["status"], "cancelled");
     assert_eq!(job["outcome"]["reason"], "cancelled");
-    assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
     for _ in 0..40 {
         if sleepers() == 0 {
             break;
@@ -143,5 +151,59 @@ async fn probes_answer() {
             .as_str()
             .expect("yaml")
             .starts_with("openapi: 3.1.0")
+    );
+}
+
+#[tokio::test]
+async fn a_model_that_keeps_failing_requeues_the_job_then_fails_it_with_an_error() {
+    let model = FakeModel::start(Arc::new(|_: &str, _: &str| {
+        crate::fake_model::FAIL_WITH_500.to_owned()
+    }))
+    .await;
+    let flags = [
+        "--model-retries",
+        "1",
+        "--max-requeues",
+        "2",
+        "--requeue-delay-ms",
+        "50",
+    ];
+    let app = TestApp::start_with(Backend::Sqlite, &model, &flags)
+        .await
+        .expect("app");
+    let id = app
+        .submit(&json!({"task": "t", "tests": "pass", "critic": null}))
+        .await
+        .body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let job = app.wait_finished(&id).await;
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["outcome"]["reason"], "error");
+    assert!(
+        job["outcome"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("unavailable")
+    );
+    assert_eq!(job["requeues"], 2);
+    let events = app.get(&format!("/v1/jobs/{id}/events")).await.body;
+    let requeued = events["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["type"] == "job.requeued")
+        .count();
+    assert_eq!(requeued, 2);
+    // Three claims, two requests each (one retry): the error was never the code's fault.
+    assert_eq!(model.requests.lock().expect("lock").len(), 6);
+    let attempts = app.get(&format!("/v1/jobs/{id}/attempts")).await.body;
+    assert!(
+        attempts["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|a| a["feedback"].is_null())
     );
 }
