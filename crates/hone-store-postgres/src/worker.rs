@@ -144,29 +144,65 @@ struct Step {
     usage: Usage,
     kind: EventType,
     data: Value,
+    /// The attempt's columns: a `SET` list using `$10`, `$11`, ... and the condition that
+    /// makes the step write once.
+    set: &'static str,
+    once: &'static str,
+    params: Vec<Option<String>>,
 }
 
-/// One guarded step: bump the job, run `update` on the attempt (it must touch one row, else
-/// the step exists), append the event.
-async fn step(
-    pool: &PgPool,
-    lease: &Lease,
-    update: sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    step: Step,
-) -> Result<(), StoreError> {
+/// One guarded step in one statement (one round trip): lock the job if this worker holds
+/// its lease, write the attempt's columns if the step is not written yet, then take the
+/// job's next event seq, add the usage and append the event. A failed guard writes nothing.
+async fn step(pool: &PgPool, lease: &Lease, step: Step) -> Result<(), StoreError> {
     let now = Timestamp::now().as_millis();
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    let (seq, tenant) = bump(&mut tx, lease, step.usage, now).await?;
-    let done = update.execute(&mut *tx).await.map_err(db_err)?;
-    if done.rows_affected() != 1 {
-        return Err(StoreError::StepExists {
+    let sql = format!(
+        "WITH guard AS (
+            SELECT id FROM jobs WHERE id = $1 AND lease_owner = $2 AND status = 'running'
+            FOR UPDATE),
+         upd AS (
+            UPDATE attempts SET {set}
+            WHERE job_id = $1 AND iteration = $3 AND {once} AND EXISTS (SELECT 1 FROM guard)
+            RETURNING 1),
+         bump AS (
+            UPDATE jobs SET last_seq = last_seq + 1, updated_at = $4,
+                prompt_tokens = prompt_tokens + $5, completion_tokens = completion_tokens + $6,
+                total_tokens = total_tokens + $7
+            FROM upd WHERE jobs.id = $1
+            RETURNING jobs.last_seq, jobs.tenant_id),
+         ev AS (
+            INSERT INTO events (job_id, seq, tenant_id, type, data, created_at)
+            SELECT $1, last_seq, tenant_id, $8, $9::jsonb, $4 FROM bump
+            RETURNING seq)
+         SELECT (SELECT count(*) FROM guard) AS guarded, (SELECT count(*) FROM ev) AS written",
+        set = step.set,
+        once = step.once,
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql))
+        .bind(lease.job.0)
+        .bind(&lease.worker)
+        .bind(i64::from(step.iteration))
+        .bind(now)
+        .bind(ms(step.usage.prompt_tokens))
+        .bind(ms(step.usage.completion_tokens))
+        .bind(ms(step.usage.total_tokens))
+        .bind(step.kind.as_str())
+        .bind(step.data.to_string());
+    for p in step.params {
+        query = query.bind(p);
+    }
+    let row = query.fetch_one(pool).await.map_err(db_err)?;
+    let guarded: i64 = row.try_get("guarded").map_err(db_err)?;
+    let written: i64 = row.try_get("written").map_err(db_err)?;
+    match (guarded, written) {
+        (0, _) => Err(StoreError::LeaseLost(lease.job)),
+        (_, 0) => Err(StoreError::StepExists {
             job: lease.job,
             iteration: step.iteration,
             step: step.name,
-        });
+        }),
+        _ => Ok(()),
     }
-    rows::insert_event(&mut tx, lease.job, &tenant, seq, step.kind, step.data, now).await?;
-    tx.commit().await.map_err(db_err)
 }
 
 pub(crate) async fn start_attempt(
@@ -174,45 +210,44 @@ pub(crate) async fn start_attempt(
     lease: &Lease,
     iteration: u32,
 ) -> Result<(), StoreError> {
+    // One statement, as for the other steps (see `step`).
     let now = Timestamp::now().as_millis();
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    let (seq, tenant) = bump(&mut tx, lease, Usage::default(), now).await?;
-    sqlx::query("UPDATE jobs SET iterations = $1 WHERE id = $2")
-        .bind(i64::from(iteration))
+    let sql = "WITH guard AS (
+            SELECT id, tenant_id FROM jobs
+            WHERE id = $1 AND lease_owner = $2 AND status = 'running' FOR UPDATE),
+         ins AS (
+            INSERT INTO attempts (job_id, iteration, tenant_id, status, started_at)
+            SELECT $1, $3, tenant_id, 'running', $4 FROM guard
+            ON CONFLICT DO NOTHING RETURNING 1),
+         bump AS (
+            UPDATE jobs SET last_seq = last_seq + 1, updated_at = $4, iterations = $3
+            FROM ins WHERE jobs.id = $1
+            RETURNING jobs.last_seq, jobs.tenant_id),
+         ev AS (
+            INSERT INTO events (job_id, seq, tenant_id, type, data, created_at)
+            SELECT $1, last_seq, tenant_id, 'attempt.started', $5::jsonb, $4 FROM bump
+            RETURNING seq)
+         SELECT (SELECT count(*) FROM guard) AS guarded, (SELECT count(*) FROM ev) AS written";
+    let row = sqlx::query(sql)
         .bind(lease.job.0)
-        .execute(&mut *tx)
+        .bind(&lease.worker)
+        .bind(i64::from(iteration))
+        .bind(now)
+        .bind(json!({"iteration": iteration}).to_string())
+        .fetch_one(pool)
         .await
         .map_err(db_err)?;
-    let inserted = sqlx::query(
-        "INSERT INTO attempts (job_id, iteration, tenant_id, status, started_at) \
-         VALUES ($1, $2, $3, 'running', $4) ON CONFLICT DO NOTHING",
-    )
-    .bind(lease.job.0)
-    .bind(i64::from(iteration))
-    .bind(&tenant)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    if inserted.rows_affected() != 1 {
-        return Err(StoreError::StepExists {
+    let guarded: i64 = row.try_get("guarded").map_err(db_err)?;
+    let written: i64 = row.try_get("written").map_err(db_err)?;
+    match (guarded, written) {
+        (0, _) => Err(StoreError::LeaseLost(lease.job)),
+        (_, 0) => Err(StoreError::StepExists {
             job: lease.job,
             iteration,
             step: "attempt",
-        });
+        }),
+        _ => Ok(()),
     }
-    let data = json!({"iteration": iteration});
-    rows::insert_event(
-        &mut tx,
-        lease.job,
-        &tenant,
-        seq,
-        EventType::AttemptStarted,
-        data,
-        now,
-    )
-    .await?;
-    tx.commit().await.map_err(db_err)
 }
 
 pub(crate) async fn record_actor_output(
@@ -222,25 +257,20 @@ pub(crate) async fn record_actor_output(
     code: &str,
     call: &ModelCall,
 ) -> Result<(), StoreError> {
-    let update = sqlx::query(
-        "UPDATE attempts SET code = $1, actor = $2::jsonb \
-         WHERE job_id = $3 AND iteration = $4 AND code IS NULL AND status = 'running'",
-    )
-    .bind(code.to_owned())
-    .bind(to_json("actor call", call)?)
-    .bind(lease.job.0)
-    .bind(i64::from(iteration));
     let data = json!({"iteration": iteration, "code_bytes": code.len()});
+    let params = vec![Some(code.to_owned()), Some(to_json("actor call", call)?)];
     step(
         pool,
         lease,
-        update,
         Step {
             iteration,
             name: "code",
             usage: call.usage,
             kind: EventType::AttemptCode,
             data,
+            set: "code = $10, actor = $11::jsonb",
+            once: "code IS NULL AND status = 'running'",
+            params,
         },
     )
     .await
@@ -252,27 +282,20 @@ pub(crate) async fn record_execution(
     iteration: u32,
     execution: &Execution,
 ) -> Result<(), StoreError> {
-    let update = sqlx::query(
-        "UPDATE attempts SET execution = $1::jsonb \
-         WHERE job_id = $2 AND iteration = $3 AND code IS NOT NULL AND execution IS NULL \
-         AND status = 'running'",
-    )
-    .bind(to_json("execution", execution)?)
-    .bind(lease.job.0)
-    .bind(i64::from(iteration));
     let data = json!({"iteration": iteration, "status": execution.status,
                       "duration_ms": execution.duration_ms});
-    let kind = EventType::AttemptExecuted;
     step(
         pool,
         lease,
-        update,
         Step {
             iteration,
             name: "execution",
             usage: Usage::default(),
-            kind,
+            kind: EventType::AttemptExecuted,
             data,
+            set: "execution = $10::jsonb",
+            once: "code IS NOT NULL AND execution IS NULL AND status = 'running'",
+            params: vec![Some(to_json("execution", execution)?)],
         },
     )
     .await
@@ -285,26 +308,23 @@ pub(crate) async fn record_critique(
     critique: &Critique,
     call: &ModelCall,
 ) -> Result<(), StoreError> {
-    let update = sqlx::query(
-        "UPDATE attempts SET critique = $1::jsonb, critic = $2::jsonb \
-         WHERE job_id = $3 AND iteration = $4 AND critique IS NULL AND status = 'running'",
-    )
-    .bind(to_json("critique", critique)?)
-    .bind(to_json("critic call", call)?)
-    .bind(lease.job.0)
-    .bind(i64::from(iteration));
     let data = json!({"iteration": iteration, "verdict": critique.verdict});
-    let kind = EventType::AttemptCritiqued;
+    let params = vec![
+        Some(to_json("critique", critique)?),
+        Some(to_json("critic call", call)?),
+    ];
     step(
         pool,
         lease,
-        update,
         Step {
             iteration,
             name: "critique",
             usage: call.usage,
-            kind,
+            kind: EventType::AttemptCritiqued,
             data,
+            set: "critique = $10::jsonb, critic = $11::jsonb",
+            once: "critique IS NULL AND status = 'running'",
+            params,
         },
     )
     .await
@@ -318,27 +338,19 @@ pub(crate) async fn finish_attempt(
     feedback: Option<&Feedback>,
 ) -> Result<(), StoreError> {
     let feedback = feedback.map(|f| to_json("feedback", f)).transpose()?;
-    let update = sqlx::query(
-        "UPDATE attempts SET status = $1, feedback = $2::jsonb, finished_at = $3 \
-         WHERE job_id = $4 AND iteration = $5 AND status = 'running'",
-    )
-    .bind(status.as_str())
-    .bind(feedback)
-    .bind(Timestamp::now().as_millis())
-    .bind(lease.job.0)
-    .bind(i64::from(iteration));
     let data = json!({"iteration": iteration, "status": status});
-    let kind = EventType::AttemptFinished;
     step(
         pool,
         lease,
-        update,
         Step {
             iteration,
             name: "decision",
             usage: Usage::default(),
-            kind,
+            kind: EventType::AttemptFinished,
             data,
+            set: "status = $10, feedback = $11::jsonb, finished_at = $4",
+            once: "status = 'running'",
+            params: vec![Some(status.as_str().to_owned()), feedback],
         },
     )
     .await
