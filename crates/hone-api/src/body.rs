@@ -52,30 +52,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 
 /// Rejects bodies nested deeper than [`MAX_DEPTH`], counting brackets outside strings.
 fn check_depth(bytes: &[u8]) -> Result<(), ApiError> {
-    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
-    for &b in bytes {
-        if in_str {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_str = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(ApiError::MalformedJson(format!(
-                        "the body is nested deeper than {MAX_DEPTH} levels"
-                    )));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
+    if hone_domain::jsonscan::max_depth(bytes) > MAX_DEPTH {
+        return Err(ApiError::MalformedJson(format!(
+            "the body is nested deeper than {MAX_DEPTH} levels"
+        )));
     }
     Ok(())
 }

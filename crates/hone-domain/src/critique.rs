@@ -191,40 +191,12 @@ fn find_json_object(text: &str) -> Option<Value> {
     let mut start = 0;
     while let Some(offset) = text[start..].find('{') {
         let open = start + offset;
-        if let Some(end) = balanced_end(&bytes[open..])
+        if let Some(end) = crate::jsonscan::balanced_object_len(&bytes[open..])
             && let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(&text[open..open + end])
         {
             return Some(v);
         }
         start = open + 1;
-    }
-    None
-}
-
-/// The length of the balanced `{...}` at the start of `bytes`, skipping braces inside strings.
-fn balanced_end(bytes: &[u8]) -> Option<usize> {
-    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
-    for (i, &b) in bytes.iter().enumerate() {
-        if in_str {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_str = true,
-            b'{' => depth += 1,
-            b'}' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
     }
     None
 }

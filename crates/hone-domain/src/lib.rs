@@ -11,6 +11,7 @@ pub mod event;
 pub mod extract;
 pub mod ids;
 pub mod job;
+pub mod jsonscan;
 pub mod prompt;
 pub mod spec;
 pub mod status;
