@@ -43,6 +43,8 @@ pub struct EngineConfig {
     pub shutdown_grace: Duration,
     /// The first requeue delay; doubled each time, with jitter.
     pub requeue_delay: Duration,
+    /// At most this many running jobs per tenant, so one tenant cannot starve the rest.
+    pub max_running_per_tenant: Option<u32>,
     /// Stop a job with `no_progress` once this many iterations in a row failed the same way
     /// (0: never).
     pub no_progress_limit: u32,
@@ -59,6 +61,7 @@ impl Default for EngineConfig {
             shutdown_grace: Duration::from_secs(30),
             requeue_delay: Duration::from_secs(5),
             no_progress_limit: 3,
+            max_running_per_tenant: None,
         }
     }
 }
@@ -141,6 +144,7 @@ impl Engine {
                     worker: self.config.worker_id.clone(),
                     limit: u32::try_from(free).unwrap_or(u32::MAX),
                     lease_ms: u64::try_from(self.config.lease.as_millis()).unwrap_or(u64::MAX),
+                    per_tenant: self.config.max_running_per_tenant,
                 };
                 match self.store.claim_jobs(claim).await {
                     Ok(claimed) => {

@@ -27,13 +27,27 @@ pub(crate) async fn claim_jobs(
 ) -> Result<Vec<Claimed>, StoreError> {
     let now = Timestamp::now().as_millis();
     let mut tx = pool.begin().await.map_err(db_err)?;
+    // Candidates are locked first (SKIP LOCKED cannot sit beside a window function), then
+    // ranked per tenant against the tenant's running jobs.
     let sql = format!(
-        "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
-         started_at = COALESCE(started_at, $3), updated_at = $4, last_seq = last_seq + 1 \
-         WHERE id IN (SELECT id FROM jobs \
+        "WITH cand AS ( \
+            SELECT id, priority, tenant_id FROM jobs \
             WHERE (status = 'queued' AND available_at <= $5) \
                OR (status = 'running' AND lease_expires_at < $6) \
-            ORDER BY priority DESC, id LIMIT $7 FOR UPDATE SKIP LOCKED) \
+            ORDER BY priority DESC, id LIMIT $7 * 4 FOR UPDATE SKIP LOCKED), \
+         ranked AS ( \
+            SELECT id, priority, tenant_id, \
+               ROW_NUMBER() OVER (PARTITION BY tenant_id ORDER BY priority DESC, id) AS rank \
+            FROM cand), \
+         pick AS ( \
+            SELECT id AS pick_id FROM ranked c \
+            WHERE $8::bigint IS NULL OR c.rank + (SELECT COUNT(*) FROM jobs r \
+               WHERE r.tenant_id = c.tenant_id AND r.status = 'running' \
+               AND r.lease_expires_at >= $5) <= $8 \
+            ORDER BY priority DESC, id LIMIT $7) \
+         UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
+            started_at = COALESCE(started_at, $3), updated_at = $4, last_seq = last_seq + 1 \
+         FROM pick WHERE jobs.id = pick.pick_id \
          RETURNING {JOB_COLUMNS}, last_seq, tenant_id"
     );
     let found = sqlx::query(AssertSqlSafe(sql))
@@ -44,6 +58,7 @@ pub(crate) async fn claim_jobs(
         .bind(now)
         .bind(now)
         .bind(i64::from(claim.limit))
+        .bind(claim.per_tenant.map(i64::from))
         .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?;

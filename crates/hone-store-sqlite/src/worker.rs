@@ -30,12 +30,19 @@ pub(crate) async fn claim_jobs(
     let sql = format!(
         "UPDATE jobs SET status = 'running', lease_owner = ?, lease_expires_at = ?, \
          started_at = COALESCE(started_at, ?), updated_at = ?, last_seq = last_seq + 1 \
-         WHERE id IN (SELECT id FROM jobs \
+         WHERE id IN (SELECT id FROM ( \
+            SELECT id, priority, tenant_id, \
+               ROW_NUMBER() OVER (PARTITION BY tenant_id ORDER BY priority DESC, id) AS rank \
+            FROM jobs \
             WHERE (status = 'queued' AND available_at <= ?) \
-               OR (status = 'running' AND lease_expires_at < ?) \
+               OR (status = 'running' AND lease_expires_at < ?)) c \
+            WHERE ? IS NULL OR c.rank + (SELECT COUNT(*) FROM jobs r \
+               WHERE r.tenant_id = c.tenant_id AND r.status = 'running' \
+               AND r.lease_expires_at >= ?) <= ? \
             ORDER BY priority DESC, id LIMIT ?) \
          RETURNING {JOB_COLUMNS}, last_seq, tenant_id"
     );
+    let cap = claim.per_tenant.map(i64::from);
     let found = sqlx::query(AssertSqlSafe(sql))
         .bind(&claim.worker)
         .bind(now + ms(claim.lease_ms))
@@ -43,6 +50,9 @@ pub(crate) async fn claim_jobs(
         .bind(now)
         .bind(now)
         .bind(now)
+        .bind(cap)
+        .bind(now)
+        .bind(cap)
         .bind(i64::from(claim.limit))
         .fetch_all(&mut *tx)
         .await

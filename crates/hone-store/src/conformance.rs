@@ -28,7 +28,8 @@ macro_rules! conformance_suite {
             enqueue_then_read_back, idempotency_keys, list_pages_newest_first,
             claims_never_overlap, claims_follow_priority, attempt_steps_are_written_once,
             lost_lease_stops_writes, cancel_by_state, requeue_delays_the_job,
-            release_gives_the_job_back_at_once, signals_announce_jobs_and_cancels);
+            release_gives_the_job_back_at_once, signals_announce_jobs_and_cancels,
+            a_tenant_cap_limits_running_jobs);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -72,6 +73,7 @@ async fn claim_one(store: &Arc<dyn Store>, worker: &str, lease_ms: u64) -> Lease
         worker: worker.to_owned(),
         limit: 1,
         lease_ms,
+        per_tenant: None,
     };
     let mut got = store.claim_jobs(claim).await.unwrap_or_default();
     assert_eq!(got.len(), 1, "expected one claimable job");
@@ -243,6 +245,7 @@ pub async fn claims_never_overlap(store: Arc<dyn Store>) {
                     worker: format!("w{w}"),
                     limit: 3,
                     lease_ms: 60_000,
+                    per_tenant: None,
                 };
                 let got = store.claim_jobs(claim).await.expect("claim");
                 mine.extend(got.into_iter().map(|c| c.job.id));
@@ -274,6 +277,7 @@ pub async fn claims_follow_priority(store: Arc<dyn Store>) {
         worker: "w".into(),
         limit: 4,
         lease_ms: 60_000,
+        per_tenant: None,
     };
     let got: Vec<JobId> = store
         .claim_jobs(claim)
@@ -475,6 +479,7 @@ pub async fn requeue_delays_the_job(store: Arc<dyn Store>) {
         worker: "w".into(),
         limit: 5,
         lease_ms: 60_000,
+        per_tenant: None,
     };
     assert!(store.claim_jobs(claim).await.expect("claim").is_empty());
     let job = store
@@ -549,4 +554,36 @@ async fn next_signal(signals: &mut tokio::sync::mpsc::Receiver<Signal>) -> Optio
     tokio::time::timeout(std::time::Duration::from_secs(5), signals.recv())
         .await
         .expect("a signal within 5 s")
+}
+
+/// With a cap of 2 running jobs per tenant, a claim for 5 gets 2, and one more once a job
+/// ends.
+pub async fn a_tenant_cap_limits_running_jobs(store: Arc<dyn Store>) {
+    for _ in 0..5 {
+        enqueue(&store, 0).await;
+    }
+    let claim = |limit| ClaimJobs {
+        worker: "w".into(),
+        limit,
+        lease_ms: 60_000,
+        per_tenant: Some(2),
+    };
+    let got = store.claim_jobs(claim(5)).await.expect("claim");
+    assert_eq!(got.len(), 2);
+    assert!(store.claim_jobs(claim(5)).await.expect("claim").is_empty());
+    let outcome = Outcome {
+        reason: OutcomeReason::Accepted,
+        accepted_iteration: None,
+        code: None,
+        message: None,
+    };
+    let finish = FinishJob {
+        status: JobStatus::Succeeded,
+        outcome,
+    };
+    store
+        .finish_job(&got[0].lease, finish)
+        .await
+        .expect("finish");
+    assert_eq!(store.claim_jobs(claim(5)).await.expect("claim").len(), 1);
 }

@@ -79,6 +79,10 @@ pub struct ClaimJobs {
     pub limit: u32,
     /// How long the lease lasts unless renewed.
     pub lease_ms: u64,
+    /// At most this many running jobs per tenant (counting those already running), so one
+    /// tenant cannot starve the rest; `None`: no cap. Exact for one worker; concurrent claims
+    /// by several workers may overshoot by their batch sizes.
+    pub per_tenant: Option<u32>,
 }
 
 /// The right to write a job's steps: every worker-side write names it and fails with

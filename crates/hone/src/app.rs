@@ -122,6 +122,7 @@ impl Application {
                     lease: Duration::from_secs(args.lease_s.max(1)),
                     shutdown_grace: Duration::from_secs(args.shutdown_grace_s),
                     max_requeues: args.max_requeues,
+                    max_running_per_tenant: args.max_running_per_tenant,
                     requeue_delay: Duration::from_millis(args.requeue_delay_ms),
                     ..EngineConfig::default()
                 },

@@ -126,6 +126,10 @@ pub struct ServeArgs {
     #[arg(long, env = "HONE_WORKER_ID")]
     pub worker_id: Option<String>,
 
+    /// At most this many running jobs per tenant across the workers (unset: no cap).
+    #[arg(long, env = "HONE_MAX_RUNNING_PER_TENANT")]
+    pub max_running_per_tenant: Option<u32>,
+
     /// Jobs one worker runs at once.
     #[arg(long, env = "HONE_MAX_JOBS", default_value_t = 64)]
     pub max_jobs: usize,
