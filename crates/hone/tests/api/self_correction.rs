@@ -189,3 +189,27 @@ async fn an_actor_that_repeats_the_same_mistake_is_stopped_for_no_progress() {
         .expect("prompt");
     assert!(third.contains("last 2 attempts failed in exactly the same way"));
 }
+
+#[tokio::test]
+async fn a_job_stops_when_its_token_budget_is_spent() {
+    // Every call costs 120 tokens: after one iteration (actor + critic) 240 > 200 are spent.
+    let model = FakeModel::start(brain()).await;
+    let app = TestApp::start(Backend::Sqlite, &model).await.expect("app");
+    let mut job = spec();
+    job["budget"] = json!({"max_total_tokens": 200});
+    let id = app.submit(&job).await.body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let job = app.wait_finished(&id).await;
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["outcome"]["reason"], "budget_exhausted", "{job}");
+    assert_eq!(job["iterations"], 1);
+    assert_eq!(job["usage"]["total_tokens"], 240);
+    assert!(
+        job["outcome"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("token budget")
+    );
+}
