@@ -3,9 +3,9 @@
 use hone_domain::{
     Attempt, Event, EventType, Job, JobId, JobStatus, Outcome, OutcomeReason, TenantId, Timestamp,
 };
-use hone_store::{CancelOutcome, Enqueued, JobPage, ListJobs, NewJob, StoreError};
+use hone_store::{CancelOutcome, Enqueued, JobPage, ListJobs, NewJob, StoreError, TenantEvent};
 use serde_json::json;
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::{AssertSqlSafe, PgPool, Row};
 
 use crate::rows::{self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS};
 use crate::{PgStore, db_err};
@@ -34,8 +34,9 @@ pub(crate) async fn enqueue_job(store: &PgStore, job: NewJob) -> Result<Enqueued
     let mut tx = store.pool.begin().await.map_err(db_err)?;
     let inserted = sqlx::query(
         "INSERT INTO jobs (id, tenant_id, status, priority, language, spec, metadata, \
-         idempotency_key, request_fingerprint, last_seq, available_at, created_at, updated_at) \
-         VALUES ($1, $2, 'queued', $3, $4, $5::jsonb, $6::jsonb, $7, $8, 1, $9, $10, $11)",
+         idempotency_key, request_fingerprint, last_seq, available_at, created_at, updated_at, \
+         webhook_url, webhook_events) \
+         VALUES ($1, $2, 'queued', $3, $4, $5::jsonb, $6::jsonb, $7, $8, 1, $9, $10, $11, $12, $13)",
     )
     .bind(job.id.0)
     .bind(job.tenant.as_str())
@@ -48,6 +49,8 @@ pub(crate) async fn enqueue_job(store: &PgStore, job: NewJob) -> Result<Enqueued
     .bind(now)
     .bind(now)
     .bind(now)
+    .bind(job.spec.webhook.as_ref().map(|w| w.url.clone()))
+    .bind(job.spec.webhook.as_ref().map(|w| w.stored_filter()))
     .execute(&mut *tx)
     .await;
     if let Err(e) = inserted {
@@ -161,7 +164,11 @@ pub(crate) async fn list_jobs(
     Ok(JobPage { items, next })
 }
 
-async fn job_exists(pool: &PgPool, tenant: &TenantId, id: JobId) -> Result<bool, StoreError> {
+pub(crate) async fn job_exists(
+    pool: &PgPool,
+    tenant: &TenantId,
+    id: JobId,
+) -> Result<bool, StoreError> {
     Ok(
         sqlx::query("SELECT 1 FROM jobs WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.as_str())
@@ -300,4 +307,32 @@ pub(crate) async fn request_cancel(
         Some(s) => CancelOutcome::AlreadyFinished(s),
         None => CancelOutcome::NotFound,
     })
+}
+
+pub(crate) async fn read_events(
+    pool: &PgPool,
+    id: JobId,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<TenantEvent>, StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS}, tenant_id FROM events WHERE job_id = $1 AND seq > $2 \
+         ORDER BY seq LIMIT $3"
+    );
+    let found = sqlx::query(AssertSqlSafe(sql))
+        .bind(id.0)
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?;
+    found
+        .iter()
+        .map(|row| {
+            Ok(TenantEvent {
+                tenant: TenantId(row.try_get("tenant_id").map_err(db_err)?),
+                event: rows::event(row)?,
+            })
+        })
+        .collect()
 }

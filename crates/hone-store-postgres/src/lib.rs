@@ -5,6 +5,7 @@ mod client;
 mod rows;
 mod signals;
 pub mod testing;
+mod webhooks;
 mod worker;
 
 use std::str::FromStr;
@@ -15,11 +16,13 @@ use hone_domain::{
     Attempt, AttemptStatus, Critique, Event, Execution, Feedback, Job, JobId, ModelCall, TenantId,
 };
 use hone_store::{
-    CancelOutcome, ClaimJobs, Claimed, Enqueued, FinishJob, JobControl, JobPage, Lease, ListJobs,
-    NewJob, Signal, Store, StoreError,
+    CancelOutcome, ClaimJobs, Claimed, Delivery, DeliveryTry, DueDelivery, Enqueued, EventSignal,
+    FinishJob, JobControl, JobPage, Lease, ListJobs, NewJob, Signal, Store, StoreError,
+    TenantEvent, WebhookSecret,
 };
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::sync::mpsc;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -181,5 +184,56 @@ impl Store for PgStore {
 
     async fn listen(&self) -> Result<tokio::sync::mpsc::Receiver<Signal>, StoreError> {
         signals::listen(&self.pool).await
+    }
+
+    async fn listen_events(&self) -> Result<mpsc::Receiver<EventSignal>, StoreError> {
+        signals::listen_events(&self.pool).await
+    }
+
+    async fn read_events(
+        &self,
+        job: JobId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<TenantEvent>, StoreError> {
+        client::read_events(&self.pool, job, after, limit).await
+    }
+
+    async fn webhook_secrets(
+        &self,
+        tenant: &TenantId,
+        candidate: &str,
+    ) -> Result<Vec<WebhookSecret>, StoreError> {
+        webhooks::secrets(&self.pool, tenant, candidate).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        tenant: &TenantId,
+        secret: &str,
+        overlap_ms: u64,
+    ) -> Result<Vec<WebhookSecret>, StoreError> {
+        webhooks::rotate(&self.pool, tenant, secret, overlap_ms).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease_ms: u64,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        webhooks::claim(&self.pool, worker, limit, lease_ms).await
+    }
+
+    async fn record_delivery(&self, delivery: &DeliveryTry) -> Result<(), StoreError> {
+        webhooks::record(&self.pool, delivery).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+    ) -> Result<Option<Vec<Delivery>>, StoreError> {
+        webhooks::list(&self.pool, tenant, id).await
     }
 }

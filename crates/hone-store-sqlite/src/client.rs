@@ -3,9 +3,9 @@
 use hone_domain::{
     Attempt, Event, EventType, Job, JobId, JobStatus, Outcome, OutcomeReason, TenantId, Timestamp,
 };
-use hone_store::{CancelOutcome, Enqueued, JobPage, ListJobs, NewJob, StoreError};
+use hone_store::{CancelOutcome, Enqueued, JobPage, ListJobs, NewJob, StoreError, TenantEvent};
 use serde_json::json;
-use sqlx::{AssertSqlSafe, SqlitePool};
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
 use crate::rows::{self, JOB_COLUMNS};
 use crate::{SqliteStore, db_err};
@@ -34,8 +34,9 @@ pub(crate) async fn enqueue_job(store: &SqliteStore, job: NewJob) -> Result<Enqu
     let mut tx = store.writer.begin().await.map_err(db_err)?;
     let inserted = sqlx::query(
         "INSERT INTO jobs (id, tenant_id, status, priority, language, spec, metadata, \
-         idempotency_key, request_fingerprint, last_seq, available_at, created_at, updated_at) \
-         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+         idempotency_key, request_fingerprint, last_seq, available_at, created_at, updated_at, \
+         webhook_url, webhook_events) \
+         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
     )
     .bind(job.id.to_string())
     .bind(job.tenant.as_str())
@@ -48,6 +49,8 @@ pub(crate) async fn enqueue_job(store: &SqliteStore, job: NewJob) -> Result<Enqu
     .bind(now)
     .bind(now)
     .bind(now)
+    .bind(job.spec.webhook.as_ref().map(|w| w.url.clone()))
+    .bind(job.spec.webhook.as_ref().map(|w| w.stored_filter()))
     .execute(&mut *tx)
     .await;
     if let Err(e) = inserted {
@@ -157,7 +160,11 @@ pub(crate) async fn list_jobs(
     Ok(JobPage { items, next })
 }
 
-async fn job_exists(pool: &SqlitePool, tenant: &TenantId, id: JobId) -> Result<bool, StoreError> {
+pub(crate) async fn job_exists(
+    pool: &SqlitePool,
+    tenant: &TenantId,
+    id: JobId,
+) -> Result<bool, StoreError> {
     Ok(
         sqlx::query("SELECT 1 FROM jobs WHERE tenant_id = ? AND id = ?")
             .bind(tenant.as_str())
@@ -223,7 +230,7 @@ pub(crate) async fn request_cancel(
     pool: &SqlitePool,
     tenant: &TenantId,
     id: JobId,
-) -> Result<CancelOutcome, StoreError> {
+) -> Result<(CancelOutcome, Option<i64>), StoreError> {
     let now = Timestamp::now().as_millis();
     let outcome = Outcome {
         reason: OutcomeReason::Cancelled,
@@ -258,7 +265,7 @@ pub(crate) async fn request_cancel(
         )
         .await?;
         tx.commit().await.map_err(db_err)?;
-        return Ok(CancelOutcome::Cancelled);
+        return Ok((CancelOutcome::Cancelled, Some(seq)));
     }
     let running = sqlx::query(
         "UPDATE jobs SET cancel_requested = 1, updated_at = ? \
@@ -272,7 +279,7 @@ pub(crate) async fn request_cancel(
     .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
     if running.rows_affected() > 0 {
-        return Ok(CancelOutcome::Requested);
+        return Ok((CancelOutcome::Requested, None));
     }
     let status: Option<String> =
         sqlx::query_scalar("SELECT status FROM jobs WHERE tenant_id = ? AND id = ?")
@@ -281,8 +288,34 @@ pub(crate) async fn request_cancel(
             .fetch_optional(pool)
             .await
             .map_err(db_err)?;
-    Ok(match status.as_deref().and_then(JobStatus::parse) {
+    let outcome = match status.as_deref().and_then(JobStatus::parse) {
         Some(s) => CancelOutcome::AlreadyFinished(s),
         None => CancelOutcome::NotFound,
-    })
+    };
+    Ok((outcome, None))
+}
+
+pub(crate) async fn read_events(
+    pool: &SqlitePool,
+    id: JobId,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<TenantEvent>, StoreError> {
+    let found =
+        sqlx::query("SELECT * FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?")
+            .bind(id.to_string())
+            .bind(i64::try_from(after).unwrap_or(i64::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+            .map_err(db_err)?;
+    found
+        .iter()
+        .map(|row| {
+            Ok(TenantEvent {
+                tenant: TenantId(row.try_get("tenant_id").map_err(db_err)?),
+                event: rows::event(row)?,
+            })
+        })
+        .collect()
 }

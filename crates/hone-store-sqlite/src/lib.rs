@@ -5,6 +5,7 @@
 mod client;
 mod rows;
 mod signals;
+mod webhooks;
 mod worker;
 
 use std::str::FromStr;
@@ -15,11 +16,13 @@ use hone_domain::{
     Attempt, AttemptStatus, Critique, Event, Execution, Feedback, Job, JobId, ModelCall, TenantId,
 };
 use hone_store::{
-    CancelOutcome, ClaimJobs, Claimed, Enqueued, FinishJob, JobControl, JobPage, Lease, ListJobs,
-    NewJob, Signal, Store, StoreError,
+    CancelOutcome, ClaimJobs, Claimed, Delivery, DeliveryTry, DueDelivery, Enqueued, EventSignal,
+    FinishJob, JobControl, JobPage, Lease, ListJobs, NewJob, Signal, Store, StoreError,
+    TenantEvent, WebhookSecret,
 };
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::mpsc;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -29,6 +32,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     signals: tokio::sync::broadcast::Sender<Signal>,
+    events: tokio::sync::broadcast::Sender<EventSignal>,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
@@ -65,7 +69,14 @@ impl SqliteStore {
             writer,
             reader,
             signals: signals::channel(),
+            events: signals::events_channel(),
         })
+    }
+
+    /// Tells live-event listeners that `seq` of `job` is committed.
+    fn appended(&self, job: JobId, seq: i64) {
+        let seq = u64::try_from(seq).unwrap_or(0);
+        let _ = self.events.send(EventSignal::Appended { job, seq });
     }
 }
 
@@ -85,8 +96,9 @@ impl Store for SqliteStore {
 
     async fn enqueue_job(&self, job: NewJob) -> Result<Enqueued, StoreError> {
         let enqueued = client::enqueue_job(self, job).await?;
-        if matches!(enqueued, Enqueued::Created(_)) {
+        if let Enqueued::Created(job) = &enqueued {
             let _ = self.signals.send(Signal::JobQueued);
+            self.appended(job.id, 1);
         }
         Ok(enqueued)
     }
@@ -122,15 +134,25 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         id: JobId,
     ) -> Result<CancelOutcome, StoreError> {
-        let outcome = client::request_cancel(&self.writer, tenant, id).await?;
+        let (outcome, seq) = client::request_cancel(&self.writer, tenant, id).await?;
         if outcome == CancelOutcome::Requested {
             let _ = self.signals.send(Signal::CancelRequested(id));
+        }
+        if let Some(seq) = seq {
+            self.appended(id, seq);
         }
         Ok(outcome)
     }
 
     async fn claim_jobs(&self, claim: ClaimJobs) -> Result<Vec<Claimed>, StoreError> {
-        worker::claim_jobs(&self.writer, claim).await
+        let claimed = worker::claim_jobs(&self.writer, claim).await?;
+        Ok(claimed
+            .into_iter()
+            .map(|(c, seq)| {
+                self.appended(c.job.id, seq);
+                c
+            })
+            .collect())
     }
 
     async fn heartbeat(&self, lease: &Lease, lease_ms: u64) -> Result<JobControl, StoreError> {
@@ -138,7 +160,9 @@ impl Store for SqliteStore {
     }
 
     async fn start_attempt(&self, lease: &Lease, iteration: u32) -> Result<(), StoreError> {
-        worker::start_attempt(&self.writer, lease, iteration).await
+        let seq = worker::start_attempt(&self.writer, lease, iteration).await?;
+        self.appended(lease.job, seq);
+        Ok(())
     }
 
     async fn record_actor_output(
@@ -148,7 +172,9 @@ impl Store for SqliteStore {
         code: &str,
         call: &ModelCall,
     ) -> Result<(), StoreError> {
-        worker::record_actor_output(&self.writer, lease, iteration, code, call).await
+        let seq = worker::record_actor_output(&self.writer, lease, iteration, code, call).await?;
+        self.appended(lease.job, seq);
+        Ok(())
     }
 
     async fn record_execution(
@@ -157,7 +183,9 @@ impl Store for SqliteStore {
         iteration: u32,
         execution: &Execution,
     ) -> Result<(), StoreError> {
-        worker::record_execution(&self.writer, lease, iteration, execution).await
+        let seq = worker::record_execution(&self.writer, lease, iteration, execution).await?;
+        self.appended(lease.job, seq);
+        Ok(())
     }
 
     async fn record_critique(
@@ -167,7 +195,9 @@ impl Store for SqliteStore {
         critique: &Critique,
         call: &ModelCall,
     ) -> Result<(), StoreError> {
-        worker::record_critique(&self.writer, lease, iteration, critique, call).await
+        let seq = worker::record_critique(&self.writer, lease, iteration, critique, call).await?;
+        self.appended(lease.job, seq);
+        Ok(())
     }
 
     async fn finish_attempt(
@@ -177,11 +207,15 @@ impl Store for SqliteStore {
         status: AttemptStatus,
         feedback: Option<&Feedback>,
     ) -> Result<(), StoreError> {
-        worker::finish_attempt(&self.writer, lease, iteration, status, feedback).await
+        let seq = worker::finish_attempt(&self.writer, lease, iteration, status, feedback).await?;
+        self.appended(lease.job, seq);
+        Ok(())
     }
 
     async fn finish_job(&self, lease: &Lease, finish: FinishJob) -> Result<(), StoreError> {
-        worker::finish_job(&self.writer, lease, finish).await
+        let seq = worker::finish_job(&self.writer, lease, finish).await?;
+        self.appended(lease.job, seq);
+        Ok(())
     }
 
     async fn requeue_job(
@@ -190,18 +224,71 @@ impl Store for SqliteStore {
         reason: &str,
         delay_ms: u64,
     ) -> Result<u32, StoreError> {
-        let n = worker::requeue_job(&self.writer, lease, reason, delay_ms, true).await?;
+        let (n, seq) = worker::requeue_job(&self.writer, lease, reason, delay_ms, true).await?;
         let _ = self.signals.send(Signal::JobQueued);
+        self.appended(lease.job, seq);
         Ok(n)
     }
 
     async fn release_job(&self, lease: &Lease, reason: &str) -> Result<(), StoreError> {
-        worker::requeue_job(&self.writer, lease, reason, 0, false).await?;
+        let (_, seq) = worker::requeue_job(&self.writer, lease, reason, 0, false).await?;
         let _ = self.signals.send(Signal::JobQueued);
+        self.appended(lease.job, seq);
         Ok(())
     }
 
     async fn listen(&self) -> Result<tokio::sync::mpsc::Receiver<Signal>, StoreError> {
         Ok(signals::subscribe(&self.signals))
+    }
+
+    async fn listen_events(&self) -> Result<mpsc::Receiver<EventSignal>, StoreError> {
+        Ok(signals::subscribe_events(&self.events))
+    }
+
+    async fn read_events(
+        &self,
+        job: JobId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<TenantEvent>, StoreError> {
+        client::read_events(&self.reader, job, after, limit).await
+    }
+
+    async fn webhook_secrets(
+        &self,
+        tenant: &TenantId,
+        candidate: &str,
+    ) -> Result<Vec<WebhookSecret>, StoreError> {
+        webhooks::secrets(&self.writer, &self.reader, tenant, candidate).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        tenant: &TenantId,
+        secret: &str,
+        overlap_ms: u64,
+    ) -> Result<Vec<WebhookSecret>, StoreError> {
+        webhooks::rotate(&self.writer, tenant, secret, overlap_ms).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease_ms: u64,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        webhooks::claim(&self.writer, worker, limit, lease_ms).await
+    }
+
+    async fn record_delivery(&self, delivery: &DeliveryTry) -> Result<(), StoreError> {
+        webhooks::record(&self.writer, delivery).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+    ) -> Result<Option<Vec<Delivery>>, StoreError> {
+        webhooks::list(&self.reader, tenant, id).await
     }
 }

@@ -24,7 +24,7 @@ fn to_json<T: Serialize>(what: &'static str, v: &T) -> Result<String, StoreError
 pub(crate) async fn claim_jobs(
     pool: &SqlitePool,
     claim: ClaimJobs,
-) -> Result<Vec<Claimed>, StoreError> {
+) -> Result<Vec<(Claimed, i64)>, StoreError> {
     let now = Timestamp::now().as_millis();
     let mut tx = pool.begin().await.map_err(db_err)?;
     let sql = format!(
@@ -76,14 +76,17 @@ pub(crate) async fn claim_jobs(
             job: job.id,
             worker: claim.worker.clone(),
         };
-        claimed.push(Claimed {
-            job,
-            lease,
-            tenant: TenantId(tenant),
-        });
+        claimed.push((
+            Claimed {
+                job,
+                lease,
+                tenant: TenantId(tenant),
+            },
+            seq,
+        ));
     }
     tx.commit().await.map_err(db_err)?;
-    claimed.sort_by(|a, b| {
+    claimed.sort_by(|(a, _), (b, _)| {
         b.job
             .spec
             .priority
@@ -163,7 +166,7 @@ async fn step(
     lease: &Lease,
     update: sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
     step: Step,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let now = Timestamp::now().as_millis();
     let mut tx = pool.begin().await.map_err(db_err)?;
     let (seq, tenant) = bump(&mut tx, lease, step.usage, now).await?;
@@ -176,14 +179,15 @@ async fn step(
         });
     }
     rows::insert_event(&mut tx, lease.job, &tenant, seq, step.kind, step.data, now).await?;
-    tx.commit().await.map_err(db_err)
+    tx.commit().await.map_err(db_err)?;
+    Ok(seq)
 }
 
 pub(crate) async fn start_attempt(
     pool: &SqlitePool,
     lease: &Lease,
     iteration: u32,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let now = Timestamp::now().as_millis();
     let mut tx = pool.begin().await.map_err(db_err)?;
     let (seq, tenant) = bump(&mut tx, lease, Usage::default(), now).await?;
@@ -222,7 +226,8 @@ pub(crate) async fn start_attempt(
         now,
     )
     .await?;
-    tx.commit().await.map_err(db_err)
+    tx.commit().await.map_err(db_err)?;
+    Ok(seq)
 }
 
 pub(crate) async fn record_actor_output(
@@ -231,7 +236,7 @@ pub(crate) async fn record_actor_output(
     iteration: u32,
     code: &str,
     call: &ModelCall,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let update = sqlx::query(
         "UPDATE attempts SET code = ?, actor = ? \
          WHERE job_id = ? AND iteration = ? AND code IS NULL AND status = 'running'",
@@ -261,7 +266,7 @@ pub(crate) async fn record_execution(
     lease: &Lease,
     iteration: u32,
     execution: &Execution,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let update = sqlx::query(
         "UPDATE attempts SET execution = ? \
          WHERE job_id = ? AND iteration = ? AND code IS NOT NULL AND execution IS NULL \
@@ -294,7 +299,7 @@ pub(crate) async fn record_critique(
     iteration: u32,
     critique: &Critique,
     call: &ModelCall,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let update = sqlx::query(
         "UPDATE attempts SET critique = ?, critic = ? \
          WHERE job_id = ? AND iteration = ? AND critique IS NULL AND status = 'running'",
@@ -326,7 +331,7 @@ pub(crate) async fn finish_attempt(
     iteration: u32,
     status: AttemptStatus,
     feedback: Option<&Feedback>,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let feedback = feedback.map(|f| to_json("feedback", f)).transpose()?;
     let update = sqlx::query(
         "UPDATE attempts SET status = ?, feedback = ?, finished_at = ? \
@@ -358,7 +363,7 @@ pub(crate) async fn finish_job(
     pool: &SqlitePool,
     lease: &Lease,
     finish: FinishJob,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let kind = match finish.status {
         JobStatus::Succeeded => EventType::JobSucceeded,
         JobStatus::Cancelled => EventType::JobCancelled,
@@ -395,7 +400,8 @@ pub(crate) async fn finish_job(
     let data = json!({"status": status, "reason": finish.outcome.reason,
                       "accepted_iteration": finish.outcome.accepted_iteration});
     rows::insert_event(&mut tx, lease.job, &tenant, seq, kind, data, now).await?;
-    tx.commit().await.map_err(db_err)
+    tx.commit().await.map_err(db_err)?;
+    Ok(seq)
 }
 
 /// Sends the job back to the queue; `counted` adds one to its infrastructure-error count.
@@ -405,7 +411,7 @@ pub(crate) async fn requeue_job(
     reason: &str,
     delay_ms: u64,
     counted: bool,
-) -> Result<u32, StoreError> {
+) -> Result<(u32, i64), StoreError> {
     let now = Timestamp::now().as_millis();
     let mut tx = pool.begin().await.map_err(db_err)?;
     let (seq, tenant) = bump(&mut tx, lease, Usage::default(), now).await?;
@@ -431,5 +437,5 @@ pub(crate) async fn requeue_job(
     )
     .await?;
     tx.commit().await.map_err(db_err)?;
-    Ok(u32::try_from(requeues).unwrap_or(u32::MAX))
+    Ok((u32::try_from(requeues).unwrap_or(u32::MAX), seq))
 }

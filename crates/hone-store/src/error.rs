@@ -19,6 +19,10 @@ pub enum StoreError {
         /// Which step: `attempt`, `code`, `execution`, `critique`, `decision`.
         step: &'static str,
     },
+    /// The dispatcher no longer holds the outbox row: its lease expired and another
+    /// dispatcher took it.
+    #[error("lease on webhook delivery {0} is lost")]
+    DeliveryLeaseLost(i64),
     /// The database failed or could not be reached.
     #[error("database error: {0}")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -12,6 +12,7 @@
 
 mod error;
 mod params;
+mod webhooks;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -23,6 +24,7 @@ use hone_domain::{
 
 pub use error::{StoreError, UnknownName};
 pub use params::*;
+pub use webhooks::*;
 
 /// Everything hone persists, behind one trait so SQLite and Postgres are interchangeable.
 #[async_trait]
@@ -135,4 +137,59 @@ pub trait Store: Send + Sync + 'static {
         reason: &str,
         delay_ms: u64,
     ) -> Result<u32, StoreError>;
+
+    // ----- live events ---------------------------------------------------------------------
+
+    /// Subscribes to "an event was committed" signals, across processes where the backend can.
+    /// Signals may be lost; after [`EventSignal::Resync`] listeners re-read.
+    async fn listen_events(&self) -> Result<tokio::sync::mpsc::Receiver<EventSignal>, StoreError>;
+
+    /// Any tenant's job events with `seq > after`, at most `limit`, with their owner: for
+    /// the process-wide hub that fans events out to SSE clients (which check the tenant).
+    async fn read_events(
+        &self,
+        job: JobId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<TenantEvent>, StoreError>;
+
+    // ----- webhooks --------------------------------------------------------------------------
+
+    /// The tenant's signing secrets that sign now: the current one first, then rotated-out
+    /// ones still in their overlap window. Stores `candidate` as the current secret if the
+    /// tenant has none yet.
+    async fn webhook_secrets(
+        &self,
+        tenant: &TenantId,
+        candidate: &str,
+    ) -> Result<Vec<WebhookSecret>, StoreError>;
+
+    /// Makes `secret` the tenant's current secret; the old current one keeps signing for
+    /// `overlap_ms` more. Returns the secrets that sign now, as [`Store::webhook_secrets`].
+    async fn rotate_webhook_secret(
+        &self,
+        tenant: &TenantId,
+        secret: &str,
+        overlap_ms: u64,
+    ) -> Result<Vec<WebhookSecret>, StoreError>;
+
+    /// Leases up to `limit` due outbox rows (pending, next try due, lease free or expired)
+    /// to `worker` for `lease_ms`, oldest due first.
+    async fn claim_deliveries(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease_ms: u64,
+    ) -> Result<Vec<DueDelivery>, StoreError>;
+
+    /// Records one try and moves the outbox row on, in one transaction, if `worker` still
+    /// holds its lease (else [`StoreError::DeliveryLeaseLost`]).
+    async fn record_delivery(&self, delivery: &DeliveryTry) -> Result<(), StoreError>;
+
+    /// Every recorded try of the job's webhooks, oldest first. `None` if no such job.
+    async fn list_deliveries(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+    ) -> Result<Option<Vec<Delivery>>, StoreError>;
 }

@@ -128,6 +128,40 @@ pub struct WebhookSpec {
     pub events: Vec<String>,
 }
 
+impl WebhookSpec {
+    /// The event types the filter selects, `job.finished` expanded to the three terminal ones.
+    pub fn event_types(&self) -> Vec<crate::EventType> {
+        let mut types: Vec<crate::EventType> = Vec::new();
+        for name in &self.events {
+            let more: Vec<crate::EventType> = if name == "job.finished" {
+                crate::EventType::ALL
+                    .into_iter()
+                    .filter(|t| t.is_terminal())
+                    .collect()
+            } else {
+                crate::EventType::parse(name).into_iter().collect()
+            };
+            for t in more {
+                if !types.contains(&t) {
+                    types.push(t);
+                }
+            }
+        }
+        types
+    }
+
+    /// The filter as the stores keep it: the types comma-separated, with a comma at both
+    /// ends (`,job.succeeded,job.failed,job.cancelled,`), so a type matches by substring.
+    pub fn stored_filter(&self) -> String {
+        let mut out = String::from(",");
+        for t in self.event_types() {
+            out.push_str(t.as_str());
+            out.push(',');
+        }
+        out
+    }
+}
+
 /// A validated job spec with every default filled in, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobSpec {

@@ -14,6 +14,10 @@ use hone_domain::{
 };
 use serde_json::json;
 
+mod live;
+
+pub use live::*;
+
 use crate::{
     CancelOutcome, ClaimJobs, Enqueued, FinishJob, Idempotency, Lease, ListJobs, NewJob, Signal,
     Store, StoreError,
@@ -29,7 +33,9 @@ macro_rules! conformance_suite {
             claims_never_overlap, claims_follow_priority, attempt_steps_are_written_once,
             lost_lease_stops_writes, cancel_by_state, requeue_delays_the_job,
             release_gives_the_job_back_at_once, signals_announce_jobs_and_cancels,
-            a_tenant_cap_limits_running_jobs);
+            a_tenant_cap_limits_running_jobs, events_are_announced_and_read_back,
+            webhook_outbox_follows_the_filter, webhook_leases_expire,
+            webhook_secrets_rotate_with_overlap);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -45,7 +51,7 @@ macro_rules! conformance_suite {
     };
 }
 
-fn tenant() -> TenantId {
+pub(crate) fn tenant() -> TenantId {
     TenantId::default_tenant()
 }
 
@@ -54,7 +60,7 @@ fn spec(priority: i32) -> JobSpec {
         .unwrap_or_else(|e| panic!("test spec rejected: {e:?}"))
 }
 
-async fn enqueue(store: &Arc<dyn Store>, priority: i32) -> JobId {
+pub(crate) async fn enqueue(store: &Arc<dyn Store>, priority: i32) -> JobId {
     let id = JobId::new();
     let new = NewJob {
         id,
@@ -68,7 +74,7 @@ async fn enqueue(store: &Arc<dyn Store>, priority: i32) -> JobId {
     }
 }
 
-async fn claim_one(store: &Arc<dyn Store>, worker: &str, lease_ms: u64) -> Lease {
+pub(crate) async fn claim_one(store: &Arc<dyn Store>, worker: &str, lease_ms: u64) -> Lease {
     let claim = ClaimJobs {
         worker: worker.to_owned(),
         limit: 1,

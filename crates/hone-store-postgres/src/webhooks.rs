@@ -1,0 +1,228 @@
+//! Webhooks on Postgres: the tenants' signing secrets, leasing due outbox rows to
+//! dispatchers (`FOR UPDATE SKIP LOCKED`, so several workers never send the same row at
+//! once), recording each try, and listing them. The outbox rows themselves are written by
+//! the `events` trigger, in the event's transaction.
+
+use hone_domain::{EventType, JobId, TenantId, Timestamp};
+use hone_store::{
+    Delivery, DeliveryTry, DueDelivery, NextTry, StoreError, UnknownName, WebhookSecret, webhook_id,
+};
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Row};
+
+use crate::client::job_exists;
+use crate::db_err;
+
+fn ms(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn get<'r, T>(row: &'r PgRow, col: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(col).map_err(db_err)
+}
+
+fn event_type(name: String) -> Result<EventType, StoreError> {
+    EventType::parse(&name).ok_or_else(|| StoreError::corrupt("event type", UnknownName(name)))
+}
+
+async fn current(pool: &PgPool, tenant: &TenantId) -> Result<Vec<WebhookSecret>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT secret, created_at, expires_at FROM webhook_secrets \
+         WHERE tenant_id = $1 AND (expires_at IS NULL OR expires_at > $2) \
+         ORDER BY expires_at IS NOT NULL, created_at DESC",
+    )
+    .bind(tenant.as_str())
+    .bind(Timestamp::now().as_millis())
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter()
+        .map(|row| {
+            Ok(WebhookSecret {
+                secret: get(row, "secret")?,
+                created_at: Timestamp::from_millis(get(row, "created_at")?),
+                expires_at: get::<Option<i64>>(row, "expires_at")?.map(Timestamp::from_millis),
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn secrets(
+    pool: &PgPool,
+    tenant: &TenantId,
+    candidate: &str,
+) -> Result<Vec<WebhookSecret>, StoreError> {
+    let found = current(pool, tenant).await?;
+    if found.first().is_some_and(|s| s.expires_at.is_none()) {
+        return Ok(found);
+    }
+    sqlx::query(
+        "INSERT INTO webhook_secrets (tenant_id, secret, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant.as_str())
+    .bind(candidate)
+    .bind(Timestamp::now().as_millis())
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    current(pool, tenant).await
+}
+
+pub(crate) async fn rotate(
+    pool: &PgPool,
+    tenant: &TenantId,
+    secret: &str,
+    overlap_ms: u64,
+) -> Result<Vec<WebhookSecret>, StoreError> {
+    let now = Timestamp::now().as_millis();
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    // Serialise rotations of one tenant: the second waits, then retires the first's secret.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('hone_webhook_secret:' || $1))")
+        .bind(tenant.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    sqlx::query(
+        "UPDATE webhook_secrets SET expires_at = $1 WHERE tenant_id = $2 AND expires_at IS NULL",
+    )
+    .bind(now + ms(overlap_ms))
+    .bind(tenant.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    sqlx::query("INSERT INTO webhook_secrets (tenant_id, secret, created_at) VALUES ($1, $2, $3)")
+        .bind(tenant.as_str())
+        .bind(secret)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    current(pool, tenant).await
+}
+
+pub(crate) async fn claim(
+    pool: &PgPool,
+    worker: &str,
+    limit: u32,
+    lease_ms: u64,
+) -> Result<Vec<DueDelivery>, StoreError> {
+    let now = Timestamp::now().as_millis();
+    let rows = sqlx::query(
+        "WITH due AS ( \
+            SELECT id FROM webhook_outbox \
+            WHERE state = 'pending' AND next_try_at <= $3 \
+              AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
+            ORDER BY next_try_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+         UPDATE webhook_outbox o SET lease_owner = $1, lease_expires_at = $2 \
+         FROM due WHERE o.id = due.id \
+         RETURNING o.id, o.job_id, o.seq, o.tenant_id, o.event_type, o.url, \
+            o.tries::bigint AS tries, o.payload, o.created_at",
+    )
+    .bind(worker)
+    .bind(now + ms(lease_ms))
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    let mut due = rows
+        .iter()
+        .map(|row| {
+            Ok(DueDelivery {
+                id: get(row, "id")?,
+                tenant: TenantId(get(row, "tenant_id")?),
+                job: JobId(get(row, "job_id")?),
+                seq: u64::try_from(get::<i64>(row, "seq")?).unwrap_or(0),
+                kind: event_type(get(row, "event_type")?)?,
+                event_at: Timestamp::from_millis(get(row, "created_at")?),
+                url: get(row, "url")?,
+                tries: u32::try_from(get::<i64>(row, "tries")?).unwrap_or(0),
+                payload: get(row, "payload")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    due.sort_by_key(|d| d.id);
+    Ok(due)
+}
+
+pub(crate) async fn record(pool: &PgPool, d: &DeliveryTry) -> Result<(), StoreError> {
+    let next_at = match d.next {
+        NextTry::RetryAt(at) => Some(at.as_millis()),
+        _ => None,
+    };
+    let done: Option<i64> = sqlx::query_scalar(
+        "WITH upd AS ( \
+            UPDATE webhook_outbox SET tries = tries + 1, state = $1, next_try_at = $2, \
+               payload = COALESCE(payload, $3), lease_owner = NULL, lease_expires_at = NULL \
+            WHERE id = $4 AND lease_owner = $5 AND state = 'pending' \
+            RETURNING id, tries, job_id, tenant_id), \
+         ins AS ( \
+            INSERT INTO webhook_deliveries (outbox_id, try, job_id, tenant_id, attempted_at, \
+               duration_ms, status_code, error, next_try_at) \
+            SELECT id, tries, job_id, tenant_id, $6, $7, $8, $9, $2 FROM upd \
+            RETURNING outbox_id) \
+         SELECT outbox_id FROM ins",
+    )
+    .bind(d.next.state())
+    .bind(next_at)
+    .bind(&d.payload)
+    .bind(d.outbox)
+    .bind(&d.worker)
+    .bind(d.attempted_at.as_millis())
+    .bind(ms(d.duration_ms))
+    .bind(d.status_code.map(i32::from))
+    .bind(&d.error)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?;
+    done.map(|_| ())
+        .ok_or(StoreError::DeliveryLeaseLost(d.outbox))
+}
+
+pub(crate) async fn list(
+    pool: &PgPool,
+    tenant: &TenantId,
+    id: JobId,
+) -> Result<Option<Vec<Delivery>>, StoreError> {
+    if !job_exists(pool, tenant, id).await? {
+        return Ok(None);
+    }
+    let rows = sqlx::query(
+        "SELECT d.try::bigint AS try, d.attempted_at, d.duration_ms, \
+            d.status_code::bigint AS status_code, d.error, d.next_try_at, \
+            o.seq, o.event_type, o.url, o.state \
+         FROM webhook_deliveries d JOIN webhook_outbox o ON o.id = d.outbox_id \
+         WHERE d.tenant_id = $1 AND d.job_id = $2 ORDER BY d.attempted_at, d.outbox_id, d.try",
+    )
+    .bind(tenant.as_str())
+    .bind(id.0)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter()
+        .map(|row| {
+            let seq = u64::try_from(get::<i64>(row, "seq")?).unwrap_or(0);
+            Ok(Delivery {
+                webhook_id: webhook_id(id, seq),
+                event_seq: seq,
+                event_type: event_type(get(row, "event_type")?)?,
+                url: get(row, "url")?,
+                attempt: u32::try_from(get::<i64>(row, "try")?).unwrap_or(0),
+                attempted_at: Timestamp::from_millis(get(row, "attempted_at")?),
+                duration_ms: u64::try_from(get::<i64>(row, "duration_ms")?).unwrap_or(0),
+                status_code: get::<Option<i64>>(row, "status_code")?
+                    .and_then(|c| u16::try_from(c).ok()),
+                error: get(row, "error")?,
+                next_attempt_at: get::<Option<i64>>(row, "next_try_at")?
+                    .map(Timestamp::from_millis),
+                state: get(row, "state")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()
+        .map(Some)
+}

@@ -1,0 +1,232 @@
+//! Webhooks on SQLite: the tenants' signing secrets, leasing due outbox rows to a
+//! dispatcher, recording each try, and listing them. The outbox rows themselves are written
+//! by a trigger on `events`, in the event's transaction.
+
+use hone_domain::{EventType, JobId, TenantId, Timestamp};
+use hone_store::{
+    Delivery, DeliveryTry, DueDelivery, NextTry, StoreError, UnknownName, webhook_id,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+
+use crate::client::job_exists;
+use crate::db_err;
+
+fn ms(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn get<'r, T>(row: &'r SqliteRow, col: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    row.try_get(col).map_err(db_err)
+}
+
+fn event_type(name: String) -> Result<EventType, StoreError> {
+    EventType::parse(&name).ok_or_else(|| StoreError::corrupt("event type", UnknownName(name)))
+}
+
+fn job_id(text: &str) -> Result<JobId, StoreError> {
+    text.parse().map_err(|e| StoreError::corrupt("job id", e))
+}
+
+async fn current(
+    pool: &SqlitePool,
+    tenant: &TenantId,
+) -> Result<Vec<hone_store::WebhookSecret>, StoreError> {
+    let now = Timestamp::now().as_millis();
+    let rows = sqlx::query(
+        "SELECT secret, created_at, expires_at FROM webhook_secrets \
+         WHERE tenant_id = ? AND (expires_at IS NULL OR expires_at > ?) \
+         ORDER BY expires_at IS NOT NULL, created_at DESC",
+    )
+    .bind(tenant.as_str())
+    .bind(now)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter()
+        .map(|row| {
+            Ok(hone_store::WebhookSecret {
+                secret: get(row, "secret")?,
+                created_at: Timestamp::from_millis(get(row, "created_at")?),
+                expires_at: get::<Option<i64>>(row, "expires_at")?.map(Timestamp::from_millis),
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn secrets(
+    writer: &SqlitePool,
+    reader: &SqlitePool,
+    tenant: &TenantId,
+    candidate: &str,
+) -> Result<Vec<hone_store::WebhookSecret>, StoreError> {
+    let found = current(reader, tenant).await?;
+    if found.first().is_some_and(|s| s.expires_at.is_none()) {
+        return Ok(found);
+    }
+    sqlx::query(
+        "INSERT OR IGNORE INTO webhook_secrets (tenant_id, secret, created_at) VALUES (?, ?, ?)",
+    )
+    .bind(tenant.as_str())
+    .bind(candidate)
+    .bind(Timestamp::now().as_millis())
+    .execute(writer)
+    .await
+    .map_err(db_err)?;
+    current(writer, tenant).await
+}
+
+pub(crate) async fn rotate(
+    writer: &SqlitePool,
+    tenant: &TenantId,
+    secret: &str,
+    overlap_ms: u64,
+) -> Result<Vec<hone_store::WebhookSecret>, StoreError> {
+    let now = Timestamp::now().as_millis();
+    let mut tx = writer.begin().await.map_err(db_err)?;
+    sqlx::query(
+        "UPDATE webhook_secrets SET expires_at = ? WHERE tenant_id = ? AND expires_at IS NULL",
+    )
+    .bind(now + ms(overlap_ms))
+    .bind(tenant.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    sqlx::query("INSERT INTO webhook_secrets (tenant_id, secret, created_at) VALUES (?, ?, ?)")
+        .bind(tenant.as_str())
+        .bind(secret)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    current(writer, tenant).await
+}
+
+pub(crate) async fn claim(
+    writer: &SqlitePool,
+    worker: &str,
+    limit: u32,
+    lease_ms: u64,
+) -> Result<Vec<DueDelivery>, StoreError> {
+    let now = Timestamp::now().as_millis();
+    let rows = sqlx::query(
+        "UPDATE webhook_outbox SET lease_owner = ?, lease_expires_at = ? \
+         WHERE id IN (SELECT id FROM webhook_outbox \
+            WHERE state = 'pending' AND next_try_at <= ? \
+              AND (lease_expires_at IS NULL OR lease_expires_at < ?) \
+            ORDER BY next_try_at, id LIMIT ?) \
+         RETURNING id, job_id, seq, tenant_id, event_type, url, tries, payload, created_at",
+    )
+    .bind(worker)
+    .bind(now + ms(lease_ms))
+    .bind(now)
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(writer)
+    .await
+    .map_err(db_err)?;
+    let mut due = rows
+        .iter()
+        .map(|row| {
+            Ok(DueDelivery {
+                id: get(row, "id")?,
+                tenant: TenantId(get(row, "tenant_id")?),
+                job: job_id(&get::<String>(row, "job_id")?)?,
+                seq: u64::try_from(get::<i64>(row, "seq")?).unwrap_or(0),
+                kind: event_type(get(row, "event_type")?)?,
+                event_at: Timestamp::from_millis(get(row, "created_at")?),
+                url: get(row, "url")?,
+                tries: u32::try_from(get::<i64>(row, "tries")?).unwrap_or(0),
+                payload: get(row, "payload")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    due.sort_by_key(|d| d.id);
+    Ok(due)
+}
+
+pub(crate) async fn record(writer: &SqlitePool, d: &DeliveryTry) -> Result<(), StoreError> {
+    let next_at = match d.next {
+        NextTry::RetryAt(at) => Some(at.as_millis()),
+        _ => None,
+    };
+    let mut tx = writer.begin().await.map_err(db_err)?;
+    let row = sqlx::query(
+        "UPDATE webhook_outbox SET tries = tries + 1, state = ?, next_try_at = ?, \
+         payload = COALESCE(payload, ?), lease_owner = NULL, lease_expires_at = NULL \
+         WHERE id = ? AND lease_owner = ? AND state = 'pending' \
+         RETURNING tries, job_id, tenant_id",
+    )
+    .bind(d.next.state())
+    .bind(next_at)
+    .bind(&d.payload)
+    .bind(d.outbox)
+    .bind(&d.worker)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .ok_or(StoreError::DeliveryLeaseLost(d.outbox))?;
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (outbox_id, try, job_id, tenant_id, attempted_at, \
+         duration_ms, status_code, error, next_try_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(d.outbox)
+    .bind(get::<i64>(&row, "tries")?)
+    .bind(get::<String>(&row, "job_id")?)
+    .bind(get::<String>(&row, "tenant_id")?)
+    .bind(d.attempted_at.as_millis())
+    .bind(ms(d.duration_ms))
+    .bind(d.status_code.map(i64::from))
+    .bind(&d.error)
+    .bind(next_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)
+}
+
+pub(crate) async fn list(
+    reader: &SqlitePool,
+    tenant: &TenantId,
+    id: JobId,
+) -> Result<Option<Vec<Delivery>>, StoreError> {
+    if !job_exists(reader, tenant, id).await? {
+        return Ok(None);
+    }
+    let rows = sqlx::query(
+        "SELECT d.try, d.attempted_at, d.duration_ms, d.status_code, d.error, d.next_try_at, \
+            o.seq, o.event_type, o.url, o.state \
+         FROM webhook_deliveries d JOIN webhook_outbox o ON o.id = d.outbox_id \
+         WHERE d.tenant_id = ? AND d.job_id = ? ORDER BY d.attempted_at, d.outbox_id, d.try",
+    )
+    .bind(tenant.as_str())
+    .bind(id.to_string())
+    .fetch_all(reader)
+    .await
+    .map_err(db_err)?;
+    rows.iter()
+        .map(|row| {
+            let seq = u64::try_from(get::<i64>(row, "seq")?).unwrap_or(0);
+            Ok(Delivery {
+                webhook_id: webhook_id(id, seq),
+                event_seq: seq,
+                event_type: event_type(get(row, "event_type")?)?,
+                url: get(row, "url")?,
+                attempt: u32::try_from(get::<i64>(row, "try")?).unwrap_or(0),
+                attempted_at: Timestamp::from_millis(get(row, "attempted_at")?),
+                duration_ms: u64::try_from(get::<i64>(row, "duration_ms")?).unwrap_or(0),
+                status_code: get::<Option<i64>>(row, "status_code")?
+                    .and_then(|c| u16::try_from(c).ok()),
+                error: get(row, "error")?,
+                next_attempt_at: get::<Option<i64>>(row, "next_try_at")?
+                    .map(Timestamp::from_millis),
+                state: get(row, "state")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()
+        .map(Some)
+}

@@ -1,0 +1,228 @@
+//! Conformance cases for live events and webhooks: the "event appended" signal, the outbox
+//! that follows each job's filter, delivery leases and the log of tries, signing secrets.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hone_domain::{EventType, JobId, JobSpec, JobStatus, Outcome, OutcomeReason, Timestamp};
+use serde_json::json;
+
+use super::{claim_one, enqueue, tenant};
+use crate::{DeliveryTry, Enqueued, EventSignal, FinishJob, NewJob, NextTry, Store, StoreError};
+
+async fn next_event(signals: &mut tokio::sync::mpsc::Receiver<EventSignal>) -> EventSignal {
+    tokio::time::timeout(Duration::from_secs(5), signals.recv())
+        .await
+        .expect("a signal within 5 s")
+        .expect("the listener is open")
+}
+
+/// Every committed event is announced with its job and seq, and reads back with its tenant.
+pub async fn events_are_announced_and_read_back(store: Arc<dyn Store>) {
+    let mut signals = store.listen_events().await.expect("listen");
+    let id = enqueue(&store, 0).await;
+    assert_eq!(
+        next_event(&mut signals).await,
+        EventSignal::Appended { job: id, seq: 1 }
+    );
+    claim_one(&store, "w", 60_000).await;
+    assert_eq!(
+        next_event(&mut signals).await,
+        EventSignal::Appended { job: id, seq: 2 }
+    );
+    let read = store.read_events(id, 0, 10).await.expect("read");
+    assert_eq!(read.len(), 2);
+    assert!(read.iter().all(|e| e.tenant == tenant()));
+    assert_eq!(read[1].event.kind, EventType::JobStarted);
+    assert_eq!(store.read_events(id, 1, 10).await.expect("read").len(), 1);
+}
+
+async fn enqueue_with_webhook(store: &Arc<dyn Store>, events: serde_json::Value) -> JobId {
+    let spec = JobSpec::parse(&json!({"task": "add", "tests": "assert True",
+        "webhook": {"url": "https://hooks.example.com/x", "events": events}}))
+    .unwrap_or_else(|e| panic!("test spec rejected: {e:?}"));
+    let new = NewJob {
+        id: JobId::new(),
+        tenant: tenant(),
+        spec,
+        idempotency: None,
+    };
+    match store.enqueue_job(new).await {
+        Ok(Enqueued::Created(job)) => job.id,
+        other => panic!("enqueue failed: {other:?}"),
+    }
+}
+
+fn tried(outbox: i64, worker: &str, next: NextTry) -> DeliveryTry {
+    DeliveryTry {
+        outbox,
+        worker: worker.into(),
+        payload: "{}".into(),
+        attempted_at: Timestamp::now(),
+        duration_ms: 3,
+        status_code: Some(500),
+        error: None,
+        next,
+    }
+}
+
+/// Events that match the job's filter (and only those) land in the outbox; a claimed row is
+/// leased; a try is recorded once, by the lease holder, and listed.
+pub async fn webhook_outbox_follows_the_filter(store: Arc<dyn Store>) {
+    let plain = enqueue(&store, 0).await;
+    let id = enqueue_with_webhook(&store, json!(["job.started", "job.finished"])).await;
+    let lease = claim_one(&store, "w", 60_000).await;
+    assert_eq!(lease.job, plain);
+    let lease = claim_one(&store, "w", 60_000).await;
+    let outcome = Outcome {
+        reason: OutcomeReason::Accepted,
+        accepted_iteration: None,
+        code: None,
+        message: None,
+    };
+    let finish = FinishJob {
+        status: JobStatus::Succeeded,
+        outcome,
+    };
+    store.finish_job(&lease, finish).await.expect("finish");
+
+    let due = store
+        .claim_deliveries("d1", 10, 60_000)
+        .await
+        .expect("claim");
+    let kinds: Vec<_> = due.iter().map(|d| (d.job, d.seq, d.kind)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (id, 2, EventType::JobStarted),
+            (id, 3, EventType::JobSucceeded)
+        ]
+    );
+    assert_eq!(due[0].url, "https://hooks.example.com/x");
+    assert_eq!(due[0].tries, 0);
+    assert!(due[0].payload.is_none());
+    assert!(
+        store
+            .claim_deliveries("d2", 10, 60_000)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "leased rows are not handed out twice"
+    );
+
+    let later = Timestamp::from_millis(Timestamp::now().as_millis() + 60_000);
+    let retry = tried(due[0].id, "d1", NextTry::RetryAt(later));
+    store.record_delivery(&retry).await.expect("record");
+    assert!(matches!(
+        store
+            .record_delivery(&tried(due[1].id, "d2", NextTry::Delivered))
+            .await,
+        Err(StoreError::DeliveryLeaseLost(_))
+    ));
+    let mut ok = tried(due[1].id, "d1", NextTry::Delivered);
+    ok.status_code = Some(200);
+    store.record_delivery(&ok).await.expect("record");
+    assert!(
+        store
+            .claim_deliveries("d2", 10, 60_000)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "a retry is not due before its time, a delivered row never"
+    );
+
+    let listed = store
+        .list_deliveries(&tenant(), id)
+        .await
+        .expect("list")
+        .expect("job exists");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].event_seq, 2);
+    assert_eq!(listed[0].attempt, 1);
+    assert_eq!(listed[0].state, "pending");
+    assert_eq!(listed[0].next_attempt_at, Some(later));
+    assert_eq!(listed[1].state, "delivered");
+    assert_eq!(listed[1].status_code, Some(200));
+    assert_eq!(listed[0].webhook_id, crate::webhook_id(id, 2));
+    assert!(
+        store
+            .list_deliveries(&tenant(), plain)
+            .await
+            .expect("list")
+            .expect("job")
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_deliveries(&tenant(), JobId::new())
+            .await
+            .expect("list")
+            .is_none()
+    );
+}
+
+/// A dispatcher that dies leaves its rows leased; once the lease expires another takes them,
+/// with the payload of the try that was recorded.
+pub async fn webhook_leases_expire(store: Arc<dyn Store>) {
+    let id = enqueue_with_webhook(&store, json!(["job.queued"])).await;
+    let due = store.claim_deliveries("d1", 10, 1).await.expect("claim");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].kind, EventType::JobQueued);
+    let mut first = tried(due[0].id, "d1", NextTry::RetryAt(Timestamp::now()));
+    first.payload = "the body".into();
+    store.record_delivery(&first).await.expect("record");
+    let due = store.claim_deliveries("d1", 10, 1).await.expect("claim");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].tries, 1);
+    assert_eq!(due[0].payload.as_deref(), Some("the body"));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let taken = store
+        .claim_deliveries("d2", 10, 60_000)
+        .await
+        .expect("claim");
+    assert_eq!(taken.len(), 1, "an expired lease is taken over");
+    assert_eq!(taken[0].job, id);
+    assert!(matches!(
+        store
+            .record_delivery(&tried(due[0].id, "d1", NextTry::Delivered))
+            .await,
+        Err(StoreError::DeliveryLeaseLost(_))
+    ));
+}
+
+/// A tenant's first secret is stored once; a rotation makes a new current secret and keeps
+/// the old one signing for the overlap.
+pub async fn webhook_secrets_rotate_with_overlap(store: Arc<dyn Store>) {
+    let first = store
+        .webhook_secrets(&tenant(), "whsec_a")
+        .await
+        .expect("secrets");
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].secret, "whsec_a");
+    assert!(first[0].expires_at.is_none());
+    let again = store
+        .webhook_secrets(&tenant(), "whsec_b")
+        .await
+        .expect("secrets");
+    assert_eq!(again, first, "an existing secret is kept");
+
+    let rotated = store
+        .rotate_webhook_secret(&tenant(), "whsec_c", 60_000)
+        .await
+        .expect("rotate");
+    let names: Vec<_> = rotated.iter().map(|s| s.secret.as_str()).collect();
+    assert_eq!(names, ["whsec_c", "whsec_a"]);
+    assert!(rotated[0].expires_at.is_none());
+    assert!(rotated[1].expires_at.is_some());
+
+    let rotated = store
+        .rotate_webhook_secret(&tenant(), "whsec_d", 0)
+        .await
+        .expect("rotate");
+    let names: Vec<_> = rotated.iter().map(|s| s.secret.as_str()).collect();
+    assert_eq!(
+        names,
+        ["whsec_d", "whsec_a"],
+        "no overlap retires whsec_c at once"
+    );
+}
