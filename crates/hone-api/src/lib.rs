@@ -4,12 +4,16 @@
 //!
 //! - [`problem`] maps every error to one problem document; [`body`] reads JSON bodies with
 //!   size and nesting limits;
-//! - [`jobs`] holds one handler per file; [`health`] the liveness and readiness probes.
+//! - [`jobs`] holds one handler per file; [`health`] the liveness and readiness probes;
+//! - [`live`] fans committed events out to SSE streams; [`webhooks`] shows and rotates the
+//!   tenant's webhook signing secret.
 
 pub mod body;
 pub mod health;
 pub mod jobs;
+pub mod live;
 pub mod problem;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -28,6 +32,12 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The sandbox backend's name, reported by `/readyz` (`none` in an API-only process).
     pub sandbox: &'static str,
+    /// Live events for SSE streams.
+    pub hub: live::Hub,
+    /// Which webhook targets jobs may name.
+    pub webhook_policy: hone_webhook::TargetPolicy,
+    /// How long a rotated-out webhook secret keeps signing.
+    pub secret_overlap: std::time::Duration,
 }
 
 /// Request bodies larger than this get `413`.
@@ -73,6 +83,18 @@ pub fn routes() -> Vec<Route> {
             Method::GET,
             "/v1/jobs/{id}/events",
             get(jobs::events::list_events),
+        ),
+        route(
+            Method::GET,
+            "/v1/jobs/{id}/webhook-deliveries",
+            get(jobs::deliveries::list_deliveries),
+        ),
+        route(Method::GET, "/v1/events", get(jobs::events::stream_tenant)),
+        route(Method::GET, "/v1/webhook-secret", get(webhooks::get_secret)),
+        route(
+            Method::POST,
+            "/v1/webhook-secret/rotate",
+            post(webhooks::rotate_secret),
         ),
         route(
             Method::POST,

@@ -30,6 +30,32 @@ pub enum Role {
 pub struct Application {
     http: Option<(TcpListener, axum::Router)>,
     engine: Option<Engine>,
+    dispatcher: Option<hone_webhook::Dispatcher>,
+}
+
+/// The webhook dispatcher of a worker process.
+fn build_dispatcher(
+    args: &ServeArgs,
+    store: Arc<dyn hone_store::Store>,
+    worker_id: String,
+) -> anyhow::Result<hone_webhook::Dispatcher> {
+    let w = &args.webhooks;
+    let config = hone_webhook::DispatcherConfig {
+        worker_id,
+        concurrency: w.webhook_concurrency,
+        timeout: Duration::from_millis(w.webhook_timeout_ms.max(1)),
+        schedule: w.webhook_schedule.clone().unwrap_or_default(),
+        policy: policy(args),
+        ..hone_webhook::DispatcherConfig::default()
+    };
+    hone_webhook::Dispatcher::new(store, config, Arc::new(hone_webhook::SystemLookup))
+        .context("cannot build the webhook client")
+}
+
+fn policy(args: &ServeArgs) -> hone_webhook::TargetPolicy {
+    hone_webhook::TargetPolicy {
+        allow_private: args.webhooks.webhook_allow_private,
+    }
 }
 
 /// Builds the sandbox and proves it works: refuses to start otherwise.
@@ -129,12 +155,26 @@ impl Application {
                 running: Arc::default(),
             })
         };
+        let dispatcher = match &engine {
+            Some(e) => Some(build_dispatcher(
+                args,
+                store.clone(),
+                e.config.worker_id.clone(),
+            )?),
+            None => None,
+        };
         let http = if role == Role::Worker {
             None
         } else {
+            let hub = hone_api::live::Hub::start(store.clone())
+                .await
+                .context("cannot listen for events")?;
             let state = AppState {
                 store,
                 sandbox: sandbox_name,
+                hub,
+                webhook_policy: policy(args),
+                secret_overlap: Duration::from_secs(args.webhooks.webhook_secret_overlap_s),
             };
             let router = hone_api::router(state, args.body_limit);
             let listener = TcpListener::bind(args.listen)
@@ -142,7 +182,11 @@ impl Application {
                 .with_context(|| format!("cannot listen on {}", args.listen))?;
             Some((listener, router))
         };
-        Ok(Self { http, engine })
+        Ok(Self {
+            http,
+            engine,
+            dispatcher,
+        })
     }
 
     /// The bound address (the real port when configured with port 0); `None` for a worker.
@@ -167,6 +211,7 @@ impl Application {
         let worker = self
             .engine
             .map(|e| tokio::spawn(e.run(stopped(rx.clone()))));
+        let webhooks = self.dispatcher.map(|d| tokio::spawn(d.run(rx.clone())));
         if let Some((listener, router)) = self.http {
             tracing::info!(addr = %listener.local_addr()?, "listening");
             axum::serve(listener, router)
@@ -176,6 +221,9 @@ impl Application {
         }
         if let Some(worker) = worker {
             worker.await.context("the worker panicked")?;
+        }
+        if let Some(webhooks) = webhooks {
+            webhooks.await.context("the webhook dispatcher panicked")?;
         }
         Ok(())
     }

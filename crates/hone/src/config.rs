@@ -53,6 +53,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
 
+    /// Webhook delivery.
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+
     /// Address to listen on.
     #[arg(long, env = "HONE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -157,4 +161,30 @@ pub struct ServeArgs {
     /// A JSONL transcript that the `replay` provider answers from.
     #[arg(long, env = "HONE_REPLAY_FILE")]
     pub replay_file: Option<PathBuf>,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Allow webhook targets on loopback, private, link-local and reserved addresses (a
+    /// receiver on the same network); refused by default.
+    #[arg(long, env = "HONE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+
+    /// Milliseconds before a delivery try times out.
+    #[arg(long, env = "HONE_WEBHOOK_TIMEOUT_MS", default_value_t = 15_000)]
+    pub webhook_timeout_ms: u64,
+
+    /// Deliveries in flight at once, per worker.
+    #[arg(long, env = "HONE_WEBHOOK_CONCURRENCY", default_value_t = 64)]
+    pub webhook_concurrency: usize,
+
+    /// The delays before each try, comma-separated (`0,5s,5m,30m,2h,5h,10h,10h`, the
+    /// Standard Webhooks schedule, by default); jitter of 10% is added.
+    #[arg(long, env = "HONE_WEBHOOK_SCHEDULE", value_parser = hone_webhook::Schedule::parse)]
+    pub webhook_schedule: Option<hone_webhook::Schedule>,
+
+    /// How long a rotated-out signing secret keeps signing, in seconds.
+    #[arg(long, env = "HONE_WEBHOOK_SECRET_OVERLAP_S", default_value_t = 86_400)]
+    pub webhook_secret_overlap_s: u64,
 }

@@ -48,6 +48,16 @@ pub async fn create_job(
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
     let spec = JobSpec::parse(&body.value).map_err(ApiError::Validation)?;
+    if let Some(hook) = &spec.webhook
+        && let Ok(url) = url::Url::parse(&hook.url)
+        && let Err(refused) = state.webhook_policy.check_url(&url)
+    {
+        // Names are checked when a delivery resolves them; a literal address now.
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "webhook.url",
+            refused.to_string(),
+        )]));
+    }
     // serde_json's maps are sorted, so the fingerprint ignores key order and whitespace.
     let fingerprint = format!("{:x}", Sha256::digest(body.value.to_string().as_bytes()));
     let new = NewJob {

@@ -1,14 +1,19 @@
-//! `GET /v1/jobs/{id}/events?after=SEQ&limit=N`: a page of the job's event log as JSON.
+//! `GET /v1/jobs/{id}/events`: the job's event log, as a JSON page (`?after=SEQ&limit=N`) or,
+//! with `Accept: text/event-stream`, as an SSE stream resumable with `Last-Event-ID`.
 
 use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::http::header::ACCEPT;
+use axum::response::{IntoResponse, Response};
 use hone_domain::{Event, FieldError};
 use serde::Serialize;
 
 use super::{Caller, job_id, no_job};
 use crate::AppState;
+use crate::live::sse;
 use crate::problem::ApiError;
 
 /// The largest page.
@@ -23,13 +28,23 @@ pub struct EventPage {
     pub next_after: u64,
 }
 
-/// Lists a job's events after a seq.
+/// Whether the client asked for an SSE stream.
+fn wants_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/event-stream"))
+}
+
+/// Lists a job's events after a seq, or streams them.
 pub async fn list_events(
     State(state): State<AppState>,
     Caller(tenant): Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<EventPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = job_id(&id)?;
     let mut errors = Vec::new();
     let mut after = 0u64;
@@ -50,8 +65,35 @@ pub async fn list_events(
             other => errors.push(FieldError::new(other, "unknown query parameter")),
         }
     }
+    if let Some(raw) = headers.get("last-event-id") {
+        match raw.to_str().ok().and_then(|v| v.trim().parse().ok()) {
+            Some(seq) => after = seq,
+            None => errors.push(FieldError::new(
+                "Last-Event-ID",
+                "must be the seq of an event (a non-negative integer)",
+            )),
+        }
+    }
     if !errors.is_empty() {
         return Err(ApiError::BadRequest(errors));
+    }
+    if wants_stream(&headers) {
+        let job = state
+            .store
+            .get_job(&tenant, id)
+            .await?
+            .ok_or_else(|| no_job(id))?;
+        let from = sse::From {
+            after,
+            finished: job.status.is_terminal(),
+        };
+        return Ok(sse::job_stream(
+            state.store.clone(),
+            &state.hub,
+            tenant,
+            id,
+            from,
+        ));
     }
     let items = state
         .store
@@ -59,5 +101,10 @@ pub async fn list_events(
         .await?
         .ok_or_else(|| no_job(id))?;
     let next_after = items.last().map_or(after, |e| e.seq);
-    Ok(Json(EventPage { items, next_after }))
+    Ok(Json(EventPage { items, next_after }).into_response())
+}
+
+/// `GET /v1/events`: every event of the caller's jobs, live, as SSE.
+pub async fn stream_tenant(State(state): State<AppState>, Caller(tenant): Caller) -> Response {
+    sse::tenant_stream(&state.hub, tenant)
 }

@@ -4,6 +4,7 @@
 pub mod attempts;
 pub mod cancel;
 pub mod create;
+pub mod deliveries;
 pub mod events;
 pub mod get;
 pub mod list;

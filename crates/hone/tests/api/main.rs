@@ -8,8 +8,12 @@
 )]
 
 mod bad_input;
+mod cluster;
 mod fake_model;
 mod helpers;
 mod jobs;
+mod live;
 mod processes;
+mod receiver;
 mod self_correction;
+mod webhooks;
