@@ -237,3 +237,35 @@ async fn a_delivery_cut_by_a_killed_dispatcher_is_sent_after_restart() {
     assert_eq!(answered.len(), 1, "{answered:?}");
     assert_eq!(answered[0]["verified_with"], json!([0]));
 }
+
+#[tokio::test]
+async fn gone_stops_retries_and_a_redirect_is_a_failure() {
+    let model = model().await;
+    let app = TestApp::start_with(Backend::Sqlite, &model, &FAST_RETRIES)
+        .await
+        .expect("sqlite app");
+    let secret = secrets(&app).await.remove(0);
+
+    let gone = Receiver::start(&[&secret], &["--status", "410"]).await;
+    let id = app.submit(&job(&gone.url())).await.body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let tries = deliveries(&app, &id, |d| d.iter().any(|t| t["state"] != "pending")).await;
+    assert_eq!(tries.len(), 1, "{tries:?}");
+    assert_eq!(tries[0]["state"], "gone");
+    assert_eq!(tries[0]["status_code"], 410);
+
+    // A 302 is not followed: every try fails until the schedule (5 tries here) is spent.
+    let moved = Receiver::start(&[&secret], &["--status", "302"]).await;
+    let id = app.submit(&job(&moved.url())).await.body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let tries = deliveries(&app, &id, |d| d.iter().any(|t| t["state"] == "failed")).await;
+    assert_eq!(tries.len(), 5, "{tries:?}");
+    assert!(tries.iter().all(|t| t["status_code"] == 302));
+    let error = tries[0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("redirects are not followed"), "{error}");
+    assert_eq!(moved.entries().len(), 5);
+}
