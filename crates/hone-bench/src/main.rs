@@ -6,9 +6,12 @@
 //! `cargo run --release -p hone-bench -- engine`: jobs in flight against a slow model, and
 //! the engine's own overhead per iteration (SQLite; Postgres too with
 //! `HONE_TEST_POSTGRES_URL`).
+//! `cargo run --release -p hone-bench -- sse`: 1,000 SSE clients on one job and 1,000 on
+//! `/v1/events`; delivery latency from commit to client.
 
 mod engine;
 mod sandbox;
+mod sse;
 
 fn main() -> anyhow::Result<()> {
     let which = std::env::args()
@@ -20,6 +23,7 @@ fn main() -> anyhow::Result<()> {
     match which.as_str() {
         "sandbox" => runtime.block_on(sandbox::run()),
         "engine" => runtime.block_on(engine::run()),
-        other => anyhow::bail!("unknown benchmark {other:?}; available: sandbox, engine"),
+        "sse" => runtime.block_on(sse::run()),
+        other => anyhow::bail!("unknown benchmark {other:?}; available: sandbox, engine, sse"),
     }
 }

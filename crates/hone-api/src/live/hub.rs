@@ -14,11 +14,20 @@ use hone_domain::{JobId, TenantId};
 use hone_store::{EventSignal, Store, StoreError, TenantEvent};
 use tokio::sync::broadcast;
 
+/// A committed event as the hub publishes it: serialised once for all its subscribers.
+#[derive(Debug)]
+pub struct Published {
+    /// The event and its owner.
+    pub inner: TenantEvent,
+    /// The event as JSON, the `data:` of its SSE frames.
+    pub json: String,
+}
+
 /// What a topic carries.
 #[derive(Debug, Clone)]
 pub enum Msg {
     /// A committed event.
-    Event(Arc<TenantEvent>),
+    Event(Arc<Published>),
     /// Events may have been missed: re-read from the table.
     Resync,
 }
@@ -132,7 +141,8 @@ async fn pump(
                         for e in events {
                             let (last, terminal) = (e.event.seq, e.event.kind.is_terminal());
                             let tenant = Topic::Tenant(e.tenant.clone());
-                            let msg = Msg::Event(Arc::new(e));
+                            let json = serde_json::to_string(&e.event).unwrap_or_default();
+                            let msg = Msg::Event(Arc::new(Published { inner: e, json }));
                             hub.publish(Topic::Job(job), msg.clone());
                             hub.publish(tenant, msg);
                             if terminal {

@@ -25,13 +25,14 @@ const CLIENT_BUFFER: usize = 64;
 /// How many events one catch-up read takes.
 const PAGE: u32 = 500;
 
-/// The SSE frame of a job event: `id: SEQ`, `event: TYPE`, `data: JSON`.
-pub fn frame(event: &Event, id: String) -> Frame {
-    let data = serde_json::to_string(event).unwrap_or_else(|_| "{}".to_owned());
-    Frame::default()
-        .id(id)
-        .event(event.kind.as_str())
-        .data(data)
+/// The SSE frame of a job event: `id: SEQ` (or as given), `event: TYPE`, `data: JSON`
+/// (`json` when the hub serialised it already).
+pub fn frame(event: &Event, id: String, json: Option<&str>) -> Frame {
+    let frame = Frame::default().id(id).event(event.kind.as_str());
+    match json {
+        Some(json) => frame.data(json),
+        None => frame.data(serde_json::to_string(event).unwrap_or_else(|_| "{}".to_owned())),
+    }
 }
 
 fn respond(rx: mpsc::Receiver<Frame>) -> Response {
@@ -103,8 +104,10 @@ impl JobFollower {
             let flow = tokio::select! {
                 () = self.tx.closed() => Flow::Done,
                 msg = live.recv() => match msg {
-                    Ok(Msg::Event(e)) if e.event.seq <= self.last => Flow::More,
-                    Ok(Msg::Event(e)) if e.event.seq == self.last + 1 => self.send(&e.event).await,
+                    Ok(Msg::Event(e)) if e.inner.event.seq <= self.last => Flow::More,
+                    Ok(Msg::Event(e)) if e.inner.event.seq == self.last + 1 => {
+                        self.send(&e.inner.event, Some(&e.json)).await
+                    }
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => self.catch_up().await,
                     Err(broadcast::error::RecvError::Closed) => Flow::Done,
                 },
@@ -116,13 +119,9 @@ impl JobFollower {
         }
     }
 
-    async fn send(&mut self, event: &Event) -> Flow {
-        if self
-            .tx
-            .send(frame(event, event.seq.to_string()))
-            .await
-            .is_err()
-        {
+    async fn send(&mut self, event: &Event, json: Option<&str>) -> Flow {
+        let f = frame(event, event.seq.to_string(), json);
+        if self.tx.send(f).await.is_err() {
             return Flow::Done;
         }
         self.last = event.seq;
@@ -151,7 +150,7 @@ impl JobFollower {
             };
             let full = page.len() == PAGE as usize;
             for event in &page {
-                if let Flow::Done = self.send(event).await {
+                if let Flow::Done = self.send(event, None).await {
                     return Flow::Done;
                 }
             }
@@ -174,7 +173,8 @@ pub fn tenant_stream(hub: &Hub, tenant: TenantId) -> Response {
                 () = tx.closed() => return,
                 msg = live.recv() => match msg {
                     Ok(Msg::Event(e)) => {
-                        frame(&e.event, format!("{}/{}", e.event.job_id, e.event.seq))
+                        let ev = &e.inner.event;
+                        frame(ev, format!("{}/{}", ev.job_id, ev.seq), Some(&e.json))
                     }
                     Ok(Msg::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         Frame::default().event("resync").data("{}")
