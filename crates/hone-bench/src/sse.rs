@@ -260,8 +260,7 @@ pub async fn run() -> anyhow::Result<()> {
         Arc::new(hone_store_sqlite::SqliteStore::connect(&url).await?),
     )
     .await?;
-    if let Ok(base) = std::env::var("HONE_TEST_POSTGRES_URL") {
-        let _ = base;
+    if std::env::var_os("HONE_TEST_POSTGRES_URL").is_some() {
         let url = hone_store_postgres::testing::fresh_database()
             .await
             .context("HONE_TEST_POSTGRES_URL")?;

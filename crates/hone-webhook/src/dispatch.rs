@@ -124,11 +124,11 @@ impl Dispatcher {
                 _ = shutdown.changed() => break,
                 _ = poll.tick() => {}
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-                signal = recv(&mut wake) => {
-                    if signal.is_none() {
-                        wake = None;
-                    }
-                }
+                signal = recv(&mut wake) => match (signal, wake.as_mut()) {
+                    // A burst of events costs one claim: take every signal already waiting.
+                    (Some(_), Some(rx)) => while rx.try_recv().is_ok() {},
+                    _ => wake = None,
+                },
             }
         }
         let _ = tokio::time::timeout(self.config.timeout, async {
