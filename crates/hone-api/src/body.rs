@@ -1,11 +1,13 @@
 //! Reading JSON request bodies: the media type checked, the body limit enforced (also for
-//! streamed bodies), nesting bounded before parsing, and every failure a problem document.
+//! streamed bodies), the whole body read within the body timeout (a body trickled a byte at
+//! a time gets `408`), nesting bounded before parsing, and every failure a problem document.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use serde_json::Value;
 
+use crate::limits::{BodyTimeout, HttpLimits};
 use crate::problem::ApiError;
 
 /// The deepest nesting of arrays and objects accepted in a body.
@@ -36,13 +38,21 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if !declared_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::MalformedJson(format!("the body could not be read: {e}"))
-            }
-        })?;
+        let deadline = req
+            .extensions()
+            .get::<BodyTimeout>()
+            .map_or(HttpLimits::default().body_timeout, |t| t.0);
+        let read = Bytes::from_request(req, state);
+        let bytes = tokio::time::timeout(deadline, read)
+            .await
+            .map_err(|_| ApiError::BodyTimeout)?
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::MalformedJson(format!("the body could not be read: {e}"))
+                }
+            })?;
         check_depth(&bytes)?;
         let value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::MalformedJson(format!("invalid JSON: {e}")))?;

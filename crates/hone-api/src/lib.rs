@@ -3,7 +3,9 @@
 //! against.
 //!
 //! - [`problem`] maps every error to one problem document; [`body`] reads JSON bodies with
-//!   size and nesting limits;
+//!   size, time and nesting limits; [`limits`] bounds the request head;
+//! - [`server`] runs hyper connections with timeouts, a connection cap and a bounded
+//!   shutdown;
 //! - [`jobs`] holds one handler per file; [`health`] the liveness and readiness probes;
 //! - [`live`] fans committed events out to SSE streams; [`webhooks`] shows and rotates the
 //!   tenant's webhook signing secret.
@@ -11,9 +13,14 @@
 pub mod body;
 pub mod health;
 pub mod jobs;
+pub mod limits;
 pub mod live;
 pub mod problem;
+pub mod server;
 pub mod webhooks;
+
+pub use limits::HttpLimits;
+pub use server::{ServerConfig, serve};
 
 use std::sync::Arc;
 
@@ -38,6 +45,14 @@ pub struct AppState {
     pub webhook_policy: hone_webhook::TargetPolicy,
     /// How long a rotated-out webhook secret keeps signing.
     pub secret_overlap: std::time::Duration,
+    /// The most webhook secrets that sign at once; a rotation beyond it retires the oldest.
+    pub max_secrets: u32,
+    /// Each model provider a job may name: usable, or what to configure (submissions naming
+    /// an unusable or unknown one get `422`).
+    pub providers: Arc<std::collections::BTreeMap<String, Result<(), String>>>,
+    /// The languages whose runtime passed the sandbox's start-up check in this process;
+    /// `None` in an API-only process, which cannot know its workers' runtimes.
+    pub languages: Option<Vec<hone_domain::Language>>,
 }
 
 /// Request bodies larger than this get `413`.
@@ -104,9 +119,10 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The router with its middleware: request ids, tracing, the body limit, and problem
-/// documents for every error response (including the framework's own 404, 405 and 413).
-pub fn router(state: AppState, body_limit: usize) -> Router {
+/// The router with its middleware: request ids, tracing, the head, body size and body time
+/// limits, and problem documents for every error response (including the framework's own
+/// 400, 404, 405 and 413).
+pub fn router(state: AppState, limits: HttpLimits) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for r in routes() {
         match by_path.iter_mut().find(|(p, _)| *p == r.path) {
@@ -124,8 +140,10 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
     router
         .fallback(problem::not_found_route)
         .with_state(state)
-        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(RequestBodyLimitLayer::new(limits.body_bytes))
+        .layer(axum::Extension(limits::BodyTimeout(limits.body_timeout)))
         .layer(axum::middleware::map_response(problem::problemize))
+        .layer(axum::middleware::map_request(limits::check_head))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -32,6 +32,13 @@ pub enum ApiError {
     IdempotencyKeyReused,
     /// The idempotency key's first request is still being processed: 409.
     IdempotencyKeyInFlight,
+    /// The body did not arrive within the body timeout: 408.
+    BodyTimeout,
+    /// The request target is over [`crate::limits::MAX_URI_BYTES`]: 414.
+    UriTooLong,
+    /// The headers are over [`crate::limits::MAX_HEADERS`] or
+    /// [`crate::limits::MAX_HEADER_BYTES`]: 431.
+    HeadersTooLarge,
     /// Our fault: 500 (the cause is logged, not shown).
     Internal(StoreError),
 }
@@ -117,6 +124,34 @@ impl IntoResponse for ApiError {
                 "urn:hone:problem:idempotency-key-in-flight",
                 "A request with this idempotency key is in progress",
                 "retry after the first request completes".to_owned(),
+                json!({}),
+            ),
+            Self::BodyTimeout => problem(
+                S::REQUEST_TIMEOUT,
+                "urn:hone:problem:body-timeout",
+                "The body arrived too slowly",
+                "the request body did not arrive whole within the body timeout".to_owned(),
+                json!({}),
+            ),
+            Self::UriTooLong => problem(
+                S::URI_TOO_LONG,
+                "urn:hone:problem:uri-too-long",
+                "The request target is too long",
+                format!(
+                    "the path and query may be at most {} bytes",
+                    crate::limits::MAX_URI_BYTES
+                ),
+                json!({}),
+            ),
+            Self::HeadersTooLarge => problem(
+                S::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "urn:hone:problem:headers-too-large",
+                "The request headers are too large",
+                format!(
+                    "at most {} header lines of {} bytes in all",
+                    crate::limits::MAX_HEADERS,
+                    crate::limits::MAX_HEADER_BYTES
+                ),
                 json!({}),
             ),
             Self::Internal(e) => {

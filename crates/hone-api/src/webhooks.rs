@@ -1,14 +1,16 @@
 //! The tenant's webhook signing secret: `GET /v1/webhook-secret` shows the secrets that sign
 //! now (made on first use), `POST /v1/webhook-secret/rotate` makes a new current secret while
 //! the old one keeps signing for the overlap window, so receivers can switch without missing
-//! a delivery (every delivery carries one signature per secret during the overlap).
+//! a delivery (every delivery carries one signature per secret during the overlap). At most
+//! `HONE_WEBHOOK_MAX_SECRETS` (3) sign at once: a rotation beyond it retires the oldest, so
+//! the `webhook-signature` header stays small however often a tenant rotates.
 
 use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query, State};
 use hone_domain::FieldError;
-use hone_store::{StoreError, WebhookSecret};
+use hone_store::{RotateSecret, StoreError, WebhookSecret};
 use hone_webhook::signing::generate_secret;
 use serde::Serialize;
 
@@ -56,9 +58,11 @@ pub async fn rotate_secret(
         return Err(ApiError::BadRequest(errors));
     }
     let overlap_ms = u64::try_from(overlap.as_millis()).unwrap_or(u64::MAX);
-    let items = state
-        .store
-        .rotate_webhook_secret(&tenant, &new_secret()?, overlap_ms)
-        .await?;
+    let rotation = RotateSecret {
+        secret: new_secret()?,
+        overlap_ms,
+        max_active: state.max_secrets,
+    };
+    let items = state.store.rotate_webhook_secret(&tenant, rotation).await?;
     Ok(Json(Secrets { items }))
 }

@@ -42,11 +42,19 @@ async fn serve(store: Arc<dyn Store>) -> anyhow::Result<String> {
         hub,
         webhook_policy: hone_webhook::TargetPolicy::default(),
         secret_overlap: Duration::from_secs(0),
+        max_secrets: 3,
+        providers: Arc::default(),
+        languages: None,
     };
-    let router = hone_api::router(state, hone_api::DEFAULT_BODY_LIMIT);
+    let router = hone_api::router(state, hone_api::HttpLimits::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    tokio::spawn(hone_api::serve(
+        listener,
+        router,
+        hone_api::ServerConfig::default(),
+        std::future::pending(),
+    ));
     Ok(format!("http://{addr}"))
 }
 

@@ -85,7 +85,9 @@ impl Critique {
     /// the text, with case-insensitive enums and common synonyms. `None` if there is no object
     /// with a recognisable verdict.
     pub fn parse_answer(answer: &str) -> Option<Self> {
-        let value = find_json_object(answer)?;
+        let mut value = find_json_object(answer)?;
+        // `\u0000` escapes decode to NUL: clean the decoded strings too.
+        crate::text::clean_json(&mut value);
         let obj = value.as_object()?;
         let verdict = match obj
             .get("verdict")?

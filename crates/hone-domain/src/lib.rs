@@ -15,6 +15,7 @@ pub mod jsonscan;
 pub mod prompt;
 pub mod spec;
 pub mod status;
+pub mod text;
 pub mod timestamp;
 
 pub use attempt::{

@@ -105,9 +105,11 @@ async fn finish_run(engine: &Engine, claimed: &Claimed, keeper: &LeaseKeeper) ->
         ),
         Err(Halt::Model(e)) => return requeue(engine, claimed, e.to_string()).await,
         Err(Halt::Sandbox(e)) => return requeue(engine, claimed, e.to_string()).await,
+        // A step the store keeps refusing must not make the job run for ever: it counts as
+        // an infrastructure error (requeued, then failed). The cause stays in the log.
         Err(Halt::Store(e)) => {
-            tracing::error!(%job, error = %e, "store failed; abandoning the job to its lease");
-            return JobRun::Abandoned;
+            tracing::error!(%job, error = %e, "storing the job's progress failed");
+            return requeue(engine, claimed, STORE_FAILED.to_owned()).await;
         }
     };
     let status = finish.status;
@@ -119,10 +121,13 @@ async fn finish_run(engine: &Engine, claimed: &Claimed, keeper: &LeaseKeeper) ->
         Err(StoreError::LeaseLost(_)) => JobRun::LeaseLost,
         Err(e) => {
             tracing::error!(%job, error = %e, "recording the job's end failed");
-            JobRun::Abandoned
+            requeue(engine, claimed, STORE_FAILED.to_owned()).await
         }
     }
 }
+
+/// What a client is told when the store refused a write (the log has the database's words).
+const STORE_FAILED: &str = "storing the job's progress failed; the worker's log has the cause";
 
 fn failure(
     status: JobStatus,
@@ -136,7 +141,7 @@ fn failure(
             reason,
             accepted_iteration: None,
             code,
-            message: Some(message),
+            message: Some(hone_domain::text::clean_owned(message)),
         },
     }
 }
@@ -156,15 +161,31 @@ async fn requeue(engine: &Engine, claimed: &Claimed, why: String) -> JobRun {
                 claimed.job.requeues
             ),
         );
-        return match engine.store.finish_job(&claimed.lease, finish).await {
+        return match engine
+            .store
+            .finish_job(&claimed.lease, finish.clone())
+            .await
+        {
             Ok(()) => JobRun::Finished(JobStatus::Failed),
-            Err(_) => JobRun::Abandoned,
+            Err(StoreError::LeaseLost(_)) => JobRun::LeaseLost,
+            // Perhaps the best code itself is what the store refuses: end the job without it.
+            Err(e) => {
+                tracing::error!(%job, error = %e, "recording the failure failed; retrying without code");
+                let mut bare = finish;
+                bare.outcome.code = None;
+                match engine.store.finish_job(&claimed.lease, bare).await {
+                    Ok(()) => JobRun::Finished(JobStatus::Failed),
+                    Err(StoreError::LeaseLost(_)) => JobRun::LeaseLost,
+                    Err(_) => JobRun::Abandoned,
+                }
+            }
         };
     }
     let base = engine.config.requeue_delay.as_millis() as u64;
     let delay = base.saturating_mul(1 << claimed.job.requeues.min(16));
     let jitter = u64::from(uuid::Uuid::now_v7().as_u128() as u16) % (delay / 4 + 1);
     tracing::warn!(%job, error = %why, delay_ms = delay + jitter, "infrastructure error; requeueing");
+    let why = hone_domain::text::clean_owned(why);
     match engine
         .store
         .requeue_job(&claimed.lease, &why, delay + jitter)
@@ -283,7 +304,7 @@ async fn iterate(
             Some(code) => code,
             None => {
                 let prev = previous.as_ref().map(|(c, f)| (c.as_str(), f));
-                let (code, call) = steps::write_code(&engine.providers, spec, prev)
+                let (code, call) = steps::write_code(&engine.providers, job.id, spec, prev)
                     .await
                     .map_err(Halt::Model)?;
                 tokens += call.usage.total_tokens;
@@ -311,7 +332,7 @@ async fn iterate(
                 (Some(_), Some(c)) => Some(c),
                 (Some(critic), None) => {
                     let (c, call) =
-                        steps::review(&engine.providers, spec, critic, &code, &execution)
+                        steps::review(&engine.providers, job.id, spec, critic, &code, &execution)
                             .await
                             .map_err(Halt::Model)?;
                     tokens += call.usage.total_tokens;

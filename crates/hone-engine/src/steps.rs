@@ -6,23 +6,25 @@ use std::time::Instant;
 use hone_domain::extract::extract_code;
 use hone_domain::prompt::{self, Message};
 use hone_domain::spec::{JobSpec, ModelSpec};
-use hone_domain::{Critique, Execution, Feedback, ModelCall, Usage};
+use hone_domain::{Critique, Execution, Feedback, JobId, ModelCall, Usage};
 use hone_llm::{ChatRequest, LlmError, Providers};
 
 /// Asks the actor for code; `previous` is the last iteration's code and feedback.
 pub async fn write_code(
     providers: &Providers,
+    job: JobId,
     spec: &JobSpec,
     previous: Option<(&str, &Feedback)>,
 ) -> Result<(String, ModelCall), LlmError> {
     let messages = prompt::actor_messages(spec, previous);
-    let (answer, call) = ask(providers, &spec.actor, messages, None).await?;
+    let (answer, call) = ask(providers, job, &spec.actor, messages, None).await?;
     Ok((extract_code(&answer, spec.language), call))
 }
 
 /// Asks the critic to review `code` and its run.
 pub async fn review(
     providers: &Providers,
+    job: JobId,
     spec: &JobSpec,
     critic: &ModelSpec,
     code: &str,
@@ -30,13 +32,13 @@ pub async fn review(
 ) -> Result<(Critique, ModelCall), LlmError> {
     let mut messages = prompt::critic_messages(spec, code, execution);
     let schema = Some(("critique".to_owned(), Critique::json_schema()));
-    let (answer, mut call) = ask(providers, critic, messages.clone(), schema.clone()).await?;
+    let (answer, mut call) = ask(providers, job, critic, messages.clone(), schema.clone()).await?;
     if let Some(critique) = Critique::parse_answer(&answer) {
         return Ok((critique, call));
     }
     messages.push(prompt::assistant(&answer));
     messages.push(prompt::critic_repair_message());
-    let (repaired, repair_call) = ask(providers, critic, messages, schema).await?;
+    let (repaired, repair_call) = ask(providers, job, critic, messages, schema).await?;
     call.latency_ms += repair_call.latency_ms;
     call.usage.add(repair_call.usage);
     let critique =
@@ -46,6 +48,7 @@ pub async fn review(
 
 async fn ask(
     providers: &Providers,
+    job: JobId,
     model: &ModelSpec,
     messages: Vec<Message>,
     schema: Option<(String, serde_json::Value)>,
@@ -54,6 +57,7 @@ async fn ask(
     let started = Instant::now();
     let response = client
         .chat(ChatRequest {
+            job: Some(job),
             model: model.model.clone(),
             messages,
             temperature: model.temperature,
@@ -66,5 +70,6 @@ async fn ask(
         latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         usage: Usage { ..response.usage },
     };
-    Ok((response.content, call))
+    // Model text may hold NUL characters: cleaned once here, for every provider.
+    Ok((hone_domain::text::clean_owned(response.content), call))
 }

@@ -20,9 +20,15 @@ use serde_json::Value;
 pub use openai::{OpenAiCompatible, OpenAiConfig, RetryPolicy};
 pub use replay::Replay;
 
+/// The `openai` provider's default base URL: the public OpenAI API, which needs a key.
+pub const OPENAI_PUBLIC_URL: &str = "https://api.openai.com/v1";
+
 /// One chat completion request.
 #[derive(Debug, Clone)]
 pub struct ChatRequest {
+    /// The job the call is for: the replay provider replays each job's transcript from its
+    /// start.
+    pub job: Option<hone_domain::JobId>,
     /// The model name the provider knows.
     pub model: String,
     /// The conversation.
@@ -123,9 +129,9 @@ impl Providers {
 
 /// Cuts provider text for an error message.
 pub(crate) fn snippet(text: &str) -> String {
-    let text = text.trim();
+    let text = hone_domain::text::clean(text.trim());
     match text.char_indices().nth(300) {
         Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_owned(),
+        None => text.into_owned(),
     }
 }

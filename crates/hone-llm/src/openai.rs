@@ -60,6 +60,8 @@ impl std::fmt::Debug for OpenAiConfig {
 pub struct OpenAiCompatible {
     http: reqwest::Client,
     url: String,
+    /// `url` without user info or query, for error messages.
+    shown_url: String,
     api_key: Option<String>,
     retry: RetryPolicy,
 }
@@ -72,9 +74,11 @@ impl OpenAiCompatible {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| LlmError::Decode(format!("cannot build the HTTP client: {e}")))?;
+        let url = format!("{}/chat/completions", config.base_url.trim_end_matches('/'));
         Ok(Self {
             http,
-            url: format!("{}/chat/completions", config.base_url.trim_end_matches('/')),
+            shown_url: shown(&url),
+            url,
             api_key: config.api_key,
             retry: config.retry,
         })
@@ -121,6 +125,52 @@ struct WireUsage {
     total_tokens: u64,
 }
 
+/// A URL as errors show it: no user info (a key could hide there), no query.
+fn shown(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.to_string()
+        }
+        Err(_) => "the configured base URL (not a valid URL)".to_owned(),
+    }
+}
+
+/// Why a request got no answer, in words an operator can act on: refused, DNS, TLS, timeout,
+/// followed by the innermost cause. reqwest errors carry no header, so no key is shown.
+fn describe(e: &reqwest::Error) -> String {
+    let mut causes = Vec::new();
+    let mut refused = false;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        causes.push(s.to_string());
+        source = s.source();
+    }
+    let all = causes.join(": ").to_ascii_lowercase();
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if refused || all.contains("connection refused") {
+        "connection refused"
+    } else if all.contains("dns error") || all.contains("failed to lookup") {
+        "DNS lookup failed"
+    } else if all.contains("certificate") || all.contains("tls") || all.contains("handshake") {
+        "TLS failed"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    match causes.last() {
+        Some(inner) => format!("{kind} ({})", crate::snippet(inner)),
+        None => kind.to_owned(),
+    }
+}
+
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     value
@@ -138,8 +188,7 @@ impl OpenAiCompatible {
             req = req.bearer_auth(key);
         }
         let resp = req.send().await.map_err(|e| Attempt::Transient {
-            // reqwest errors carry the URL, never headers: no key can leak here.
-            why: format!("request failed: {}", e.without_url()),
+            why: format!("cannot reach {}: {}", self.shown_url, describe(&e)),
             retry_after: None,
         })?;
         let status = resp.status();

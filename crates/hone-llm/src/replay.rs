@@ -1,13 +1,15 @@
 //! The `replay` provider: answers from a JSONL transcript, for tests and `hone demo`.
 //!
 //! Each line is `{"match": "text", "content": "answer", "usage": {...}}`. A request gets the
-//! first unused entry whose `match` (optional) occurs in the request's messages; entries are
-//! used once, so a transcript replays a conversation in order.
+//! first entry not yet used *by its job* whose `match` (optional) occurs in the request's
+//! messages; so every job replays the transcript from its start, and the same example can be
+//! submitted again and again. Requests without a job share one conversation.
 
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 
 use async_trait::async_trait;
-use hone_domain::Usage;
+use hone_domain::{JobId, Usage};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
@@ -23,9 +25,35 @@ struct Entry {
     usage: Option<Usage>,
 }
 
+/// How many jobs' progress through the transcript is remembered; the oldest is forgotten
+/// beyond it (a forgotten job that asks again starts from the top).
+const MAX_CONVERSATIONS: usize = 10_000;
+
 /// Answers from a recorded transcript.
 pub struct Replay {
-    entries: Mutex<Vec<(Entry, bool)>>,
+    entries: Vec<Entry>,
+    conversations: Mutex<Conversations>,
+}
+
+/// Which entries each job has used, oldest job first.
+#[derive(Default)]
+struct Conversations {
+    used: HashMap<Option<JobId>, Vec<bool>>,
+    order: VecDeque<Option<JobId>>,
+}
+
+impl Conversations {
+    fn used(&mut self, job: Option<JobId>, entries: usize) -> &mut Vec<bool> {
+        if !self.used.contains_key(&job) {
+            if self.order.len() >= MAX_CONVERSATIONS
+                && let Some(oldest) = self.order.pop_front()
+            {
+                self.used.remove(&oldest);
+            }
+            self.order.push_back(job);
+        }
+        self.used.entry(job).or_insert_with(|| vec![false; entries])
+    }
 }
 
 impl Replay {
@@ -38,10 +66,11 @@ impl Replay {
             }
             let entry: Entry =
                 serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1))?;
-            entries.push((entry, false));
+            entries.push(entry);
         }
         Ok(Self {
-            entries: Mutex::new(entries),
+            entries,
+            conversations: Mutex::new(Conversations::default()),
         })
     }
 
@@ -62,12 +91,20 @@ impl ChatModel for Replay {
             .map(|m| m.content.as_str())
             .collect::<Vec<_>>()
             .join("\n");
-        let mut entries = self.entries.lock().await;
-        let (entry, used) = entries
-            .iter_mut()
-            .find(|(e, used)| !*used && e.needle.as_deref().is_none_or(|n| haystack.contains(n)))
+        let mut conversations = self.conversations.lock().await;
+        let used = conversations.used(request.job, self.entries.len());
+        let (i, entry) = self
+            .entries
+            .iter()
+            .enumerate()
+            .find(|(i, e)| {
+                !used.get(*i).copied().unwrap_or(true)
+                    && e.needle.as_deref().is_none_or(|n| haystack.contains(n))
+            })
             .ok_or(LlmError::ReplayExhausted)?;
-        *used = true;
+        if let Some(u) = used.get_mut(i) {
+            *u = true;
+        }
         let usage = entry.usage.unwrap_or_else(|| {
             let prompt = u64::try_from(haystack.len() / 4).unwrap_or(0);
             let completion = u64::try_from(entry.content.len() / 4).unwrap_or(0);

@@ -72,6 +72,7 @@ fn client(base_url: String) -> OpenAiCompatible {
 
 fn request(schema: bool) -> ChatRequest {
     ChatRequest {
+        job: None,
         model: "m".into(),
         messages: vec![Message {
             role: Role::User,
@@ -160,4 +161,53 @@ async fn replay_answers_in_order_and_by_match() {
         Err(LlmError::ReplayExhausted)
     ));
     assert!(Replay::from_jsonl("{\"contents\": 1}").is_err());
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_named_with_the_cause_and_never_the_key() {
+    // A port nobody listens on: bind one, note it, close it.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let err = client(format!("http://127.0.0.1:{port}/v1"))
+        .chat(request(false))
+        .await
+        .expect_err("nobody listens");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "cannot reach http://127.0.0.1:{port}/v1/chat/completions"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("connection refused"), "{text}");
+    assert!(!text.contains("sk-secret-test-key"), "{text}");
+}
+
+#[tokio::test]
+async fn an_unknown_host_is_a_dns_failure() {
+    let err = client("http://hone-test.invalid/v1".to_owned())
+        .chat(request(false))
+        .await
+        .expect_err("no such host");
+    assert!(err.to_string().contains("DNS lookup failed"), "{err}");
+}
+
+#[tokio::test]
+async fn every_job_replays_the_transcript_from_its_start() {
+    let replay =
+        hone_llm::Replay::from_jsonl("{\"content\": \"first\"}\n{\"content\": \"second\"}\n")
+            .expect("transcript");
+    for _ in 0..2 {
+        let job = Some(hone_domain::JobId::new());
+        let mut req = request(false);
+        req.job = job;
+        assert_eq!(replay.chat(req.clone()).await.expect("1").content, "first");
+        assert_eq!(replay.chat(req.clone()).await.expect("2").content, "second");
+        assert!(
+            replay.chat(req).await.is_err(),
+            "the transcript is used up for this job"
+        );
+    }
 }

@@ -238,8 +238,8 @@ pub(crate) async fn run(spawn: Spawn) -> Result<RunOutput, SandboxError> {
     };
     Ok(RunOutput {
         termination,
-        stdout: String::from_utf8_lossy(&out.bytes).into_owned(),
-        stderr: String::from_utf8_lossy(&err.bytes).into_owned(),
+        stdout: hone_domain::text::from_bytes(&out.bytes),
+        stderr: hone_domain::text::from_bytes(&err.bytes),
         stdout_truncated: out.truncated,
         stderr_truncated: err.truncated,
         duration,

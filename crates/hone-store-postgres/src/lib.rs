@@ -17,8 +17,8 @@ use hone_domain::{
 };
 use hone_store::{
     CancelOutcome, ClaimJobs, Claimed, Delivery, DeliveryTry, DueDelivery, Enqueued, EventSignal,
-    FinishJob, JobControl, JobPage, Lease, ListJobs, NewJob, Signal, Store, StoreError,
-    TenantEvent, WebhookSecret,
+    FinishJob, JobControl, JobPage, Lease, ListJobs, NewJob, RotateSecret, Signal, Store,
+    StoreError, TenantEvent, WebhookSecret,
 };
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -210,10 +210,9 @@ impl Store for PgStore {
     async fn rotate_webhook_secret(
         &self,
         tenant: &TenantId,
-        secret: &str,
-        overlap_ms: u64,
+        rotation: RotateSecret,
     ) -> Result<Vec<WebhookSecret>, StoreError> {
-        webhooks::rotate(&self.pool, tenant, secret, overlap_ms).await
+        webhooks::rotate(&self.pool, tenant, rotation).await
     }
 
     async fn claim_deliveries(

@@ -5,7 +5,8 @@
 
 use hone_domain::{EventType, JobId, TenantId, Timestamp};
 use hone_store::{
-    Delivery, DeliveryTry, DueDelivery, NextTry, StoreError, UnknownName, WebhookSecret, webhook_id,
+    Delivery, DeliveryTry, DueDelivery, NextTry, RotateSecret, StoreError, UnknownName,
+    WebhookSecret, webhook_id,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
@@ -75,8 +76,7 @@ pub(crate) async fn secrets(
 pub(crate) async fn rotate(
     pool: &PgPool,
     tenant: &TenantId,
-    secret: &str,
-    overlap_ms: u64,
+    rotation: RotateSecret,
 ) -> Result<Vec<WebhookSecret>, StoreError> {
     let now = Timestamp::now().as_millis();
     let mut tx = pool.begin().await.map_err(db_err)?;
@@ -89,18 +89,32 @@ pub(crate) async fn rotate(
     sqlx::query(
         "UPDATE webhook_secrets SET expires_at = $1 WHERE tenant_id = $2 AND expires_at IS NULL",
     )
-    .bind(now + ms(overlap_ms))
+    .bind(now + ms(rotation.overlap_ms))
     .bind(tenant.as_str())
     .execute(&mut *tx)
     .await
     .map_err(db_err)?;
     sqlx::query("INSERT INTO webhook_secrets (tenant_id, secret, created_at) VALUES ($1, $2, $3)")
         .bind(tenant.as_str())
-        .bind(secret)
+        .bind(&rotation.secret)
         .bind(now)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+    // Beyond the cap, the oldest signing secrets stop signing now.
+    sqlx::query(
+        "UPDATE webhook_secrets SET expires_at = $1 \
+         WHERE tenant_id = $2 AND expires_at > $1 AND secret NOT IN ( \
+            SELECT secret FROM webhook_secrets \
+            WHERE tenant_id = $2 AND (expires_at IS NULL OR expires_at > $1) \
+            ORDER BY expires_at IS NOT NULL, created_at DESC, secret LIMIT $3)",
+    )
+    .bind(now)
+    .bind(tenant.as_str())
+    .bind(i64::from(rotation.max_active.max(1)))
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
     current(pool, tenant).await
 }

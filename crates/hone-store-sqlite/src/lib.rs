@@ -17,8 +17,8 @@ use hone_domain::{
 };
 use hone_store::{
     CancelOutcome, ClaimJobs, Claimed, Delivery, DeliveryTry, DueDelivery, Enqueued, EventSignal,
-    FinishJob, JobControl, JobPage, Lease, ListJobs, NewJob, Signal, Store, StoreError,
-    TenantEvent, WebhookSecret,
+    FinishJob, JobControl, JobPage, Lease, ListJobs, NewJob, RotateSecret, Signal, Store,
+    StoreError, TenantEvent, WebhookSecret,
 };
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -265,10 +265,9 @@ impl Store for SqliteStore {
     async fn rotate_webhook_secret(
         &self,
         tenant: &TenantId,
-        secret: &str,
-        overlap_ms: u64,
+        rotation: RotateSecret,
     ) -> Result<Vec<WebhookSecret>, StoreError> {
-        webhooks::rotate(&self.writer, tenant, secret, overlap_ms).await
+        webhooks::rotate(&self.writer, tenant, rotation).await
     }
 
     async fn claim_deliveries(

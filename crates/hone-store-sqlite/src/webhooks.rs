@@ -82,26 +82,39 @@ pub(crate) async fn secrets(
 pub(crate) async fn rotate(
     writer: &SqlitePool,
     tenant: &TenantId,
-    secret: &str,
-    overlap_ms: u64,
+    rotation: hone_store::RotateSecret,
 ) -> Result<Vec<hone_store::WebhookSecret>, StoreError> {
     let now = Timestamp::now().as_millis();
     let mut tx = writer.begin().await.map_err(db_err)?;
     sqlx::query(
         "UPDATE webhook_secrets SET expires_at = ? WHERE tenant_id = ? AND expires_at IS NULL",
     )
-    .bind(now + ms(overlap_ms))
+    .bind(now + ms(rotation.overlap_ms))
     .bind(tenant.as_str())
     .execute(&mut *tx)
     .await
     .map_err(db_err)?;
     sqlx::query("INSERT INTO webhook_secrets (tenant_id, secret, created_at) VALUES (?, ?, ?)")
         .bind(tenant.as_str())
-        .bind(secret)
+        .bind(&rotation.secret)
         .bind(now)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+    // Beyond the cap, the oldest signing secrets stop signing now.
+    sqlx::query(
+        "UPDATE webhook_secrets SET expires_at = ?1 \
+         WHERE tenant_id = ?2 AND expires_at > ?1 AND secret NOT IN ( \
+            SELECT secret FROM webhook_secrets \
+            WHERE tenant_id = ?2 AND (expires_at IS NULL OR expires_at > ?1) \
+            ORDER BY expires_at IS NOT NULL, created_at DESC, secret LIMIT ?3)",
+    )
+    .bind(now)
+    .bind(tenant.as_str())
+    .bind(i64::from(rotation.max_active.max(1)))
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
     current(writer, tenant).await
 }

@@ -164,13 +164,13 @@ pub trait Store: Send + Sync + 'static {
         candidate: &str,
     ) -> Result<Vec<WebhookSecret>, StoreError>;
 
-    /// Makes `secret` the tenant's current secret; the old current one keeps signing for
-    /// `overlap_ms` more. Returns the secrets that sign now, as [`Store::webhook_secrets`].
+    /// Makes the rotation's secret the tenant's current one; the old current one keeps
+    /// signing for `overlap_ms` more, and beyond `max_active` signing secrets the oldest are
+    /// retired at once. Returns the secrets that sign now, as [`Store::webhook_secrets`].
     async fn rotate_webhook_secret(
         &self,
         tenant: &TenantId,
-        secret: &str,
-        overlap_ms: u64,
+        rotation: RotateSecret,
     ) -> Result<Vec<WebhookSecret>, StoreError>;
 
     /// Leases up to `limit` due outbox rows (pending, next try due, lease free or expired)

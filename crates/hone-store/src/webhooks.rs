@@ -5,6 +5,17 @@
 use hone_domain::{Event, EventType, JobId, TenantId, Timestamp};
 use serde::Serialize;
 
+/// A rotation of a tenant's webhook signing secret.
+#[derive(Debug, Clone)]
+pub struct RotateSecret {
+    /// The new current secret (`whsec_...`).
+    pub secret: String,
+    /// How long the old current secret keeps signing.
+    pub overlap_ms: u64,
+    /// The most secrets that sign at once (at least 1); the oldest beyond it are retired.
+    pub max_active: u32,
+}
+
 /// One of a tenant's signing secrets (`whsec_` + base64 of the key bytes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WebhookSecret {

@@ -1,40 +1,121 @@
 //! Configuration: command-line flags, each with a `HONE_*` environment variable (and the
 //! provider variables the official SDKs use: `OPENAI_BASE_URL`, `OPENAI_API_KEY`). Read once,
 //! here, and passed down; no library reads the environment.
+//!
+//! Flags come in groups (database, HTTP, sandbox, worker, models, webhooks, logging); each
+//! sub-command takes only the groups it uses, so `hone api --help` lists no sandbox flag.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// hone: runs language-model code against tests until it is right.
+/// hone runs language-model code against your tests until it is right: submit a coding job
+/// over HTTP, and workers iterate actor, sandbox and critic until the code is accepted.
+///
+/// Start with `hone serve` (API and workers in one process, SQLite in ./hone.db).
 #[derive(Debug, Parser)]
-#[command(name = "hone", version, about)]
+#[command(name = "hone", version, about, long_about)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// How to log.
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 /// The sub-commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the API and the workers in one process.
+    /// Run the API and the workers in one process (the way to start; SQLite or Postgres).
     Serve(Box<ServeArgs>),
-    /// Run the HTTP API only (workers run elsewhere; for Postgres deployments).
-    Api(Box<ServeArgs>),
-    /// Run a worker only: claim and run jobs, no HTTP (for Postgres deployments).
-    Worker(Box<ServeArgs>),
+    /// Run the HTTP API only, with workers in other processes (Postgres only).
+    Api(Box<ApiArgs>),
+    /// Run a worker only: claim and run jobs, no HTTP (Postgres only).
+    Worker(Box<WorkerArgs>),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
 }
 
+/// Log output, for every sub-command.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Logging")]
+pub struct LogArgs {
+    /// What to log: a level (`info`, `debug`) or per-module directives (`info,hone_engine=debug`).
+    #[arg(long = "log", env = "HONE_LOG", default_value = "info", global = true)]
+    pub filter: String,
+
+    /// `text` for people (coloured only on a terminal), `json` (one object a line) for log
+    /// shippers.
+    #[arg(
+        long,
+        env = "HONE_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
 /// Where the data lives.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Database")]
 pub struct DatabaseArgs {
     /// `sqlite://PATH` (created on first start) or `postgres://...`.
     #[arg(long, env = "HONE_DATABASE_URL", default_value = "sqlite://hone.db")]
     pub database_url: String,
+}
+
+/// How the process stops.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Shutdown")]
+pub struct ShutdownArgs {
+    /// Seconds given, on SIGTERM or SIGINT, to requests and jobs in flight: requests still
+    /// open then are cut, jobs still running go back to the queue.
+    #[arg(long, env = "HONE_SHUTDOWN_GRACE_S", default_value_t = 30)]
+    pub shutdown_grace_s: u64,
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "HTTP")]
+pub struct HttpArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HONE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Largest request body, in bytes (`413` beyond).
+    #[arg(long, env = "HONE_BODY_LIMIT", default_value_t = hone_api::DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+
+    /// Seconds a request's head may take to arrive; also how long an idle kept-alive
+    /// connection stays open.
+    #[arg(long, env = "HONE_HTTP_HEADER_TIMEOUT_S", default_value_t = 10)]
+    pub http_header_timeout_s: u64,
+
+    /// Seconds a request's body may take to arrive whole (`408` beyond).
+    #[arg(long, env = "HONE_HTTP_BODY_TIMEOUT_S", default_value_t = 30)]
+    pub http_body_timeout_s: u64,
+
+    /// Seconds a connection may move no byte either way before it is closed (SSE streams
+    /// send a heartbeat every 15 s).
+    #[arg(long, env = "HONE_HTTP_IDLE_TIMEOUT_S", default_value_t = 60)]
+    pub http_idle_timeout_s: u64,
+
+    /// Connections open at once; more wait to be accepted.
+    #[arg(long, env = "HONE_HTTP_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub http_max_connections: usize,
 }
 
 /// Which sandbox backend runs code.
@@ -46,21 +127,10 @@ pub enum SandboxKind {
     Unconfined,
 }
 
-/// Everything `hone serve` needs.
+/// Where and how code runs.
 #[derive(Debug, Clone, Args)]
-pub struct ServeArgs {
-    /// The database.
-    #[command(flatten)]
-    pub database: DatabaseArgs,
-
-    /// Webhook delivery.
-    #[command(flatten)]
-    pub webhooks: WebhookArgs,
-
-    /// Address to listen on.
-    #[arg(long, env = "HONE_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-
+#[command(next_help_heading = "Sandbox")]
+pub struct SandboxArgs {
     /// Sandbox backend.
     #[arg(long, env = "HONE_SANDBOX", value_enum, default_value = "bubblewrap")]
     pub sandbox: SandboxKind,
@@ -105,20 +175,22 @@ pub struct ServeArgs {
     /// The most memory any job's run may have, in MiB.
     #[arg(long, env = "HONE_MAX_MEMORY_MB", default_value_t = 2_048)]
     pub max_memory_mb: u64,
+}
 
-    /// Seconds a stopping worker lets its jobs run before giving them back to the queue.
-    #[arg(long, env = "HONE_SHUTDOWN_GRACE_S", default_value_t = 30)]
-    pub shutdown_grace_s: u64,
+/// How a worker takes and runs jobs.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Worker")]
+pub struct EngineArgs {
+    /// Jobs one worker runs at once.
+    #[arg(long, env = "HONE_MAX_JOBS", default_value_t = 64)]
+    pub max_jobs: usize,
 
     /// Seconds a worker's lease on a job lasts unless renewed.
     #[arg(long, env = "HONE_LEASE_S", default_value_t = 60)]
     pub lease_s: u64,
 
-    /// Retries of a failed model request (429, 5xx, network) before the job is requeued.
-    #[arg(long, env = "HONE_MODEL_RETRIES", default_value_t = 4)]
-    pub model_retries: usize,
-
-    /// How many times infrastructure errors may requeue a job before it fails.
+    /// How many times infrastructure errors (model or sandbox unavailable, a write the
+    /// database refuses) may requeue a job before it fails.
     #[arg(long, env = "HONE_MAX_REQUEUES", default_value_t = 3)]
     pub max_requeues: u32,
 
@@ -133,24 +205,22 @@ pub struct ServeArgs {
     /// At most this many running jobs per tenant across the workers (unset: no cap).
     #[arg(long, env = "HONE_MAX_RUNNING_PER_TENANT")]
     pub max_running_per_tenant: Option<u32>,
+}
 
-    /// Jobs one worker runs at once.
-    #[arg(long, env = "HONE_MAX_JOBS", default_value_t = 64)]
-    pub max_jobs: usize,
-
-    /// Largest request body, in bytes.
-    #[arg(long, env = "HONE_BODY_LIMIT", default_value_t = hone_api::DEFAULT_BODY_LIMIT)]
-    pub body_limit: usize,
-
-    /// Base URL of the `openai` provider (any OpenAI-compatible server).
+/// The model providers jobs can name.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Model providers")]
+pub struct ModelArgs {
+    /// Base URL of the `openai` provider (any OpenAI-compatible server: vLLM, llama.cpp,
+    /// Ollama, LiteLLM, ...).
     #[arg(
         long,
         env = "OPENAI_BASE_URL",
-        default_value = "https://api.openai.com/v1"
+        default_value = hone_llm::OPENAI_PUBLIC_URL
     )]
     pub openai_base_url: String,
 
-    /// API key of the `openai` provider.
+    /// API key of the `openai` provider (needed for the public endpoint).
     #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
     pub openai_api_key: Option<String>,
 
@@ -158,19 +228,43 @@ pub struct ServeArgs {
     #[arg(long, env = "HONE_MODEL_TIMEOUT_S", default_value_t = 120)]
     pub model_timeout_s: u64,
 
+    /// Retries of a failed model request (429, 5xx, network) before the job is requeued.
+    #[arg(long, env = "HONE_MODEL_RETRIES", default_value_t = 4)]
+    pub model_retries: usize,
+
     /// A JSONL transcript that the `replay` provider answers from.
     #[arg(long, env = "HONE_REPLAY_FILE")]
     pub replay_file: Option<PathBuf>,
 }
 
-/// How webhooks are delivered.
+/// Which webhook targets are allowed (checked at submission and at delivery).
 #[derive(Debug, Clone, Args)]
-pub struct WebhookArgs {
+#[command(next_help_heading = "Webhooks")]
+pub struct TargetArgs {
     /// Allow webhook targets on loopback, private, link-local and reserved addresses (a
     /// receiver on the same network); refused by default.
     #[arg(long, env = "HONE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
     pub webhook_allow_private: bool,
+}
 
+/// The tenants' webhook signing secrets.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Webhooks")]
+pub struct SecretArgs {
+    /// How long a rotated-out signing secret keeps signing, in seconds.
+    #[arg(long, env = "HONE_WEBHOOK_SECRET_OVERLAP_S", default_value_t = 86_400)]
+    pub webhook_secret_overlap_s: u64,
+
+    /// The most secrets that sign at once; a rotation beyond it retires the oldest.
+    #[arg(long, env = "HONE_WEBHOOK_MAX_SECRETS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub webhook_max_secrets: u32,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Webhooks")]
+pub struct DeliveryArgs {
     /// Milliseconds before a delivery try times out.
     #[arg(long, env = "HONE_WEBHOOK_TIMEOUT_MS", default_value_t = 15_000)]
     pub webhook_timeout_ms: u64,
@@ -183,8 +277,141 @@ pub struct WebhookArgs {
     /// Standard Webhooks schedule, by default); jitter of 10% is added.
     #[arg(long, env = "HONE_WEBHOOK_SCHEDULE", value_parser = hone_webhook::Schedule::parse)]
     pub webhook_schedule: Option<hone_webhook::Schedule>,
+}
 
-    /// How long a rotated-out signing secret keeps signing, in seconds.
-    #[arg(long, env = "HONE_WEBHOOK_SECRET_OVERLAP_S", default_value_t = 86_400)]
-    pub webhook_secret_overlap_s: u64,
+/// `hone serve`: everything.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The HTTP server.
+    #[command(flatten)]
+    pub http: HttpArgs,
+    /// The sandbox.
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+    /// The worker.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// The model providers.
+    #[command(flatten)]
+    pub models: ModelArgs,
+    /// Webhook targets.
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    /// Webhook secrets.
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+    /// Webhook delivery.
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+    /// Shutdown.
+    #[command(flatten)]
+    pub shutdown: ShutdownArgs,
+}
+
+/// `hone api`: HTTP, and the model settings it checks submissions against.
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The HTTP server.
+    #[command(flatten)]
+    pub http: HttpArgs,
+    /// The model providers.
+    #[command(flatten)]
+    pub models: ModelArgs,
+    /// Webhook targets.
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    /// Webhook secrets.
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+    /// Shutdown.
+    #[command(flatten)]
+    pub shutdown: ShutdownArgs,
+}
+
+/// `hone worker`: the sandbox, the engine, the models, webhook delivery.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The sandbox.
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+    /// The worker.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// The model providers.
+    #[command(flatten)]
+    pub models: ModelArgs,
+    /// Webhook targets.
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    /// Webhook delivery.
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+    /// Shutdown.
+    #[command(flatten)]
+    pub shutdown: ShutdownArgs,
+}
+
+/// What a process runs, whichever sub-command described it.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The database.
+    pub database: DatabaseArgs,
+    /// Model providers (workers call them; the API checks submissions against them).
+    pub models: ModelArgs,
+    /// The webhook target policy.
+    pub targets: TargetArgs,
+    /// The grace period at shutdown.
+    pub shutdown: ShutdownArgs,
+    /// The HTTP side, if this process serves the API.
+    pub http: Option<(HttpArgs, SecretArgs)>,
+    /// The worker side, if this process runs jobs.
+    pub worker: Option<(SandboxArgs, EngineArgs, DeliveryArgs)>,
+}
+
+impl From<ServeArgs> for Settings {
+    fn from(a: ServeArgs) -> Self {
+        Self {
+            database: a.database,
+            models: a.models,
+            targets: a.targets,
+            shutdown: a.shutdown,
+            http: Some((a.http, a.secrets)),
+            worker: Some((a.sandbox, a.engine, a.delivery)),
+        }
+    }
+}
+
+impl From<ApiArgs> for Settings {
+    fn from(a: ApiArgs) -> Self {
+        Self {
+            database: a.database,
+            models: a.models,
+            targets: a.targets,
+            shutdown: a.shutdown,
+            http: Some((a.http, a.secrets)),
+            worker: None,
+        }
+    }
+}
+
+impl From<WorkerArgs> for Settings {
+    fn from(a: WorkerArgs) -> Self {
+        Self {
+            database: a.database,
+            models: a.models,
+            targets: a.targets,
+            shutdown: a.shutdown,
+            http: None,
+            worker: Some((a.sandbox, a.engine, a.delivery)),
+        }
+    }
 }

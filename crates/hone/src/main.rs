@@ -1,21 +1,20 @@
-//! The `hone` binary: parses the command line and runs the sub-command.
+//! The `hone` binary: parses the command line, sets up logging, and runs the sub-command.
+
+use std::io::IsTerminal;
 
 use clap::Parser;
-use hone::app::{Application, Role};
-use hone::config::{Cli, Command};
+use hone::app::Application;
+use hone::config::{Cli, Command, LogArgs, LogFormat, Settings};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("HONE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-    match Cli::parse().command {
-        Command::Serve(args) => run(&args, Role::Both).await,
-        Command::Api(args) => run(&args, Role::Api).await,
-        Command::Worker(args) => run(&args, Role::Worker).await,
+    let cli = Cli::parse();
+    init_logging(&cli.log)?;
+    match cli.command {
+        Command::Serve(args) => run(Settings::from(*args)).await,
+        Command::Api(args) => run(Settings::from(*args)).await,
+        Command::Worker(args) => run(Settings::from(*args)).await,
         Command::Migrate(args) => {
             let store = hone::store::connect(&args.database_url).await?;
             tracing::info!(backend = store.backend(), "database is migrated");
@@ -24,8 +23,28 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn run(args: &hone::config::ServeArgs, role: Role) -> anyhow::Result<()> {
-    let app = Application::build(args, role).await?;
+/// Logs to stderr: coloured text on a terminal, plain text elsewhere, or JSON lines. Postgres
+/// notices (`relation "_sqlx_migrations" already exists` on every start) are not worth a line
+/// unless asked for by name.
+fn init_logging(log: &LogArgs) -> anyhow::Result<()> {
+    let mut directives = log.filter.clone();
+    if !directives.contains("sqlx") {
+        directives.push_str(",sqlx::postgres::notice=warn");
+    }
+    let filter = EnvFilter::try_new(&directives)
+        .map_err(|e| anyhow::anyhow!("HONE_LOG / --log {:?} is not a filter: {e}", log.filter))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match log.log_format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
+    Ok(())
+}
+
+async fn run(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(&settings).await?;
     app.run(shutdown_signal()).await
 }
 

@@ -39,6 +39,57 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
+/// What a valid spec asks that this service cannot give: a provider that is unknown or not
+/// configured, a language whose runtime failed its start-up check, a webhook target the
+/// policy refuses (a literal address now; names when a delivery resolves them).
+fn runnable(state: &AppState, spec: &JobSpec) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let roles = [
+        ("actor", Some(&spec.actor)),
+        ("critic", spec.critic.as_ref()),
+    ];
+    for (role, model) in roles {
+        let Some(model) = model else { continue };
+        let field = format!("{role}.provider");
+        match state.providers.get(&model.provider) {
+            Some(Ok(())) => {}
+            Some(Err(why)) => errors.push(FieldError::new(
+                field,
+                format!("provider {:?} is not configured: {why}", model.provider),
+            )),
+            None => {
+                let known: Vec<&str> = state.providers.keys().map(String::as_str).collect();
+                errors.push(FieldError::new(
+                    field,
+                    format!(
+                        "unknown provider {:?}; this service knows {}",
+                        model.provider,
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(languages) = &state.languages
+        && !languages.contains(&spec.language)
+    {
+        errors.push(FieldError::new(
+            "language",
+            format!(
+                "no working {} runtime on this server (its start-up check failed; see the log)",
+                spec.language.as_str()
+            ),
+        ));
+    }
+    if let Some(hook) = &spec.webhook
+        && let Ok(url) = url::Url::parse(&hook.url)
+        && let Err(refused) = state.webhook_policy.check_url(&url)
+    {
+        errors.push(FieldError::new("webhook.url", refused.to_string()));
+    }
+    errors
+}
+
 /// Submits a job.
 pub async fn create_job(
     State(state): State<AppState>,
@@ -48,15 +99,9 @@ pub async fn create_job(
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
     let spec = JobSpec::parse(&body.value).map_err(ApiError::Validation)?;
-    if let Some(hook) = &spec.webhook
-        && let Ok(url) = url::Url::parse(&hook.url)
-        && let Err(refused) = state.webhook_policy.check_url(&url)
-    {
-        // Names are checked when a delivery resolves them; a literal address now.
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "webhook.url",
-            refused.to_string(),
-        )]));
+    let errors = runnable(&state, &spec);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
     }
     // serde_json's maps are sorted, so the fingerprint ignores key order and whitespace.
     let fingerprint = format!("{:x}", Sha256::digest(body.value.to_string().as_bytes()));

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use hone_domain::{JobId, TenantId};
 use hone_store::{EventSignal, Store, StoreError, TenantEvent};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// A committed event as the hub publishes it: serialised once for all its subscribers.
 #[derive(Debug)]
@@ -49,6 +49,8 @@ const MAX_TRACKED_JOBS: usize = 100_000;
 #[derive(Clone)]
 pub struct Hub {
     topics: Arc<Mutex<HashMap<Topic, broadcast::Sender<Msg>>>>,
+    /// Set at shutdown: every SSE stream ends, and clients resume elsewhere.
+    closing: Arc<watch::Sender<bool>>,
 }
 
 impl Hub {
@@ -57,9 +59,23 @@ impl Hub {
         let signals = store.listen_events().await?;
         let hub = Self {
             topics: Arc::new(Mutex::new(HashMap::new())),
+            closing: Arc::new(watch::channel(false).0),
         };
         tokio::spawn(pump(hub.clone(), store, signals));
         Ok(hub)
+    }
+
+    /// Ends every SSE stream, now and for streams opened later (the server is shutting down).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once [`Hub::close`] was called.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.closing.subscribe();
+        async move {
+            let _ = rx.wait_for(|closed| *closed).await;
+        }
     }
 
     /// Live events of one job.

@@ -35,10 +35,13 @@ pub fn frame(event: &Event, id: String, json: Option<&str>) -> Frame {
     }
 }
 
-fn respond(rx: mpsc::Receiver<Frame>) -> Response {
+/// The SSE response of a stream's frames; it ends when the hub closes (shutdown).
+fn respond(rx: mpsc::Receiver<Frame>, hub: &Hub) -> Response {
+    use futures_util::StreamExt;
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|f| (Ok::<_, Infallible>(f), rx))
-    });
+    })
+    .take_until(hub.closed());
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat"))
         .into_response()
@@ -73,7 +76,7 @@ pub fn job_stream(
         tx,
     };
     tokio::spawn(follower.run(live, from.finished));
-    respond(rx)
+    respond(rx, hub)
 }
 
 /// Whether the stream goes on after a send.
@@ -187,5 +190,5 @@ pub fn tenant_stream(hub: &Hub, tenant: TenantId) -> Response {
             }
         }
     });
-    respond(rx)
+    respond(rx, hub)
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::bounds::*;
-use super::reader::{FieldError, ObjectReader};
+use super::reader::{FieldError, ObjectReader, check_text};
 use super::{Acceptance, Budget, JobSpec, Language, Limits, ModelSpec, TestCase, WebhookSpec};
 use crate::event::EventType;
 
@@ -210,9 +210,12 @@ fn parse_files(r: &mut ObjectReader<'_>, errors: &mut Vec<FieldError>) -> BTreeM
             continue;
         }
         match f.raw_owned(&name) {
-            Some(Value::String(s)) if s.len() <= MAX_TEXT_BYTES => {
-                files.insert(name, s.clone());
-            }
+            Some(Value::String(s)) if s.len() <= MAX_TEXT_BYTES => match check_text(s) {
+                Ok(()) => {
+                    files.insert(name, s.clone());
+                }
+                Err(why) => errors.push(FieldError::new(path, why)),
+            },
             _ => errors.push(FieldError::new(
                 path,
                 format!("must be a string of at most {MAX_TEXT_BYTES} bytes"),
@@ -365,9 +368,12 @@ fn parse_metadata(
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
         match m.raw_owned(&key) {
-            Some(Value::String(v)) if key_ok && v.len() <= 512 => {
-                metadata.insert(key, v.clone());
-            }
+            Some(Value::String(v)) if key_ok && v.len() <= 512 => match check_text(v) {
+                Ok(()) => {
+                    metadata.insert(key, v.clone());
+                }
+                Err(why) => errors.push(FieldError::new(path, why)),
+            },
             _ if !key_ok => errors.push(FieldError::new(
                 path,
                 "keys are 1 to 64 letters, digits, '_', '-' or '.'",

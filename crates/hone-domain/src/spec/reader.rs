@@ -25,6 +25,16 @@ impl FieldError {
     }
 }
 
+/// Why a client string cannot be stored, if it cannot: NUL characters are refused (Postgres
+/// cannot store them, and no spec field has a use for them).
+pub(crate) fn check_text(s: &str) -> Result<(), &'static str> {
+    if crate::text::has_nul(s) {
+        Err("must not contain NUL characters (U+0000)")
+    } else {
+        Ok(())
+    }
+}
+
 /// Reads the fields of one object, under a path prefix.
 pub(crate) struct ObjectReader<'a> {
     prefix: String,
@@ -71,7 +81,13 @@ impl<'a> ObjectReader<'a> {
                 ));
                 None
             }
-            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::String(s)) => match check_text(s) {
+                Ok(()) => Some(s.clone()),
+                Err(why) => {
+                    errors.push(FieldError::new(self.path(key), why));
+                    None
+                }
+            },
             Some(_) => {
                 errors.push(FieldError::new(self.path(key), "must be a string"));
                 None

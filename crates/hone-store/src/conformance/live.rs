@@ -207,7 +207,7 @@ pub async fn webhook_secrets_rotate_with_overlap(store: Arc<dyn Store>) {
     assert_eq!(again, first, "an existing secret is kept");
 
     let rotated = store
-        .rotate_webhook_secret(&tenant(), "whsec_c", 60_000)
+        .rotate_webhook_secret(&tenant(), rotation("whsec_c", 60_000, 3))
         .await
         .expect("rotate");
     let names: Vec<_> = rotated.iter().map(|s| s.secret.as_str()).collect();
@@ -216,7 +216,7 @@ pub async fn webhook_secrets_rotate_with_overlap(store: Arc<dyn Store>) {
     assert!(rotated[1].expires_at.is_some());
 
     let rotated = store
-        .rotate_webhook_secret(&tenant(), "whsec_d", 0)
+        .rotate_webhook_secret(&tenant(), rotation("whsec_d", 0, 3))
         .await
         .expect("rotate");
     let names: Vec<_> = rotated.iter().map(|s| s.secret.as_str()).collect();
@@ -225,4 +225,31 @@ pub async fn webhook_secrets_rotate_with_overlap(store: Arc<dyn Store>) {
         ["whsec_d", "whsec_a"],
         "no overlap retires whsec_c at once"
     );
+
+    // However often a tenant rotates, no more than the cap sign at once: the oldest go.
+    let mut last = Vec::new();
+    for i in 0..20 {
+        last = store
+            .rotate_webhook_secret(
+                &tenant(),
+                rotation(&format!("whsec_r{i:02}"), 86_400_000, 2),
+            )
+            .await
+            .expect("rotate");
+    }
+    let names: Vec<_> = last.iter().map(|s| s.secret.as_str()).collect();
+    assert_eq!(names, ["whsec_r19", "whsec_r18"]);
+    let shown = store
+        .webhook_secrets(&tenant(), "whsec_unused")
+        .await
+        .expect("secrets");
+    assert_eq!(shown, last);
+}
+
+fn rotation(secret: &str, overlap_ms: u64, max_active: u32) -> crate::RotateSecret {
+    crate::RotateSecret {
+        secret: secret.to_owned(),
+        overlap_ms,
+        max_active,
+    }
 }

@@ -28,14 +28,12 @@ pub fn free_port() -> u16 {
 pub fn hone(role: &str, name: &str, db: &str, model_url: &str, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_hone"))
         .args([role, "--database-url", db, "--openai-base-url", model_url])
-        .args(["--worker-id", name])
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--shutdown-grace-s",
-            "0",
-        ])
-        .args(["--lease-s", "2", "--sandbox-concurrency", "2"])
+        // Settings of one role only, as variables: a command ignores those it does not take.
+        .env("HONE_WORKER_ID", name)
+        .env("HONE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("HONE_SHUTDOWN_GRACE_S", "0")
+        .env("HONE_LEASE_S", "2")
+        .env("HONE_SANDBOX_CONCURRENCY", "2")
         .env("OPENAI_API_KEY", "sk-test")
         .env("HONE_LOG", "warn")
         .env("HONE_WEBHOOK_ALLOW_PRIVATE", "true")

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use clap::Parser;
-use hone::app::{Application, Role};
-use hone::config::{Cli, Command};
+use hone::app::Application;
+use hone::config::{Cli, Command, Settings};
 use serde_json::Value;
 
 use crate::fake_model::FakeModel;
@@ -20,6 +20,8 @@ pub enum Backend {
 /// The running service.
 pub struct TestApp {
     pub base: String,
+    /// The database the service runs on (for tests that reach into it).
+    pub db_url: String,
     pub http: reqwest::Client,
     _shutdown: tokio::sync::oneshot::Sender<()>,
     _dir: tempfile::TempDir,
@@ -40,6 +42,16 @@ impl TestApp {
 
     /// Starts the service with extra `hone serve` flags.
     pub async fn start_with(backend: Backend, model: &FakeModel, extra: &[&str]) -> Option<Self> {
+        Self::start_with_key(backend, model, extra, Some("sk-test")).await
+    }
+
+    /// Starts the service with extra flags and the given `openai` API key (or none).
+    pub async fn start_with_key(
+        backend: Backend,
+        model: &FakeModel,
+        extra: &[&str],
+        key: Option<&str>,
+    ) -> Option<Self> {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = match backend {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("hone.db").display()),
@@ -52,17 +64,19 @@ impl TestApp {
             "127.0.0.1:0",
             "--database-url",
             &url,
-            "--openai-base-url",
-            &model.base_url,
-            "--openai-api-key",
-            "sk-test",
         ];
+        if !extra.contains(&"--openai-base-url") {
+            argv.extend_from_slice(&["--openai-base-url", &model.base_url]);
+        }
+        if let Some(key) = key {
+            argv.extend_from_slice(&["--openai-api-key", key]);
+        }
         argv.extend_from_slice(extra);
         let cli = Cli::parse_from(argv);
         let Command::Serve(args) = cli.command else {
             unreachable!("parsed serve")
         };
-        let app = Application::build(&args, Role::Both)
+        let app = Application::build(&Settings::from(*args))
             .await
             .expect("build app");
         let addr = app.local_addr().expect("addr");
@@ -71,6 +85,7 @@ impl TestApp {
             let _ = rx.await;
         }));
         Some(Self {
+            db_url: url.clone(),
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             _shutdown: tx,

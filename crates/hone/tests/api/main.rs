@@ -9,11 +9,14 @@
 
 mod bad_input;
 mod cluster;
+mod connections;
 mod fake_model;
+mod first_run;
 mod helpers;
 mod jobs;
 mod live;
 mod processes;
 mod receiver;
 mod self_correction;
+mod untrusted_text;
 mod webhooks;

@@ -1,0 +1,117 @@
+//! Building the parts a worker needs from configuration, with the start-up checks that make
+//! a misconfigured service say so at once rather than on its first job: the sandbox and each
+//! language runtime, and the model providers.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use hone_domain::Language;
+use hone_llm::{OpenAiCompatible, OpenAiConfig, Providers, Replay, RetryPolicy};
+use hone_sandbox::verify::Runtimes;
+use hone_sandbox::{Bubblewrap, Sandbox, SandboxConfig, Unconfined, runtime};
+
+use crate::config::{ModelArgs, SandboxArgs, SandboxKind};
+
+/// Builds the sandbox and runs a tiny program in each runtime through it. Runtimes that fail
+/// are left out (their jobs are refused at submission); none working refuses the start.
+pub async fn build_sandbox(args: &SandboxArgs) -> anyhow::Result<(Arc<dyn Sandbox>, Runtimes)> {
+    let mut config = SandboxConfig {
+        bwrap: args.bwrap.clone(),
+        uid_base: args.sandbox_uid_base,
+        work_dir_bytes: args.sandbox_disk_mb * 1024 * 1024,
+        ..SandboxConfig::default()
+    };
+    config.max_limits.timeout_ms = args.max_timeout_ms;
+    config.max_limits.memory_mb = args.max_memory_mb;
+    if !args.sandbox_cgroups {
+        config.cgroup_root = None;
+    }
+    if let Some(n) = args.sandbox_concurrency {
+        config.concurrency = n;
+    }
+    let sandbox: Arc<dyn Sandbox> = match args.sandbox {
+        SandboxKind::Bubblewrap => Arc::new(Bubblewrap::new(config).with_context(|| {
+            format!(
+                "cannot use bubblewrap at {} (install it: apt-get install bubblewrap)",
+                args.bwrap.display()
+            )
+        })?),
+        SandboxKind::Unconfined => {
+            tracing::warn!(
+                "SANDBOX IS UNCONFINED: model-written code runs as a plain child process \
+                 with rlimits only, without namespace, network or file-system isolation"
+            );
+            Arc::new(Unconfined::new(config))
+        }
+    };
+    let overrides = [
+        (Language::Python, args.python.clone()),
+        (Language::Javascript, args.node.clone()),
+        (Language::Bash, args.bash.clone()),
+    ];
+    let (found, mut failed) = runtime::resolve(&overrides);
+    let mut working = Vec::new();
+    for rt in found {
+        match hone_sandbox::self_check(sandbox.as_ref(), std::slice::from_ref(&rt)).await {
+            Ok(()) => working.push(rt),
+            Err(e) => failed.push(e.to_string()),
+        }
+    }
+    for why in &failed {
+        tracing::warn!("runtime unavailable, its jobs are refused: {why}");
+    }
+    if working.is_empty() {
+        bail!(
+            "no language runtime works in the sandbox, refusing to start: {} \
+             (install the sandbox and the interpreters: apt-get install bubblewrap python3 nodejs)",
+            failed.join("; ")
+        );
+    }
+    let names: Vec<&str> = working.iter().map(|r| r.language.as_str()).collect();
+    tracing::info!(backend = sandbox.name(), runtimes = ?names, "sandbox self-check passed");
+    Ok((sandbox, Runtimes(working)))
+}
+
+/// Whether each provider a job may name can be used, and if not what to set.
+pub fn provider_states(args: &ModelArgs) -> BTreeMap<String, Result<(), String>> {
+    let mut states = BTreeMap::new();
+    let public = args.openai_base_url.trim_end_matches('/') == hone_llm::OPENAI_PUBLIC_URL;
+    let openai = if public && args.openai_api_key.is_none() {
+        Err(
+            "the public OpenAI endpoint needs a key: set OPENAI_API_KEY, or point \
+             OPENAI_BASE_URL at an OpenAI-compatible server (vLLM, llama.cpp, Ollama, LiteLLM)"
+                .to_owned(),
+        )
+    } else {
+        Ok(())
+    };
+    states.insert("openai".to_owned(), openai);
+    let replay = match &args.replay_file {
+        Some(_) => Ok(()),
+        None => Err("set HONE_REPLAY_FILE to a JSONL transcript to use it".to_owned()),
+    };
+    states.insert("replay".to_owned(), replay);
+    states
+}
+
+/// The model clients, by the name jobs use.
+pub fn build_providers(args: &ModelArgs) -> anyhow::Result<Providers> {
+    let mut providers = Providers::new();
+    let openai = OpenAiCompatible::new(OpenAiConfig {
+        base_url: args.openai_base_url.clone(),
+        api_key: args.openai_api_key.clone(),
+        timeout: Duration::from_secs(args.model_timeout_s),
+        retry: RetryPolicy {
+            max_retries: args.model_retries,
+            ..RetryPolicy::default()
+        },
+    })?;
+    providers.insert("openai", Arc::new(openai));
+    if let Some(path) = &args.replay_file {
+        let replay = Replay::from_file(path).map_err(anyhow::Error::msg)?;
+        providers.insert("replay", Arc::new(replay));
+    }
+    Ok(providers)
+}
