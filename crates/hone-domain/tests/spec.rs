@@ -85,3 +85,15 @@ fn non_objects_are_rejected() {
     assert_eq!(fields(json!({"task": ""})), ["task"]);
     assert_eq!(fields(json!({"task": 5})), ["task"]);
 }
+
+#[test]
+fn integral_numbers_count_as_integers_as_json_schema_says() {
+    let spec = JobSpec::parse(&json!({"task": "t", "max_iterations": 7.0, "priority": -3.0}))
+        .expect("7.0 is an integer");
+    assert_eq!(spec.max_iterations, 7);
+    assert_eq!(spec.priority, -3);
+    assert_eq!(
+        fields(json!({"task": "t", "max_iterations": 7.5})),
+        ["max_iterations"]
+    );
+}

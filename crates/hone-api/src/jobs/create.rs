@@ -28,10 +28,11 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         )])
     };
     let key = raw.to_str().map_err(|_| bad())?.trim();
-    // The draft recommends a quoted sf-string; accept it bare as well.
+    // The draft recommends a quoted sf-string; accept it bare as well (`""` is a bare key).
     let key = key
         .strip_prefix('"')
         .and_then(|k| k.strip_suffix('"'))
+        .filter(|k| !k.is_empty())
         .unwrap_or(key);
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         return Err(bad());

@@ -35,6 +35,16 @@ pub(crate) fn check_text(s: &str) -> Result<(), &'static str> {
     }
 }
 
+/// A JSON number as an integer when it is one: `5` and `5.0` alike (JSON Schema counts both
+/// as integers), but not `5.5`.
+fn as_integer(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    })
+}
+
 /// Reads the fields of one object, under a path prefix.
 pub(crate) struct ObjectReader<'a> {
     prefix: String,
@@ -104,7 +114,7 @@ impl<'a> ObjectReader<'a> {
     ) -> Option<i64> {
         match self.raw(key) {
             None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => match n.as_i64() {
+            Some(Value::Number(n)) => match as_integer(n) {
                 Some(v) if (min..=max).contains(&v) => Some(v),
                 _ => {
                     errors.push(FieldError::new(
