@@ -68,4 +68,8 @@ pub struct Job {
     pub cancel_requested: bool,
     /// How many times an infrastructure error sent the job back to the queue.
     pub requeues: u32,
+    /// How many times a worker stopped working on the job without giving it back (crashed,
+    /// killed, or cut off until its lease expired), as counted when the job was taken over.
+    #[serde(default)]
+    pub lease_losses: u32,
 }

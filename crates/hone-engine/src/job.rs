@@ -66,6 +66,26 @@ pub async fn run_job(engine: &Engine, claimed: Claimed) -> JobRun {
 }
 
 async fn finish_run(engine: &Engine, claimed: &Claimed, keeper: &LeaseKeeper) -> JobRun {
+    // A job whose workers keep dying on it (a crash, an OOM kill, a panic) must not be run
+    // for ever: past the limit, the worker that takes it over ends it.
+    let losses = claimed.job.lease_losses;
+    if losses > engine.config.max_lease_losses {
+        tracing::error!(job = %claimed.job.id, losses, "job lost by its workers too often; failing it");
+        let finish = failure(
+            JobStatus::Failed,
+            OutcomeReason::Error,
+            best_code(engine, claimed).await,
+            format!(
+                "the job was lost by its worker {losses} times (crashed, killed or cut off \
+                 from the database while running it); it was stopped so it cannot loop"
+            ),
+        );
+        return match engine.store.finish_job(&claimed.lease, finish).await {
+            Ok(()) => JobRun::Finished(JobStatus::Failed),
+            Err(StoreError::LeaseLost(_)) => JobRun::LeaseLost,
+            Err(_) => JobRun::Abandoned,
+        };
+    }
     let result = tokio::select! {
         r = iterate(engine, claimed, keeper) => r,
         stop = keeper.stopped() => Err(Halt::Stop(stop)),

@@ -39,6 +39,9 @@ pub struct EngineConfig {
     pub poll_interval: Duration,
     /// How many times an infrastructure error may requeue a job before it fails.
     pub max_requeues: u32,
+    /// How many times a job may be lost by its worker (a crash, a kill, an expired lease)
+    /// before the worker that takes it over fails it instead of running it again.
+    pub max_lease_losses: u32,
     /// How long a shutting-down worker lets its jobs run before it gives them back.
     pub shutdown_grace: Duration,
     /// The first requeue delay; doubled each time, with jitter.
@@ -58,6 +61,7 @@ impl Default for EngineConfig {
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
             max_requeues: 3,
+            max_lease_losses: 5,
             shutdown_grace: Duration::from_secs(30),
             requeue_delay: Duration::from_secs(5),
             no_progress_limit: 3,

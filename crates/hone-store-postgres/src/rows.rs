@@ -15,7 +15,7 @@ use crate::db_err;
 pub(crate) const JOB_COLUMNS: &str = "id, status, created_at, started_at, finished_at, \
     iterations::bigint AS iterations, outcome::text AS outcome, prompt_tokens, \
     completion_tokens, total_tokens, spec::text AS spec, cancel_requested, \
-    requeues::bigint AS requeues";
+    requeues::bigint AS requeues, lease_losses::bigint AS lease_losses";
 
 /// The columns every attempt query selects (JSON as text, so both backends decode alike).
 pub(crate) const ATTEMPT_COLUMNS: &str = "iteration::bigint AS iteration, status, code, \
@@ -75,6 +75,7 @@ pub(crate) fn job(row: &PgRow) -> Result<Job, StoreError> {
         spec,
         cancel_requested: get::<bool>(row, "cancel_requested")?,
         requeues: u32::try_from(get::<i64>(row, "requeues")?).unwrap_or(0),
+        lease_losses: u32::try_from(get::<i64>(row, "lease_losses")?).unwrap_or(0),
     })
 }
 

@@ -46,7 +46,8 @@ pub(crate) async fn claim_jobs(
                AND r.lease_expires_at >= $5) <= $8 \
             ORDER BY priority DESC, id LIMIT $7) \
          UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
-            started_at = COALESCE(started_at, $3), updated_at = $4, last_seq = last_seq + 1 \
+            started_at = COALESCE(started_at, $3), updated_at = $4, last_seq = last_seq + 1, \
+            lease_losses = lease_losses + CASE WHEN status = 'running' THEN 1 ELSE 0 END \
          FROM pick WHERE jobs.id = pick.pick_id \
          RETURNING {JOB_COLUMNS}, last_seq, tenant_id"
     );

@@ -13,7 +13,8 @@ use crate::db_err;
 
 /// The columns every job query selects.
 pub(crate) const JOB_COLUMNS: &str = "id, status, created_at, started_at, finished_at, \
-    iterations, outcome, prompt_tokens, completion_tokens, total_tokens, spec, cancel_requested, requeues";
+    iterations, outcome, prompt_tokens, completion_tokens, total_tokens, spec, cancel_requested, requeues, \
+    lease_losses";
 
 fn get<'r, T>(row: &'r SqliteRow, col: &str) -> Result<T, StoreError>
 where
@@ -70,6 +71,7 @@ pub(crate) fn job(row: &SqliteRow) -> Result<Job, StoreError> {
         spec,
         cancel_requested: get::<i64>(row, "cancel_requested")? != 0,
         requeues: u32::try_from(get::<i64>(row, "requeues")?).unwrap_or(0),
+        lease_losses: u32::try_from(get::<i64>(row, "lease_losses")?).unwrap_or(0),
     })
 }
 

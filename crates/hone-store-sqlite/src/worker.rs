@@ -29,7 +29,8 @@ pub(crate) async fn claim_jobs(
     let mut tx = pool.begin().await.map_err(db_err)?;
     let sql = format!(
         "UPDATE jobs SET status = 'running', lease_owner = ?, lease_expires_at = ?, \
-         started_at = COALESCE(started_at, ?), updated_at = ?, last_seq = last_seq + 1 \
+         started_at = COALESCE(started_at, ?), updated_at = ?, last_seq = last_seq + 1, \
+         lease_losses = lease_losses + CASE WHEN status = 'running' THEN 1 ELSE 0 END \
          WHERE id IN (SELECT id FROM ( \
             SELECT id, priority, tenant_id, \
                ROW_NUMBER() OVER (PARTITION BY tenant_id ORDER BY priority DESC, id) AS rank \

@@ -138,6 +138,7 @@ impl NewJob {
             spec: self.spec.clone(),
             cancel_requested: false,
             requeues: 0,
+            lease_losses: 0,
         }
     }
 }

@@ -55,6 +55,7 @@ fn engine_config(e: &EngineArgs, grace: Duration) -> EngineConfig {
         lease: Duration::from_secs(e.lease_s.max(1)),
         shutdown_grace: grace,
         max_requeues: e.max_requeues,
+        max_lease_losses: e.max_lease_losses,
         max_running_per_tenant: e.max_running_per_tenant,
         requeue_delay: Duration::from_millis(e.requeue_delay_ms),
         ..EngineConfig::default()

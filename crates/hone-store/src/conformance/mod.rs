@@ -426,6 +426,27 @@ pub async fn lost_lease_stops_writes(store: Arc<dyn Store>) {
         .start_attempt(&second, 1)
         .await
         .expect("new owner writes");
+    let losses = |store: Arc<dyn Store>, job| async move {
+        let job = store
+            .get_job(&tenant(), job)
+            .await
+            .expect("get")
+            .expect("job");
+        job.lease_losses
+    };
+    assert_eq!(
+        losses(store.clone(), second.job).await,
+        1,
+        "the expired lease counts"
+    );
+    // A job given back on purpose is no loss.
+    store
+        .release_job(&second, "worker shutting down")
+        .await
+        .expect("release");
+    let third = claim_one(&store, "w3", 60_000).await;
+    assert_eq!(third.job, second.job);
+    assert_eq!(losses(store.clone(), third.job).await, 1);
 }
 
 /// Cancel finishes a queued job, flags a running one, and refuses a finished one.

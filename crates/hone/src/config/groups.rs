@@ -160,6 +160,11 @@ pub struct EngineArgs {
     #[arg(long, env = "HONE_MAX_REQUEUES", default_value_t = 3)]
     pub max_requeues: u32,
 
+    /// How many times a job may be lost by its worker (crashed, killed, or cut off until its
+    /// lease expired) before the worker taking it over fails it instead of running it again.
+    #[arg(long, env = "HONE_MAX_LEASE_LOSSES", default_value_t = 5)]
+    pub max_lease_losses: u32,
+
     /// The first requeue delay after an infrastructure error, in ms (doubled each time).
     #[arg(long, env = "HONE_REQUEUE_DELAY_MS", default_value_t = 5_000)]
     pub requeue_delay_ms: u64,

@@ -26,23 +26,39 @@ pub fn free_port() -> u16 {
 }
 
 pub fn hone(role: &str, name: &str, db: &str, model_url: &str, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_hone"))
-        .args([role, "--database-url", db, "--openai-base-url", model_url])
+    hone_with(role, name, db, model_url, port, &[])
+}
+
+/// `hone` with extra environment variables, set last so they win.
+pub fn hone_with(
+    role: &str,
+    name: &str,
+    db: &str,
+    model_url: &str,
+    port: u16,
+    env: &[(&str, &str)],
+) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hone"));
+    cmd.args([role, "--database-url", db, "--openai-base-url", model_url])
         // Settings of one role only, as variables: a command ignores those it does not take.
         .env("HONE_WORKER_ID", name)
         .env("HONE_LISTEN", format!("127.0.0.1:{port}"))
         .env("HONE_SHUTDOWN_GRACE_S", "0")
         .env("HONE_LEASE_S", "2")
         .env("HONE_SANDBOX_CONCURRENCY", "2")
+        // The random-kill test may lose a job several times; a test of the limit sets its own.
+        .env("HONE_MAX_LEASE_LOSSES", "50")
         .env("OPENAI_API_KEY", "sk-test")
         .env("HONE_LOG", "warn")
         .env("HONE_WEBHOOK_ALLOW_PRIVATE", "true")
         .env("HONE_WEBHOOK_TIMEOUT_MS", "1000")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start hone")
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("start hone")
 }
 
 impl Cluster {

@@ -291,3 +291,51 @@ async fn three_workers_and_one_api_run_300_jobs_once_each() {
     }
     let _ = cluster.api.start_kill();
 }
+
+/// How many `job.started` events the job has: one per claim.
+async fn claims(cluster: &Cluster, id: &str) -> usize {
+    let events = cluster.get(&format!("/v1/jobs/{id}/events")).await;
+    events["items"].as_array().map_or(0, |e| {
+        e.iter().filter(|e| e["type"] == "job.started").count()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_whose_workers_keep_dying_is_failed_after_the_lease_loss_limit() {
+    // The model never answers in time: every worker that takes the job is killed on it.
+    let model = FakeModel::start_slow(
+        Arc::new(|_: &str, _: &str| GOOD.to_owned()),
+        Arc::new(|_: &str| Duration::from_secs(600)),
+    )
+    .await;
+    let Some(mut cluster) = Cluster::start(&model, 1).await else {
+        eprintln!("skipped: Postgres not configured");
+        return;
+    };
+    let id = cluster.submit(job("never answered")).await;
+    let limit = [("HONE_MAX_LEASE_LOSSES", "2")];
+    for generation in 1..=3 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while claims(&cluster, &id).await < generation {
+            assert!(Instant::now() < deadline, "claim {generation} never came");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = cluster.workers[0].start_kill();
+        let _ = cluster.workers[0].wait().await;
+        cluster.workers[0] = crate::cluster::hone_with(
+            "worker",
+            &format!("w-{generation}"),
+            &cluster.db,
+            &cluster.model_url,
+            0,
+            &limit,
+        );
+    }
+    // The fourth claim finds the job lost three times (more than 2) and fails it.
+    let done = cluster.wait(&id, Duration::from_secs(20)).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["outcome"]["reason"], "error");
+    assert_eq!(done["lease_losses"], 3);
+    let message = done["outcome"]["message"].as_str().expect("message");
+    assert!(message.contains("lost by its worker 3 times"), "{message}");
+}
