@@ -9,7 +9,7 @@ use hone_api::{AppState, HttpLimits, ServerConfig};
 use hone_engine::{Engine, EngineConfig};
 use tokio::net::TcpListener;
 
-use crate::config::{DeliveryArgs, EngineArgs, Settings};
+use crate::config::{ApiSide, DeliveryArgs, EngineArgs, Settings};
 use crate::wiring::{build_providers, build_sandbox, provider_states};
 
 /// A built application, bound to its port (if it serves HTTP), not yet running.
@@ -65,16 +65,17 @@ fn engine_config(e: &EngineArgs, grace: Duration) -> EngineConfig {
 impl Application {
     /// Connects the store, checks the sandbox (for workers), binds the listener (for APIs).
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let url = &settings.database.database_url;
-        if url.starts_with("sqlite:") && (settings.http.is_none() || settings.worker.is_none()) {
+        let common = &settings.common;
+        let url = &common.database.database_url;
+        if url.starts_with("sqlite:") && (settings.api.is_none() || settings.worker.is_none()) {
             bail!(
                 "SQLite serves one process: run `hone serve` (API and workers together). \
                  `hone api` and `hone worker` are for Postgres (HONE_DATABASE_URL=postgres://...)"
             );
         }
         let store = crate::store::connect(url).await?;
-        let grace = Duration::from_secs(settings.shutdown.shutdown_grace_s);
-        let providers = provider_states(&settings.models);
+        let grace = Duration::from_secs(common.shutdown.shutdown_grace_s);
+        let providers = provider_states(&common.models);
         for (name, state) in &providers {
             match state {
                 Ok(()) => tracing::info!(provider = %name, "model provider ready"),
@@ -91,32 +92,32 @@ impl Application {
         let mut languages = None;
         let engine = match &settings.worker {
             None => None,
-            Some((sandbox_args, engine_args, _)) => {
-                let (sandbox, runtimes) = build_sandbox(sandbox_args).await?;
+            Some(side) => {
+                let (sandbox, runtimes) = build_sandbox(&side.sandbox).await?;
                 sandbox_name = sandbox.name();
                 languages = Some(runtimes.0.iter().map(|r| r.language).collect());
                 Some(Engine {
                     store: store.clone(),
-                    providers: build_providers(&settings.models)?,
+                    providers: build_providers(&common.models)?,
                     sandbox,
                     runtimes,
-                    config: engine_config(engine_args, grace),
+                    config: engine_config(&side.engine, grace),
                     running: Arc::default(),
                 })
             }
         };
         let dispatcher = match (&engine, &settings.worker) {
-            (Some(e), Some((_, _, delivery))) => Some(build_dispatcher(
-                delivery,
-                settings.targets.webhook_allow_private,
+            (Some(e), Some(side)) => Some(build_dispatcher(
+                &side.delivery,
+                common.targets.webhook_allow_private,
                 store.clone(),
                 e.config.worker_id.clone(),
             )?),
             _ => None,
         };
-        let http = match &settings.http {
+        let http = match &settings.api {
             None => None,
-            Some((http, secrets)) => {
+            Some(ApiSide { http, secrets }) => {
                 let hub = hone_api::live::Hub::start(store.clone())
                     .await
                     .context("cannot listen for events")?;
@@ -125,7 +126,7 @@ impl Application {
                     sandbox: sandbox_name,
                     hub: hub.clone(),
                     webhook_policy: hone_webhook::TargetPolicy {
-                        allow_private: settings.targets.webhook_allow_private,
+                        allow_private: common.targets.webhook_allow_private,
                     },
                     secret_overlap: Duration::from_secs(secrets.webhook_secret_overlap_s),
                     max_secrets: secrets.webhook_max_secrets,

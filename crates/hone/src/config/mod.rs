@@ -41,113 +41,101 @@ pub enum Command {
     Migrate(DatabaseArgs),
 }
 
-/// `hone serve`: everything.
+/// The groups every running process takes.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Model providers (workers call them; the API checks submissions against them).
+    #[command(flatten)]
+    pub models: ModelArgs,
+    /// The webhook target policy (checked at submission and at delivery).
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    /// The grace period at shutdown.
+    #[command(flatten)]
+    pub shutdown: ShutdownArgs,
+}
+
+/// The API side: the HTTP server, and the webhook secrets it shows and rotates.
+#[derive(Debug, Clone, Args)]
+pub struct ApiSide {
+    /// The HTTP server.
+    #[command(flatten)]
+    pub http: HttpArgs,
+    /// Webhook secrets.
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+}
+
+/// The worker side: the sandbox, the engine, webhook delivery.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerSide {
+    /// The sandbox.
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+    /// The worker.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Webhook delivery.
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+}
+
+/// `hone serve`: both sides in one process.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// The database.
+    /// What every process takes.
     #[command(flatten)]
-    pub database: DatabaseArgs,
-    /// The HTTP server.
+    pub common: CommonArgs,
+    /// The API side.
     #[command(flatten)]
-    pub http: HttpArgs,
-    /// The sandbox.
+    pub api: ApiSide,
+    /// The worker side.
     #[command(flatten)]
-    pub sandbox: SandboxArgs,
-    /// The worker.
-    #[command(flatten)]
-    pub engine: EngineArgs,
-    /// The model providers.
-    #[command(flatten)]
-    pub models: ModelArgs,
-    /// Webhook targets.
-    #[command(flatten)]
-    pub targets: TargetArgs,
-    /// Webhook secrets.
-    #[command(flatten)]
-    pub secrets: SecretArgs,
-    /// Webhook delivery.
-    #[command(flatten)]
-    pub delivery: DeliveryArgs,
-    /// Shutdown.
-    #[command(flatten)]
-    pub shutdown: ShutdownArgs,
+    pub worker: WorkerSide,
 }
 
-/// `hone api`: HTTP, and the model settings it checks submissions against.
+/// `hone api`: the API side.
 #[derive(Debug, Clone, Args)]
 pub struct ApiArgs {
-    /// The database.
+    /// What every process takes.
     #[command(flatten)]
-    pub database: DatabaseArgs,
-    /// The HTTP server.
+    pub common: CommonArgs,
+    /// The API side.
     #[command(flatten)]
-    pub http: HttpArgs,
-    /// The model providers.
-    #[command(flatten)]
-    pub models: ModelArgs,
-    /// Webhook targets.
-    #[command(flatten)]
-    pub targets: TargetArgs,
-    /// Webhook secrets.
-    #[command(flatten)]
-    pub secrets: SecretArgs,
-    /// Shutdown.
-    #[command(flatten)]
-    pub shutdown: ShutdownArgs,
+    pub api: ApiSide,
 }
 
-/// `hone worker`: the sandbox, the engine, the models, webhook delivery.
+/// `hone worker`: the worker side.
 #[derive(Debug, Clone, Args)]
 pub struct WorkerArgs {
-    /// The database.
+    /// What every process takes.
     #[command(flatten)]
-    pub database: DatabaseArgs,
-    /// The sandbox.
+    pub common: CommonArgs,
+    /// The worker side.
     #[command(flatten)]
-    pub sandbox: SandboxArgs,
-    /// The worker.
-    #[command(flatten)]
-    pub engine: EngineArgs,
-    /// The model providers.
-    #[command(flatten)]
-    pub models: ModelArgs,
-    /// Webhook targets.
-    #[command(flatten)]
-    pub targets: TargetArgs,
-    /// Webhook delivery.
-    #[command(flatten)]
-    pub delivery: DeliveryArgs,
-    /// Shutdown.
-    #[command(flatten)]
-    pub shutdown: ShutdownArgs,
+    pub worker: WorkerSide,
 }
 
 /// What a process runs, whichever sub-command described it.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The database.
-    pub database: DatabaseArgs,
-    /// Model providers (workers call them; the API checks submissions against them).
-    pub models: ModelArgs,
-    /// The webhook target policy.
-    pub targets: TargetArgs,
-    /// The grace period at shutdown.
-    pub shutdown: ShutdownArgs,
-    /// The HTTP side, if this process serves the API.
-    pub http: Option<(HttpArgs, SecretArgs)>,
+    /// What every process takes.
+    pub common: CommonArgs,
+    /// The API side, if this process serves HTTP.
+    pub api: Option<ApiSide>,
     /// The worker side, if this process runs jobs.
-    pub worker: Option<(SandboxArgs, EngineArgs, DeliveryArgs)>,
+    pub worker: Option<WorkerSide>,
 }
 
 impl From<ServeArgs> for Settings {
     fn from(a: ServeArgs) -> Self {
         Self {
-            database: a.database,
-            models: a.models,
-            targets: a.targets,
-            shutdown: a.shutdown,
-            http: Some((a.http, a.secrets)),
-            worker: Some((a.sandbox, a.engine, a.delivery)),
+            common: a.common,
+            api: Some(a.api),
+            worker: Some(a.worker),
         }
     }
 }
@@ -155,11 +143,8 @@ impl From<ServeArgs> for Settings {
 impl From<ApiArgs> for Settings {
     fn from(a: ApiArgs) -> Self {
         Self {
-            database: a.database,
-            models: a.models,
-            targets: a.targets,
-            shutdown: a.shutdown,
-            http: Some((a.http, a.secrets)),
+            common: a.common,
+            api: Some(a.api),
             worker: None,
         }
     }
@@ -168,12 +153,9 @@ impl From<ApiArgs> for Settings {
 impl From<WorkerArgs> for Settings {
     fn from(a: WorkerArgs) -> Self {
         Self {
-            database: a.database,
-            models: a.models,
-            targets: a.targets,
-            shutdown: a.shutdown,
-            http: None,
-            worker: Some((a.sandbox, a.engine, a.delivery)),
+            common: a.common,
+            api: None,
+            worker: Some(a.worker),
         }
     }
 }
