@@ -132,7 +132,11 @@ fn fuzz(db: &str) {
         .env("SCHEMATHESIS_HOOKS", "hooks")
         .arg("--config-file")
         .arg(fuzz.join("schemathesis.toml"))
-        .args(["run", "openapi.yaml", "--url", &server.base])
+        // Run from target/, where schemathesis keeps its cache of examples and crashes.
+        .current_dir(root().join("target"))
+        .arg("run")
+        .arg(root().join("openapi.yaml"))
+        .args(["--url", &server.base])
         .args(["--checks", "all", "--phases", "coverage,fuzzing,stateful"])
         .args(["--max-time", &seconds, "--seed", &seed])
         .args(["--request-timeout", "10", "--workers", "2"])
