@@ -1,13 +1,11 @@
 //! The client side of the Postgres store: enqueue, read, list and cancel.
 
-use hone_domain::{
-    Attempt, Event, EventType, Job, JobId, JobStatus, Outcome, OutcomeReason, TenantId, Timestamp,
-};
-use hone_store::{CancelOutcome, Enqueued, JobPage, ListJobs, NewJob, StoreError, TenantEvent};
+use hone_domain::{EventType, Job, JobId, JobStatus, Outcome, OutcomeReason, TenantId, Timestamp};
+use hone_store::{CancelOutcome, Enqueued, NewJob, StoreError, TenantEvent};
 use serde_json::json;
 use sqlx::{AssertSqlSafe, PgPool, Row};
 
-use crate::rows::{self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS};
+use crate::rows::{self, EVENT_COLUMNS, JOB_COLUMNS};
 use crate::{PgStore, db_err};
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -113,125 +111,6 @@ async fn find_by_key(
         Ok((rows::job(&r)?, fp))
     })
     .transpose()
-}
-
-pub(crate) async fn get_job(
-    pool: &PgPool,
-    tenant: &TenantId,
-    id: JobId,
-) -> Result<Option<Job>, StoreError> {
-    let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2");
-    sqlx::query(AssertSqlSafe(sql))
-        .bind(tenant.as_str())
-        .bind(id.0)
-        .fetch_optional(pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| rows::job(&r))
-        .transpose()
-}
-
-pub(crate) async fn list_jobs(
-    pool: &PgPool,
-    tenant: &TenantId,
-    query: ListJobs,
-) -> Result<JobPage, StoreError> {
-    let limit = query.limit.max(1);
-    let sql = format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 \
-         AND ($2::text IS NULL OR status = $3) AND ($4::uuid IS NULL OR id < $5) \
-         ORDER BY id DESC LIMIT $6"
-    );
-    let status = query.status.map(JobStatus::as_str);
-    let before = query.before.map(|b| b.0);
-    let found = sqlx::query(AssertSqlSafe(sql))
-        .bind(tenant.as_str())
-        .bind(status)
-        .bind(status)
-        .bind(before)
-        .bind(before)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
-    let mut items = found.iter().map(rows::job).collect::<Result<Vec<_>, _>>()?;
-    let next = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|j| j.id)
-    } else {
-        None
-    };
-    Ok(JobPage { items, next })
-}
-
-pub(crate) async fn job_exists(
-    pool: &PgPool,
-    tenant: &TenantId,
-    id: JobId,
-) -> Result<bool, StoreError> {
-    Ok(
-        sqlx::query("SELECT 1 FROM jobs WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.as_str())
-            .bind(id.0)
-            .fetch_optional(pool)
-            .await
-            .map_err(db_err)?
-            .is_some(),
-    )
-}
-
-pub(crate) async fn list_attempts(
-    pool: &PgPool,
-    tenant: &TenantId,
-    id: JobId,
-) -> Result<Option<Vec<Attempt>>, StoreError> {
-    if !job_exists(pool, tenant, id).await? {
-        return Ok(None);
-    }
-    let sql = format!(
-        "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE tenant_id = $1 AND job_id = $2 \
-         ORDER BY iteration"
-    );
-    let found = sqlx::query(AssertSqlSafe(sql))
-        .bind(tenant.as_str())
-        .bind(id.0)
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
-    found
-        .iter()
-        .map(rows::attempt)
-        .collect::<Result<_, _>>()
-        .map(Some)
-}
-
-pub(crate) async fn list_events(
-    pool: &PgPool,
-    tenant: &TenantId,
-    id: JobId,
-    after: u64,
-    limit: u32,
-) -> Result<Option<Vec<Event>>, StoreError> {
-    if !job_exists(pool, tenant, id).await? {
-        return Ok(None);
-    }
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND job_id = $2 AND seq > $3 \
-         ORDER BY seq LIMIT $4"
-    );
-    let found = sqlx::query(AssertSqlSafe(sql))
-        .bind(tenant.as_str())
-        .bind(id.0)
-        .bind(i64::try_from(after).unwrap_or(i64::MAX))
-        .bind(i64::from(limit))
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
-    found
-        .iter()
-        .map(rows::event)
-        .collect::<Result<_, _>>()
-        .map(Some)
 }
 
 pub(crate) async fn request_cancel(

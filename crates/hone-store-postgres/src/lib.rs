@@ -30,6 +30,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/post
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// The shared queries, over the same pool.
+    sql: hone_store_sql::SqlStore<sqlx::Postgres>,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
@@ -51,7 +53,10 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(Box::new(e)))?;
-        Ok(Self { pool })
+        Ok(Self {
+            sql: hone_store_sql::SqlStore::new(pool.clone()),
+            pool,
+        })
     }
 
     /// The pool, for tests and tools that need raw access.
@@ -79,11 +84,11 @@ impl Store for PgStore {
     }
 
     async fn get_job(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>, StoreError> {
-        client::get_job(&self.pool, tenant, id).await
+        self.sql.get_job(tenant, id).await
     }
 
     async fn list_jobs(&self, tenant: &TenantId, query: ListJobs) -> Result<JobPage, StoreError> {
-        client::list_jobs(&self.pool, tenant, query).await
+        self.sql.list_jobs(tenant, query).await
     }
 
     async fn list_attempts(
@@ -91,7 +96,7 @@ impl Store for PgStore {
         tenant: &TenantId,
         id: JobId,
     ) -> Result<Option<Vec<Attempt>>, StoreError> {
-        client::list_attempts(&self.pool, tenant, id).await
+        self.sql.list_attempts(tenant, id).await
     }
 
     async fn list_events(
@@ -101,7 +106,7 @@ impl Store for PgStore {
         after: u64,
         limit: u32,
     ) -> Result<Option<Vec<Event>>, StoreError> {
-        client::list_events(&self.pool, tenant, id, after, limit).await
+        self.sql.list_events(tenant, id, after, limit).await
     }
 
     async fn request_cancel(
@@ -233,6 +238,9 @@ impl Store for PgStore {
         tenant: &TenantId,
         id: JobId,
     ) -> Result<Option<Vec<Delivery>>, StoreError> {
-        webhooks::list(&self.pool, tenant, id).await
+        if !self.sql.job_exists(tenant, id).await? {
+            return Ok(None);
+        }
+        webhooks::list(&self.pool, tenant, id).await.map(Some)
     }
 }

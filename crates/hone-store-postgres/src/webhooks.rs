@@ -11,7 +11,6 @@ use hone_store::{
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
-use crate::client::job_exists;
 use crate::db_err;
 
 fn ms(v: u64) -> i64 {
@@ -189,7 +188,7 @@ pub(crate) async fn record(pool: &PgPool, d: &DeliveryTry) -> Result<(), StoreEr
     .bind(&d.worker)
     .bind(d.attempted_at.as_millis())
     .bind(ms(d.duration_ms))
-    .bind(d.status_code.map(i32::from))
+    .bind(d.status_code.map(i64::from))
     .bind(&d.error)
     .fetch_optional(pool)
     .await
@@ -202,10 +201,7 @@ pub(crate) async fn list(
     pool: &PgPool,
     tenant: &TenantId,
     id: JobId,
-) -> Result<Option<Vec<Delivery>>, StoreError> {
-    if !job_exists(pool, tenant, id).await? {
-        return Ok(None);
-    }
+) -> Result<Vec<Delivery>, StoreError> {
     let rows = sqlx::query(
         "SELECT d.try::bigint AS try, d.attempted_at, d.duration_ms, \
             d.status_code::bigint AS status_code, d.error, d.next_try_at, \
@@ -238,5 +234,4 @@ pub(crate) async fn list(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()
-        .map(Some)
 }

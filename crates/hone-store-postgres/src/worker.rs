@@ -432,7 +432,7 @@ pub(crate) async fn requeue_job(
          available_at = $1, requeues = requeues + $2 WHERE id = $3 RETURNING requeues::bigint",
     )
     .bind(now + ms(delay_ms))
-    .bind(i32::from(counted))
+    .bind(i64::from(counted))
     .bind(lease.job.0)
     .fetch_one(&mut *tx)
     .await

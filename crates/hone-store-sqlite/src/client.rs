@@ -1,9 +1,7 @@
 //! The client side of the SQLite store: enqueue, read, list and cancel.
 
-use hone_domain::{
-    Attempt, Event, EventType, Job, JobId, JobStatus, Outcome, OutcomeReason, TenantId, Timestamp,
-};
-use hone_store::{CancelOutcome, Enqueued, JobPage, ListJobs, NewJob, StoreError, TenantEvent};
+use hone_domain::{EventType, Job, JobId, JobStatus, Outcome, OutcomeReason, TenantId, Timestamp};
+use hone_store::{CancelOutcome, Enqueued, NewJob, StoreError, TenantEvent};
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
@@ -109,121 +107,6 @@ async fn find_by_key(
         Ok((rows::job(&r)?, fp))
     })
     .transpose()
-}
-
-pub(crate) async fn get_job(
-    pool: &SqlitePool,
-    tenant: &TenantId,
-    id: JobId,
-) -> Result<Option<Job>, StoreError> {
-    let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ? AND id = ?");
-    sqlx::query(AssertSqlSafe(sql))
-        .bind(tenant.as_str())
-        .bind(id.to_string())
-        .fetch_optional(pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| rows::job(&r))
-        .transpose()
-}
-
-pub(crate) async fn list_jobs(
-    pool: &SqlitePool,
-    tenant: &TenantId,
-    query: ListJobs,
-) -> Result<JobPage, StoreError> {
-    let limit = query.limit.max(1);
-    let sql = format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ? \
-         AND (? IS NULL OR status = ?) AND (? IS NULL OR id < ?) \
-         ORDER BY id DESC LIMIT ?"
-    );
-    let status = query.status.map(JobStatus::as_str);
-    let before = query.before.map(|b| b.to_string());
-    let found = sqlx::query(AssertSqlSafe(sql))
-        .bind(tenant.as_str())
-        .bind(status)
-        .bind(status)
-        .bind(before.clone())
-        .bind(before)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
-    let mut items = found.iter().map(rows::job).collect::<Result<Vec<_>, _>>()?;
-    let next = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|j| j.id)
-    } else {
-        None
-    };
-    Ok(JobPage { items, next })
-}
-
-pub(crate) async fn job_exists(
-    pool: &SqlitePool,
-    tenant: &TenantId,
-    id: JobId,
-) -> Result<bool, StoreError> {
-    Ok(
-        sqlx::query("SELECT 1 FROM jobs WHERE tenant_id = ? AND id = ?")
-            .bind(tenant.as_str())
-            .bind(id.to_string())
-            .fetch_optional(pool)
-            .await
-            .map_err(db_err)?
-            .is_some(),
-    )
-}
-
-pub(crate) async fn list_attempts(
-    pool: &SqlitePool,
-    tenant: &TenantId,
-    id: JobId,
-) -> Result<Option<Vec<Attempt>>, StoreError> {
-    if !job_exists(pool, tenant, id).await? {
-        return Ok(None);
-    }
-    let found =
-        sqlx::query("SELECT * FROM attempts WHERE tenant_id = ? AND job_id = ? ORDER BY iteration")
-            .bind(tenant.as_str())
-            .bind(id.to_string())
-            .fetch_all(pool)
-            .await
-            .map_err(db_err)?;
-    found
-        .iter()
-        .map(rows::attempt)
-        .collect::<Result<_, _>>()
-        .map(Some)
-}
-
-pub(crate) async fn list_events(
-    pool: &SqlitePool,
-    tenant: &TenantId,
-    id: JobId,
-    after: u64,
-    limit: u32,
-) -> Result<Option<Vec<Event>>, StoreError> {
-    if !job_exists(pool, tenant, id).await? {
-        return Ok(None);
-    }
-    let found = sqlx::query(
-        "SELECT * FROM events WHERE tenant_id = ? AND job_id = ? AND seq > ? \
-         ORDER BY seq LIMIT ?",
-    )
-    .bind(tenant.as_str())
-    .bind(id.to_string())
-    .bind(i64::try_from(after).unwrap_or(i64::MAX))
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    found
-        .iter()
-        .map(rows::event)
-        .collect::<Result<_, _>>()
-        .map(Some)
 }
 
 pub(crate) async fn request_cancel(

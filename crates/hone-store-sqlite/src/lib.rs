@@ -31,6 +31,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqli
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// The shared queries, over the read-only pool.
+    sql: hone_store_sql::SqlStore<sqlx::Sqlite>,
     signals: tokio::sync::broadcast::Sender<Signal>,
     events: tokio::sync::broadcast::Sender<EventSignal>,
 }
@@ -67,6 +69,7 @@ impl SqliteStore {
             .map_err(db_err)?;
         Ok(Self {
             writer,
+            sql: hone_store_sql::SqlStore::new(reader.clone()),
             reader,
             signals: signals::channel(),
             events: signals::events_channel(),
@@ -104,11 +107,11 @@ impl Store for SqliteStore {
     }
 
     async fn get_job(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>, StoreError> {
-        client::get_job(&self.reader, tenant, id).await
+        self.sql.get_job(tenant, id).await
     }
 
     async fn list_jobs(&self, tenant: &TenantId, query: ListJobs) -> Result<JobPage, StoreError> {
-        client::list_jobs(&self.reader, tenant, query).await
+        self.sql.list_jobs(tenant, query).await
     }
 
     async fn list_attempts(
@@ -116,7 +119,7 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         id: JobId,
     ) -> Result<Option<Vec<Attempt>>, StoreError> {
-        client::list_attempts(&self.reader, tenant, id).await
+        self.sql.list_attempts(tenant, id).await
     }
 
     async fn list_events(
@@ -126,7 +129,7 @@ impl Store for SqliteStore {
         after: u64,
         limit: u32,
     ) -> Result<Option<Vec<Event>>, StoreError> {
-        client::list_events(&self.reader, tenant, id, after, limit).await
+        self.sql.list_events(tenant, id, after, limit).await
     }
 
     async fn request_cancel(
@@ -288,6 +291,9 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         id: JobId,
     ) -> Result<Option<Vec<Delivery>>, StoreError> {
-        webhooks::list(&self.reader, tenant, id).await
+        if !self.sql.job_exists(tenant, id).await? {
+            return Ok(None);
+        }
+        webhooks::list(&self.reader, tenant, id).await.map(Some)
     }
 }

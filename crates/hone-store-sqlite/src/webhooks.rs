@@ -9,7 +9,6 @@ use hone_store::{
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
-use crate::client::job_exists;
 use crate::db_err;
 
 fn ms(v: u64) -> i64 {
@@ -206,10 +205,7 @@ pub(crate) async fn list(
     reader: &SqlitePool,
     tenant: &TenantId,
     id: JobId,
-) -> Result<Option<Vec<Delivery>>, StoreError> {
-    if !job_exists(reader, tenant, id).await? {
-        return Ok(None);
-    }
+) -> Result<Vec<Delivery>, StoreError> {
     let rows = sqlx::query(
         "SELECT d.try, d.attempted_at, d.duration_ms, d.status_code, d.error, d.next_try_at, \
             o.seq, o.event_type, o.url, o.state \
@@ -241,5 +237,4 @@ pub(crate) async fn list(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()
-        .map(Some)
 }

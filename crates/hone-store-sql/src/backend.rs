@@ -1,0 +1,58 @@
+//! The seam between the shared SQL and a database: what truly differs between Postgres and
+//! SQLite. Everything else — every query's text, every row's mapping — is written once, in
+//! the modules that use [`Backend`].
+//!
+//! The shared code is generic over `B: Backend`. sqlx's bounds on a generic database are not
+//! implied by a trait's `where` clause, so each `impl` block of the shared code repeats them
+//! once (the `where` block on [`crate::SqlStore`]'s impls); the compiler checks that both
+//! backends meet them.
+
+use hone_domain::JobId;
+use sqlx::types::Text;
+
+/// A database the shared SQL runs on.
+pub trait Backend: sqlx::Database {
+    /// How a job id is stored: a native `UUID` on Postgres, its text form on SQLite (whose
+    /// sqlx encoding of `Uuid` would be a 16-byte blob).
+    type Id: for<'q> sqlx::Encode<'q, Self>
+        + for<'r> sqlx::Decode<'r, Self>
+        + sqlx::Type<Self>
+        + Send
+        + Sync
+        + 'static;
+
+    /// The name `/readyz` shows.
+    const NAME: &'static str;
+
+    /// A job id as this database binds it.
+    fn id(job: JobId) -> Self::Id;
+
+    /// A job id as this database returned it.
+    fn job_id(id: Self::Id) -> JobId;
+}
+
+impl Backend for sqlx::Postgres {
+    type Id = uuid::Uuid;
+    const NAME: &'static str = "postgres";
+
+    fn id(job: JobId) -> Self::Id {
+        job.0
+    }
+
+    fn job_id(id: Self::Id) -> JobId {
+        JobId(id)
+    }
+}
+
+impl Backend for sqlx::Sqlite {
+    type Id = Text<uuid::Uuid>;
+    const NAME: &'static str = "sqlite";
+
+    fn id(job: JobId) -> Self::Id {
+        Text(job.0)
+    }
+
+    fn job_id(id: Self::Id) -> JobId {
+        JobId(id.0)
+    }
+}

@@ -1,0 +1,138 @@
+//! The read queries: one job, a page of jobs, a job's attempts and events. Every read is
+//! scoped to the caller's tenant; another tenant's job reads as absent.
+
+use hone_domain::{Attempt, Event, Job, JobId, JobStatus, TenantId};
+use hone_store::{JobPage, ListJobs, StoreError};
+use sqlx::AssertSqlSafe;
+
+use crate::rows::{self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS};
+use crate::{Backend, SqlStore, db_err};
+
+impl<B> SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut B::Connection: sqlx::Executor<'c, Database = B>,
+    B::Arguments: sqlx::IntoArguments<B>,
+    for<'q> i64: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, B>,
+    for<'q> Option<B::Id>: sqlx::Encode<'q, B>,
+    for<'r> i64: sqlx::Decode<'r, B>,
+    for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'r> bool: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
+{
+    /// The job, if the tenant has it.
+    pub async fn get_job(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>, StoreError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(B::id(id))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| rows::job::<B>(&r))
+            .transpose()
+    }
+
+    /// The tenant's jobs, newest first, one page after the cursor.
+    pub async fn list_jobs(
+        &self,
+        tenant: &TenantId,
+        query: ListJobs,
+    ) -> Result<JobPage, StoreError> {
+        let limit = query.limit.max(1);
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 \
+             AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR id < $3) \
+             ORDER BY id DESC LIMIT $4"
+        );
+        let found = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(query.status.map(JobStatus::as_str))
+            .bind(query.before.map(B::id))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut items = found
+            .iter()
+            .map(rows::job::<B>)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|j| j.id)
+        } else {
+            None
+        };
+        Ok(JobPage { items, next })
+    }
+
+    /// Whether the tenant has the job.
+    pub async fn job_exists(&self, tenant: &TenantId, id: JobId) -> Result<bool, StoreError> {
+        let found = sqlx::query("SELECT 1 FROM jobs WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.as_str())
+            .bind(B::id(id))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(found.is_some())
+    }
+
+    /// The job's attempts in order; `None` if the tenant has no such job.
+    pub async fn list_attempts(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+    ) -> Result<Option<Vec<Attempt>>, StoreError> {
+        if !self.job_exists(tenant, id).await? {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE tenant_id = $1 AND job_id = $2 \
+             ORDER BY iteration"
+        );
+        let found = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(B::id(id))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        found
+            .iter()
+            .map(rows::attempt::<B>)
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
+    /// Up to `limit` of the job's events with `seq > after`, in order; `None` if the tenant
+    /// has no such job.
+    pub async fn list_events(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Option<Vec<Event>>, StoreError> {
+        if !self.job_exists(tenant, id).await? {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND job_id = $2 \
+             AND seq > $3 ORDER BY seq LIMIT $4"
+        );
+        let found = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(B::id(id))
+            .bind(i64::try_from(after).unwrap_or(i64::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        found
+            .iter()
+            .map(rows::event::<B>)
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+}
