@@ -1,11 +1,11 @@
 //! The client side of the Postgres store: enqueue, read, list and cancel.
 
 use hone_domain::{EventType, Job, JobId, JobStatus, Outcome, OutcomeReason, TenantId, Timestamp};
-use hone_store::{CancelOutcome, Enqueued, NewJob, StoreError, TenantEvent};
+use hone_store::{CancelOutcome, Enqueued, NewJob, StoreError};
 use serde_json::json;
-use sqlx::{AssertSqlSafe, PgPool, Row};
+use sqlx::{AssertSqlSafe, PgPool};
 
-use crate::rows::{self, EVENT_COLUMNS, JOB_COLUMNS};
+use crate::rows::{self, JOB_COLUMNS};
 use crate::{PgStore, db_err};
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -186,32 +186,4 @@ pub(crate) async fn request_cancel(
         Some(s) => CancelOutcome::AlreadyFinished(s),
         None => CancelOutcome::NotFound,
     })
-}
-
-pub(crate) async fn read_events(
-    pool: &PgPool,
-    id: JobId,
-    after: u64,
-    limit: u32,
-) -> Result<Vec<TenantEvent>, StoreError> {
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS}, tenant_id FROM events WHERE job_id = $1 AND seq > $2 \
-         ORDER BY seq LIMIT $3"
-    );
-    let found = sqlx::query(AssertSqlSafe(sql))
-        .bind(id.0)
-        .bind(i64::try_from(after).unwrap_or(i64::MAX))
-        .bind(i64::from(limit))
-        .fetch_all(pool)
-        .await
-        .map_err(db_err)?;
-    found
-        .iter()
-        .map(|row| {
-            Ok(TenantEvent {
-                tenant: TenantId(row.try_get("tenant_id").map_err(db_err)?),
-                event: rows::event(row)?,
-            })
-        })
-        .collect()
 }

@@ -201,7 +201,7 @@ impl Store for PgStore {
         after: u64,
         limit: u32,
     ) -> Result<Vec<TenantEvent>, StoreError> {
-        client::read_events(&self.pool, job, after, limit).await
+        self.sql.read_events(job, after, limit).await
     }
 
     async fn webhook_secrets(
@@ -238,9 +238,6 @@ impl Store for PgStore {
         tenant: &TenantId,
         id: JobId,
     ) -> Result<Option<Vec<Delivery>>, StoreError> {
-        if !self.sql.job_exists(tenant, id).await? {
-            return Ok(None);
-        }
-        webhooks::list(&self.pool, tenant, id).await.map(Some)
+        self.sql.list_deliveries(tenant, id).await
     }
 }

@@ -8,16 +8,11 @@ use sqlx::postgres::PgRow;
 
 use crate::db_err;
 
-pub(crate) use hone_store_sql::rows::{EVENT_COLUMNS, JOB_COLUMNS};
+pub(crate) use hone_store_sql::rows::JOB_COLUMNS;
 
 /// A job row (from [`JOB_COLUMNS`]), mapped by the shared code.
 pub(crate) fn job(row: &PgRow) -> Result<hone_domain::Job, StoreError> {
     hone_store_sql::rows::job::<sqlx::Postgres>(row)
-}
-
-/// An event row (from [`EVENT_COLUMNS`]), mapped by the shared code.
-pub(crate) fn event(row: &PgRow) -> Result<hone_domain::Event, StoreError> {
-    hone_store_sql::rows::event::<sqlx::Postgres>(row)
 }
 
 /// Appends an event with the job's next `seq`. The caller has already bumped `last_seq` in

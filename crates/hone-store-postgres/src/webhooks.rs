@@ -5,8 +5,7 @@
 
 use hone_domain::{EventType, JobId, TenantId, Timestamp};
 use hone_store::{
-    Delivery, DeliveryTry, DueDelivery, NextTry, RotateSecret, StoreError, UnknownName,
-    WebhookSecret, webhook_id,
+    DeliveryTry, DueDelivery, NextTry, RotateSecret, StoreError, UnknownName, WebhookSecret,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
@@ -195,43 +194,4 @@ pub(crate) async fn record(pool: &PgPool, d: &DeliveryTry) -> Result<(), StoreEr
     .map_err(db_err)?;
     done.map(|_| ())
         .ok_or(StoreError::DeliveryLeaseLost(d.outbox))
-}
-
-pub(crate) async fn list(
-    pool: &PgPool,
-    tenant: &TenantId,
-    id: JobId,
-) -> Result<Vec<Delivery>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT d.try::bigint AS try, d.attempted_at, d.duration_ms, \
-            d.status_code::bigint AS status_code, d.error, d.next_try_at, \
-            o.seq, o.event_type, o.url, o.state \
-         FROM webhook_deliveries d JOIN webhook_outbox o ON o.id = d.outbox_id \
-         WHERE d.tenant_id = $1 AND d.job_id = $2 ORDER BY d.attempted_at, d.outbox_id, d.try",
-    )
-    .bind(tenant.as_str())
-    .bind(id.0)
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    rows.iter()
-        .map(|row| {
-            let seq = u64::try_from(get::<i64>(row, "seq")?).unwrap_or(0);
-            Ok(Delivery {
-                webhook_id: webhook_id(id, seq),
-                event_seq: seq,
-                event_type: event_type(get(row, "event_type")?)?,
-                url: get(row, "url")?,
-                attempt: u32::try_from(get::<i64>(row, "try")?).unwrap_or(0),
-                attempted_at: Timestamp::from_millis(get(row, "attempted_at")?),
-                duration_ms: u64::try_from(get::<i64>(row, "duration_ms")?).unwrap_or(0),
-                status_code: get::<Option<i64>>(row, "status_code")?
-                    .and_then(|c| u16::try_from(c).ok()),
-                error: get(row, "error")?,
-                next_attempt_at: get::<Option<i64>>(row, "next_try_at")?
-                    .map(Timestamp::from_millis),
-                state: get(row, "state")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()
 }

@@ -1,8 +1,10 @@
-//! The read queries: one job, a page of jobs, a job's attempts and events. Every read is
-//! scoped to the caller's tenant; another tenant's job reads as absent.
+//! The read queries: one job, a page of jobs, a job's attempts and events, its webhook
+//! delivery tries. Every client read is scoped to the caller's tenant (another tenant's job
+//! reads as absent); [`SqlStore::read_events`] is the live-event hub's, which serves every
+//! tenant and says whose each event is.
 
-use hone_domain::{Attempt, Event, Job, JobId, JobStatus, TenantId};
-use hone_store::{JobPage, ListJobs, StoreError};
+use hone_domain::{Attempt, Event, EventType, Job, JobId, JobStatus, TenantId, Timestamp};
+use hone_store::{Delivery, JobPage, ListJobs, StoreError, TenantEvent, UnknownName, webhook_id};
 use sqlx::AssertSqlSafe;
 
 use crate::rows::{self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS};
@@ -133,6 +135,84 @@ where
             .iter()
             .map(rows::event::<B>)
             .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
+    /// Up to `limit` of a job's events after `after`, each with its tenant (for the hub).
+    pub async fn read_events(
+        &self,
+        id: JobId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<TenantEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS}, tenant_id FROM events WHERE job_id = $1 AND seq > $2 \
+             ORDER BY seq LIMIT $3"
+        );
+        let found = sqlx::query(AssertSqlSafe(sql))
+            .bind(B::id(id))
+            .bind(i64::try_from(after).unwrap_or(i64::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        found
+            .iter()
+            .map(|row| {
+                Ok(TenantEvent {
+                    tenant: TenantId(rows::get::<B, String>(row, "tenant_id")?),
+                    event: rows::event::<B>(row)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every webhook delivery try of the job, oldest first; `None` if the tenant has no such
+    /// job.
+    pub async fn list_deliveries(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+    ) -> Result<Option<Vec<Delivery>>, StoreError> {
+        if !self.job_exists(tenant, id).await? {
+            return Ok(None);
+        }
+        let found = sqlx::query(
+            "SELECT d.try, d.attempted_at, d.duration_ms, d.status_code, d.error, d.next_try_at, \
+                o.seq, o.event_type, o.url, o.state \
+             FROM webhook_deliveries d JOIN webhook_outbox o ON o.id = d.outbox_id \
+             WHERE d.tenant_id = $1 AND d.job_id = $2 \
+             ORDER BY d.attempted_at, d.outbox_id, d.try",
+        )
+        .bind(tenant.as_str())
+        .bind(B::id(id))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        found
+            .iter()
+            .map(|row| {
+                let seq = u64::try_from(rows::get::<B, i64>(row, "seq")?).unwrap_or(0);
+                let kind: String = rows::get::<B, _>(row, "event_type")?;
+                Ok(Delivery {
+                    webhook_id: webhook_id(id, seq),
+                    event_seq: seq,
+                    event_type: EventType::parse(&kind)
+                        .ok_or_else(|| StoreError::corrupt("event type", UnknownName(kind)))?,
+                    url: rows::get::<B, _>(row, "url")?,
+                    attempt: u32::try_from(rows::get::<B, i64>(row, "try")?).unwrap_or(0),
+                    attempted_at: Timestamp::from_millis(rows::get::<B, _>(row, "attempted_at")?),
+                    duration_ms: u64::try_from(rows::get::<B, i64>(row, "duration_ms")?)
+                        .unwrap_or(0),
+                    status_code: rows::get::<B, Option<i64>>(row, "status_code")?
+                        .and_then(|c| u16::try_from(c).ok()),
+                    error: rows::get::<B, _>(row, "error")?,
+                    next_attempt_at: rows::get::<B, Option<i64>>(row, "next_try_at")?
+                        .map(Timestamp::from_millis),
+                    state: rows::get::<B, _>(row, "state")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
             .map(Some)
     }
 }

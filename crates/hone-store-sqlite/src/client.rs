@@ -1,9 +1,9 @@
 //! The client side of the SQLite store: enqueue, read, list and cancel.
 
 use hone_domain::{EventType, Job, JobId, JobStatus, Outcome, OutcomeReason, TenantId, Timestamp};
-use hone_store::{CancelOutcome, Enqueued, NewJob, StoreError, TenantEvent};
+use hone_store::{CancelOutcome, Enqueued, NewJob, StoreError};
 use serde_json::json;
-use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use sqlx::{AssertSqlSafe, SqlitePool};
 
 use crate::rows::{self, JOB_COLUMNS};
 use crate::{SqliteStore, db_err};
@@ -176,29 +176,4 @@ pub(crate) async fn request_cancel(
         None => CancelOutcome::NotFound,
     };
     Ok((outcome, None))
-}
-
-pub(crate) async fn read_events(
-    pool: &SqlitePool,
-    id: JobId,
-    after: u64,
-    limit: u32,
-) -> Result<Vec<TenantEvent>, StoreError> {
-    let found =
-        sqlx::query("SELECT * FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?")
-            .bind(id.to_string())
-            .bind(i64::try_from(after).unwrap_or(i64::MAX))
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await
-            .map_err(db_err)?;
-    found
-        .iter()
-        .map(|row| {
-            Ok(TenantEvent {
-                tenant: TenantId(row.try_get("tenant_id").map_err(db_err)?),
-                event: rows::event(row)?,
-            })
-        })
-        .collect()
 }

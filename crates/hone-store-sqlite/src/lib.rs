@@ -254,7 +254,7 @@ impl Store for SqliteStore {
         after: u64,
         limit: u32,
     ) -> Result<Vec<TenantEvent>, StoreError> {
-        client::read_events(&self.reader, job, after, limit).await
+        self.sql.read_events(job, after, limit).await
     }
 
     async fn webhook_secrets(
@@ -291,9 +291,6 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         id: JobId,
     ) -> Result<Option<Vec<Delivery>>, StoreError> {
-        if !self.sql.job_exists(tenant, id).await? {
-            return Ok(None);
-        }
-        webhooks::list(&self.reader, tenant, id).await.map(Some)
+        self.sql.list_deliveries(tenant, id).await
     }
 }

@@ -15,11 +15,6 @@ pub(crate) fn job(row: &SqliteRow) -> Result<hone_domain::Job, StoreError> {
     hone_store_sql::rows::job::<sqlx::Sqlite>(row)
 }
 
-/// An event row (from [`EVENT_COLUMNS`]), mapped by the shared code.
-pub(crate) fn event(row: &SqliteRow) -> Result<hone_domain::Event, StoreError> {
-    hone_store_sql::rows::event::<sqlx::Sqlite>(row)
-}
-
 /// Appends an event with the job's next `seq`. The caller has already bumped `last_seq` in
 /// the same transaction and passes the new value.
 pub(crate) async fn insert_event(

@@ -3,9 +3,7 @@
 //! by a trigger on `events`, in the event's transaction.
 
 use hone_domain::{EventType, JobId, TenantId, Timestamp};
-use hone_store::{
-    Delivery, DeliveryTry, DueDelivery, NextTry, StoreError, UnknownName, webhook_id,
-};
+use hone_store::{DeliveryTry, DueDelivery, NextTry, StoreError, UnknownName};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
@@ -199,42 +197,4 @@ pub(crate) async fn record(writer: &SqlitePool, d: &DeliveryTry) -> Result<(), S
     .await
     .map_err(db_err)?;
     tx.commit().await.map_err(db_err)
-}
-
-pub(crate) async fn list(
-    reader: &SqlitePool,
-    tenant: &TenantId,
-    id: JobId,
-) -> Result<Vec<Delivery>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT d.try, d.attempted_at, d.duration_ms, d.status_code, d.error, d.next_try_at, \
-            o.seq, o.event_type, o.url, o.state \
-         FROM webhook_deliveries d JOIN webhook_outbox o ON o.id = d.outbox_id \
-         WHERE d.tenant_id = ? AND d.job_id = ? ORDER BY d.attempted_at, d.outbox_id, d.try",
-    )
-    .bind(tenant.as_str())
-    .bind(id.to_string())
-    .fetch_all(reader)
-    .await
-    .map_err(db_err)?;
-    rows.iter()
-        .map(|row| {
-            let seq = u64::try_from(get::<i64>(row, "seq")?).unwrap_or(0);
-            Ok(Delivery {
-                webhook_id: webhook_id(id, seq),
-                event_seq: seq,
-                event_type: event_type(get(row, "event_type")?)?,
-                url: get(row, "url")?,
-                attempt: u32::try_from(get::<i64>(row, "try")?).unwrap_or(0),
-                attempted_at: Timestamp::from_millis(get(row, "attempted_at")?),
-                duration_ms: u64::try_from(get::<i64>(row, "duration_ms")?).unwrap_or(0),
-                status_code: get::<Option<i64>>(row, "status_code")?
-                    .and_then(|c| u16::try_from(c).ok()),
-                error: get(row, "error")?,
-                next_attempt_at: get::<Option<i64>>(row, "next_try_at")?
-                    .map(Timestamp::from_millis),
-                state: get(row, "state")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()
 }
