@@ -54,7 +54,7 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Migrate(Box::new(e)))?;
         Ok(Self {
-            sql: hone_store_sql::SqlStore::new(pool.clone()),
+            sql: hone_store_sql::SqlStore::new(pool.clone(), pool.clone()),
             pool,
         })
     }
@@ -209,7 +209,7 @@ impl Store for PgStore {
         tenant: &TenantId,
         candidate: &str,
     ) -> Result<Vec<WebhookSecret>, StoreError> {
-        webhooks::secrets(&self.pool, tenant, candidate).await
+        self.sql.webhook_secrets(tenant, candidate).await
     }
 
     async fn rotate_webhook_secret(
@@ -217,7 +217,7 @@ impl Store for PgStore {
         tenant: &TenantId,
         rotation: RotateSecret,
     ) -> Result<Vec<WebhookSecret>, StoreError> {
-        webhooks::rotate(&self.pool, tenant, rotation).await
+        self.sql.rotate_webhook_secret(tenant, rotation).await
     }
 
     async fn claim_deliveries(

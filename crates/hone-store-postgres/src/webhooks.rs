@@ -4,9 +4,7 @@
 //! the `events` trigger, in the event's transaction.
 
 use hone_domain::{EventType, JobId, TenantId, Timestamp};
-use hone_store::{
-    DeliveryTry, DueDelivery, NextTry, RotateSecret, StoreError, UnknownName, WebhookSecret,
-};
+use hone_store::{DeliveryTry, DueDelivery, NextTry, StoreError, UnknownName};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
@@ -25,96 +23,6 @@ where
 
 fn event_type(name: String) -> Result<EventType, StoreError> {
     EventType::parse(&name).ok_or_else(|| StoreError::corrupt("event type", UnknownName(name)))
-}
-
-async fn current(pool: &PgPool, tenant: &TenantId) -> Result<Vec<WebhookSecret>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT secret, created_at, expires_at FROM webhook_secrets \
-         WHERE tenant_id = $1 AND (expires_at IS NULL OR expires_at > $2) \
-         ORDER BY expires_at IS NOT NULL, created_at DESC",
-    )
-    .bind(tenant.as_str())
-    .bind(Timestamp::now().as_millis())
-    .fetch_all(pool)
-    .await
-    .map_err(db_err)?;
-    rows.iter()
-        .map(|row| {
-            Ok(WebhookSecret {
-                secret: get(row, "secret")?,
-                created_at: Timestamp::from_millis(get(row, "created_at")?),
-                expires_at: get::<Option<i64>>(row, "expires_at")?.map(Timestamp::from_millis),
-            })
-        })
-        .collect()
-}
-
-pub(crate) async fn secrets(
-    pool: &PgPool,
-    tenant: &TenantId,
-    candidate: &str,
-) -> Result<Vec<WebhookSecret>, StoreError> {
-    let found = current(pool, tenant).await?;
-    if found.first().is_some_and(|s| s.expires_at.is_none()) {
-        return Ok(found);
-    }
-    sqlx::query(
-        "INSERT INTO webhook_secrets (tenant_id, secret, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(tenant.as_str())
-    .bind(candidate)
-    .bind(Timestamp::now().as_millis())
-    .execute(pool)
-    .await
-    .map_err(db_err)?;
-    current(pool, tenant).await
-}
-
-pub(crate) async fn rotate(
-    pool: &PgPool,
-    tenant: &TenantId,
-    rotation: RotateSecret,
-) -> Result<Vec<WebhookSecret>, StoreError> {
-    let now = Timestamp::now().as_millis();
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    // Serialise rotations of one tenant: the second waits, then retires the first's secret.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('hone_webhook_secret:' || $1))")
-        .bind(tenant.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    sqlx::query(
-        "UPDATE webhook_secrets SET expires_at = $1 WHERE tenant_id = $2 AND expires_at IS NULL",
-    )
-    .bind(now + ms(rotation.overlap_ms))
-    .bind(tenant.as_str())
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    sqlx::query("INSERT INTO webhook_secrets (tenant_id, secret, created_at) VALUES ($1, $2, $3)")
-        .bind(tenant.as_str())
-        .bind(&rotation.secret)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    // Beyond the cap, the oldest signing secrets stop signing now.
-    sqlx::query(
-        "UPDATE webhook_secrets SET expires_at = $1 \
-         WHERE tenant_id = $2 AND expires_at > $1 AND secret NOT IN ( \
-            SELECT secret FROM webhook_secrets \
-            WHERE tenant_id = $2 AND (expires_at IS NULL OR expires_at > $1) \
-            ORDER BY expires_at IS NOT NULL, created_at DESC, secret LIMIT $3)",
-    )
-    .bind(now)
-    .bind(tenant.as_str())
-    .bind(i64::from(rotation.max_active.max(1)))
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
-    current(pool, tenant).await
 }
 
 pub(crate) async fn claim(

@@ -29,6 +29,13 @@ pub trait Backend: sqlx::Database {
 
     /// A job id as this database returned it.
     fn job_id(id: Self::Id) -> JobId;
+
+    /// Serialises the transactions that take the same `key` until they end: Postgres takes
+    /// a transaction-scoped advisory lock; SQLite has one writer, so there is nothing to do.
+    fn lock_key<'c>(
+        conn: &'c mut Self::Connection,
+        key: &'c str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
 }
 
 impl Backend for sqlx::Postgres {
@@ -42,6 +49,14 @@ impl Backend for sqlx::Postgres {
     fn job_id(id: Self::Id) -> JobId {
         JobId(id)
     }
+
+    async fn lock_key<'c>(conn: &'c mut Self::Connection, key: &'c str) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(key)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
 }
 
 impl Backend for sqlx::Sqlite {
@@ -54,5 +69,12 @@ impl Backend for sqlx::Sqlite {
 
     fn job_id(id: Self::Id) -> JobId {
         JobId(id.0)
+    }
+
+    async fn lock_key<'c>(
+        _conn: &'c mut Self::Connection,
+        _key: &'c str,
+    ) -> Result<(), sqlx::Error> {
+        Ok(())
     }
 }

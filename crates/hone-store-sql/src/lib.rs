@@ -5,35 +5,45 @@
 //!
 //! - [`backend`] is the seam (the id type, the name);
 //! - [`rows`] maps rows to domain types;
-//! - [`reads`] holds the read queries: jobs, attempts, events.
+//! - [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries;
+//! - [`secrets`] the tenants' webhook signing secrets.
 //!
-//! The move is under way: the read paths live here; the backends' write paths follow.
+//! The move is under way: the reads and the secrets live here; the backends' other writes
+//! follow.
 
 pub mod backend;
 pub mod reads;
 pub mod rows;
+pub mod secrets;
 
 pub use backend::Backend;
 
 use hone_store::StoreError;
 
-/// The shared queries over a pool of `B`.
+/// The shared queries over `B`'s pools.
 pub struct SqlStore<B: Backend> {
+    /// Where reads go (SQLite: a read-only pool beside the writer).
     pool: sqlx::Pool<B>,
+    /// Where writes go (SQLite: its single writer connection; Postgres: the same pool).
+    writer: sqlx::Pool<B>,
 }
 
 impl<B: Backend> Clone for SqlStore<B> {
     fn clone(&self) -> Self {
         Self {
             pool: self.pool.clone(),
+            writer: self.writer.clone(),
         }
     }
 }
 
 impl<B: Backend> SqlStore<B> {
-    /// The shared queries over `pool` (on SQLite, the read-only pool for reads).
-    pub fn new(pool: sqlx::Pool<B>) -> Self {
-        Self { pool }
+    /// The shared queries, reading from `reads` and writing through `writes`.
+    pub fn new(reads: sqlx::Pool<B>, writes: sqlx::Pool<B>) -> Self {
+        Self {
+            pool: reads,
+            writer: writes,
+        }
     }
 }
 

@@ -31,7 +31,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqli
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
-    /// The shared queries, over the read-only pool.
+    /// The shared queries: reads on the read-only pool, writes through the writer.
     sql: hone_store_sql::SqlStore<sqlx::Sqlite>,
     signals: tokio::sync::broadcast::Sender<Signal>,
     events: tokio::sync::broadcast::Sender<EventSignal>,
@@ -68,8 +68,8 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(Self {
+            sql: hone_store_sql::SqlStore::new(reader.clone(), writer.clone()),
             writer,
-            sql: hone_store_sql::SqlStore::new(reader.clone()),
             reader,
             signals: signals::channel(),
             events: signals::events_channel(),
@@ -262,7 +262,7 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         candidate: &str,
     ) -> Result<Vec<WebhookSecret>, StoreError> {
-        webhooks::secrets(&self.writer, &self.reader, tenant, candidate).await
+        self.sql.webhook_secrets(tenant, candidate).await
     }
 
     async fn rotate_webhook_secret(
@@ -270,7 +270,7 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         rotation: RotateSecret,
     ) -> Result<Vec<WebhookSecret>, StoreError> {
-        webhooks::rotate(&self.writer, tenant, rotation).await
+        self.sql.rotate_webhook_secret(tenant, rotation).await
     }
 
     async fn claim_deliveries(
