@@ -5,7 +5,6 @@ mod client;
 mod rows;
 mod signals;
 pub mod testing;
-mod webhooks;
 mod worker;
 
 use std::str::FromStr;
@@ -226,11 +225,11 @@ impl Store for PgStore {
         limit: u32,
         lease_ms: u64,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        webhooks::claim(&self.pool, worker, limit, lease_ms).await
+        self.sql.claim_deliveries(worker, limit, lease_ms).await
     }
 
     async fn record_delivery(&self, delivery: &DeliveryTry) -> Result<(), StoreError> {
-        webhooks::record(&self.pool, delivery).await
+        self.sql.record_delivery(delivery).await
     }
 
     async fn list_deliveries(

@@ -24,6 +24,11 @@ pub trait Backend: sqlx::Database {
     /// The name `/readyz` shows.
     const NAME: &'static str;
 
+    /// Appended to the subquery that picks rows to lease, so concurrent claimers never take
+    /// the same rows: `FOR UPDATE SKIP LOCKED` on Postgres; nothing on SQLite, whose single
+    /// writer runs one claim at a time.
+    const SKIP_LOCKED: &'static str;
+
     /// A job id as this database binds it.
     fn id(job: JobId) -> Self::Id;
 
@@ -41,6 +46,7 @@ pub trait Backend: sqlx::Database {
 impl Backend for sqlx::Postgres {
     type Id = uuid::Uuid;
     const NAME: &'static str = "postgres";
+    const SKIP_LOCKED: &'static str = "FOR UPDATE SKIP LOCKED";
 
     fn id(job: JobId) -> Self::Id {
         job.0
@@ -62,6 +68,7 @@ impl Backend for sqlx::Postgres {
 impl Backend for sqlx::Sqlite {
     type Id = Text<uuid::Uuid>;
     const NAME: &'static str = "sqlite";
+    const SKIP_LOCKED: &'static str = "";
 
     fn id(job: JobId) -> Self::Id {
         Text(job.0)

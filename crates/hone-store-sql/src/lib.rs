@@ -6,12 +6,14 @@
 //! - [`backend`] is the seam (the id type, the name);
 //! - [`rows`] maps rows to domain types;
 //! - [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries;
-//! - [`secrets`] the tenants' webhook signing secrets.
+//! - [`secrets`] the tenants' webhook signing secrets; [`deliveries`] leases due outbox rows
+//!   to dispatchers and records each try.
 //!
-//! The move is under way: the reads and the secrets live here; the backends' other writes
-//! follow.
+//! The move is under way: the reads and the webhook paths live here; the backends' job
+//! writes follow.
 
 pub mod backend;
+pub mod deliveries;
 pub mod reads;
 pub mod rows;
 pub mod secrets;

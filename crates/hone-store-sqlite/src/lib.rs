@@ -5,7 +5,6 @@
 mod client;
 mod rows;
 mod signals;
-mod webhooks;
 mod worker;
 
 use std::str::FromStr;
@@ -279,11 +278,11 @@ impl Store for SqliteStore {
         limit: u32,
         lease_ms: u64,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        webhooks::claim(&self.writer, worker, limit, lease_ms).await
+        self.sql.claim_deliveries(worker, limit, lease_ms).await
     }
 
     async fn record_delivery(&self, delivery: &DeliveryTry) -> Result<(), StoreError> {
-        webhooks::record(&self.writer, delivery).await
+        self.sql.record_delivery(delivery).await
     }
 
     async fn list_deliveries(
