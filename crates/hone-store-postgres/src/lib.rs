@@ -1,7 +1,6 @@
 //! The Postgres store, for deployments with many API and worker processes: claims take rows
 //! with `FOR UPDATE SKIP LOCKED`, so workers never wait on each other or take the same job.
 
-mod client;
 mod rows;
 mod signals;
 pub mod testing;
@@ -79,7 +78,7 @@ impl Store for PgStore {
     }
 
     async fn enqueue_job(&self, job: NewJob) -> Result<Enqueued, StoreError> {
-        client::enqueue_job(self, job).await
+        self.sql.enqueue_job(job).await
     }
 
     async fn get_job(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>, StoreError> {
@@ -113,7 +112,10 @@ impl Store for PgStore {
         tenant: &TenantId,
         id: JobId,
     ) -> Result<CancelOutcome, StoreError> {
-        client::request_cancel(&self.pool, tenant, id).await
+        self.sql
+            .request_cancel(tenant, id)
+            .await
+            .map(|(outcome, _)| outcome)
     }
 
     async fn claim_jobs(&self, claim: ClaimJobs) -> Result<Vec<Claimed>, StoreError> {

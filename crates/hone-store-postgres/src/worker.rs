@@ -12,6 +12,7 @@ use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
 
 use crate::db_err;
 use crate::rows::{self, JOB_COLUMNS};
+use hone_store_sql::events::insert_event;
 
 fn ms(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -68,7 +69,7 @@ pub(crate) async fn claim_jobs(
         let job = rows::job(row)?;
         let seq: i64 = row.try_get("last_seq").map_err(db_err)?;
         let tenant: String = row.try_get("tenant_id").map_err(db_err)?;
-        rows::insert_event(
+        insert_event::<sqlx::Postgres>(
             &mut tx,
             job.id,
             &tenant,
@@ -412,7 +413,7 @@ pub(crate) async fn finish_job(
     .map_err(db_err)?;
     let data = json!({"status": status, "reason": finish.outcome.reason,
                       "accepted_iteration": finish.outcome.accepted_iteration});
-    rows::insert_event(&mut tx, lease.job, &tenant, seq, kind, data, now).await?;
+    insert_event::<sqlx::Postgres>(&mut tx, lease.job, &tenant, seq, kind, data, now).await?;
     tx.commit().await.map_err(db_err)
 }
 
@@ -442,7 +443,7 @@ pub(crate) async fn requeue_job(
         .await
         .map_err(db_err)?;
     let data = json!({"status": "queued", "reason": reason, "requeues": requeues});
-    rows::insert_event(
+    insert_event::<sqlx::Postgres>(
         &mut tx,
         lease.job,
         &tenant,

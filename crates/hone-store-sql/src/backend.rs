@@ -35,6 +35,15 @@ pub trait Backend: sqlx::Database {
     /// A job id as this database returned it.
     fn job_id(id: Self::Id) -> JobId;
 
+    /// Announces a change to listeners in other processes, delivered when the transaction
+    /// commits: Postgres `NOTIFY`; on SQLite nothing (its store broadcasts in-process after
+    /// the commit, from what the shared call returns).
+    fn notify<'c>(
+        conn: &'c mut Self::Connection,
+        channel: &'static str,
+        payload: &'c str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
+
     /// Serialises the transactions that take the same `key` until they end: Postgres takes
     /// a transaction-scoped advisory lock; SQLite has one writer, so there is nothing to do.
     fn lock_key<'c>(
@@ -54,6 +63,19 @@ impl Backend for sqlx::Postgres {
 
     fn job_id(id: Self::Id) -> JobId {
         JobId(id)
+    }
+
+    async fn notify<'c>(
+        conn: &'c mut Self::Connection,
+        channel: &'static str,
+        payload: &'c str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(conn)
+            .await
+            .map(|_| ())
     }
 
     async fn lock_key<'c>(conn: &'c mut Self::Connection, key: &'c str) -> Result<(), sqlx::Error> {
@@ -76,6 +98,14 @@ impl Backend for sqlx::Sqlite {
 
     fn job_id(id: Self::Id) -> JobId {
         JobId(id.0)
+    }
+
+    async fn notify<'c>(
+        _conn: &'c mut Self::Connection,
+        _channel: &'static str,
+        _payload: &'c str,
+    ) -> Result<(), sqlx::Error> {
+        Ok(())
     }
 
     async fn lock_key<'c>(

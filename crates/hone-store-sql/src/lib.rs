@@ -5,6 +5,7 @@
 //!
 //! - [`backend`] is the seam (the id type, the name);
 //! - [`rows`] maps rows to domain types;
+//! - [`intake`] stores submitted jobs and cancels them; [`events`] appends to a job's log;
 //! - [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries;
 //! - [`secrets`] the tenants' webhook signing secrets; [`deliveries`] leases due outbox rows
 //!   to dispatchers and records each try.
@@ -14,6 +15,8 @@
 
 pub mod backend;
 pub mod deliveries;
+pub mod events;
+pub mod intake;
 pub mod reads;
 pub mod rows;
 pub mod secrets;

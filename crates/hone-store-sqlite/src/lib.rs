@@ -2,7 +2,6 @@
 //! first start, WAL journal, and a single writer connection, so claims and step writes are
 //! serialised without `SKIP LOCKED` while readers run in parallel.
 
-mod client;
 mod rows;
 mod signals;
 mod worker;
@@ -97,7 +96,7 @@ impl Store for SqliteStore {
     }
 
     async fn enqueue_job(&self, job: NewJob) -> Result<Enqueued, StoreError> {
-        let enqueued = client::enqueue_job(self, job).await?;
+        let enqueued = self.sql.enqueue_job(job).await?;
         if let Enqueued::Created(job) = &enqueued {
             let _ = self.signals.send(Signal::JobQueued);
             self.appended(job.id, 1);
@@ -136,7 +135,7 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         id: JobId,
     ) -> Result<CancelOutcome, StoreError> {
-        let (outcome, seq) = client::request_cancel(&self.writer, tenant, id).await?;
+        let (outcome, seq) = self.sql.request_cancel(tenant, id).await?;
         if outcome == CancelOutcome::Requested {
             let _ = self.signals.send(Signal::CancelRequested(id));
         }

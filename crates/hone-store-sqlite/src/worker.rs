@@ -12,6 +12,7 @@ use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
 
 use crate::db_err;
 use crate::rows::{self, JOB_COLUMNS};
+use hone_store_sql::events::insert_event;
 
 fn ms(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -63,7 +64,7 @@ pub(crate) async fn claim_jobs(
         let job = rows::job(row)?;
         let seq: i64 = row.try_get("last_seq").map_err(db_err)?;
         let tenant: String = row.try_get("tenant_id").map_err(db_err)?;
-        rows::insert_event(
+        insert_event::<sqlx::Sqlite>(
             &mut tx,
             job.id,
             &tenant,
@@ -179,7 +180,8 @@ async fn step(
             step: step.name,
         });
     }
-    rows::insert_event(&mut tx, lease.job, &tenant, seq, step.kind, step.data, now).await?;
+    insert_event::<sqlx::Sqlite>(&mut tx, lease.job, &tenant, seq, step.kind, step.data, now)
+        .await?;
     tx.commit().await.map_err(db_err)?;
     Ok(seq)
 }
@@ -217,7 +219,7 @@ pub(crate) async fn start_attempt(
         });
     }
     let data = json!({"iteration": iteration});
-    rows::insert_event(
+    insert_event::<sqlx::Sqlite>(
         &mut tx,
         lease.job,
         &tenant,
@@ -400,7 +402,7 @@ pub(crate) async fn finish_job(
     .map_err(db_err)?;
     let data = json!({"status": status, "reason": finish.outcome.reason,
                       "accepted_iteration": finish.outcome.accepted_iteration});
-    rows::insert_event(&mut tx, lease.job, &tenant, seq, kind, data, now).await?;
+    insert_event::<sqlx::Sqlite>(&mut tx, lease.job, &tenant, seq, kind, data, now).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(seq)
 }
@@ -427,7 +429,7 @@ pub(crate) async fn requeue_job(
     .await
     .map_err(db_err)?;
     let data = json!({"status": "queued", "reason": reason, "requeues": requeues});
-    rows::insert_event(
+    insert_event::<sqlx::Sqlite>(
         &mut tx,
         lease.job,
         &tenant,

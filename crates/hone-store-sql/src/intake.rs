@@ -1,0 +1,217 @@
+//! What clients write: a job with its `job.queued` event (idempotent under a key), and a
+//! cancel (a queued job ends at once; a running one is flagged for its worker).
+//!
+//! Both announce through [`Backend::notify`] inside their transaction; the SQLite store adds
+//! its in-process broadcast after the commit, from what these return.
+
+use hone_domain::{EventType, Job, JobId, JobStatus, Outcome, OutcomeReason, TenantId, Timestamp};
+use hone_store::{CancelOutcome, Enqueued, NewJob, StoreError};
+use serde_json::json;
+use serde_json::value::RawValue;
+use sqlx::AssertSqlSafe;
+use sqlx::types::Json;
+
+use crate::events::{insert_event, json};
+use crate::rows::{self, JOB_COLUMNS, get};
+use crate::{Backend, SqlStore, db_err};
+
+/// The channel that wakes workers when a job is queued.
+pub const JOBS_CHANNEL: &str = "hone_jobs";
+/// The channel that tells workers a running job is to be cancelled (payload: its id).
+pub const CANCEL_CHANNEL: &str = "hone_cancel";
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+fn existing((job, fingerprint): (Job, Option<String>), wanted: &str) -> Enqueued {
+    if fingerprint.as_deref() == Some(wanted) {
+        Enqueued::Existing(job)
+    } else {
+        Enqueued::KeyReused
+    }
+}
+
+impl<B> SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut B::Connection: sqlx::Executor<'c, Database = B>,
+    B::Arguments: sqlx::IntoArguments<B>,
+    for<'q> i64: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, B>,
+    for<'q> Json<&'q RawValue>: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'r> i64: sqlx::Decode<'r, B>,
+    for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'r> bool: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
+{
+    async fn find_by_key(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> Result<Option<(Job, Option<String>)>, StoreError> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS}, request_fingerprint FROM jobs \
+             WHERE tenant_id = $1 AND idempotency_key = $2"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(key)
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(db_err)?;
+        row.map(|r| Ok((rows::job::<B>(&r)?, get::<B, _>(&r, "request_fingerprint")?)))
+            .transpose()
+    }
+
+    /// Stores a queued job and its `job.queued` event (seq 1) in one transaction. Under an
+    /// idempotency key, a job stored before with the same fingerprint is returned instead.
+    pub async fn enqueue_job(&self, job: NewJob) -> Result<Enqueued, StoreError> {
+        if let Some(idem) = &job.idempotency
+            && let Some(found) = self.find_by_key(&job.tenant, &idem.key).await?
+        {
+            return Ok(existing(found, &idem.fingerprint));
+        }
+        let now_ts = Timestamp::now();
+        let now = now_ts.as_millis();
+        let spec = json("spec", &job.spec)?;
+        let metadata = json("metadata", &job.spec.metadata)?;
+        let (key, fingerprint) = job
+            .idempotency
+            .as_ref()
+            .map(|i| (Some(i.key.as_str()), Some(i.fingerprint.as_str())))
+            .unwrap_or_default();
+        let webhook_url = job.spec.webhook.as_ref().map(|w| w.url.as_str());
+        let webhook_events = job.spec.webhook.as_ref().map(|w| w.stored_filter());
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let inserted = sqlx::query(
+            "INSERT INTO jobs (id, tenant_id, status, priority, language, spec, metadata, \
+             idempotency_key, request_fingerprint, last_seq, available_at, created_at, \
+             updated_at, webhook_url, webhook_events) \
+             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11)",
+        )
+        .bind(B::id(job.id))
+        .bind(job.tenant.as_str())
+        .bind(i64::from(job.spec.priority))
+        .bind(job.spec.language.as_str())
+        .bind(Json(&*spec))
+        .bind(Json(&*metadata))
+        .bind(key)
+        .bind(fingerprint)
+        .bind(now)
+        .bind(webhook_url)
+        .bind(webhook_events.as_deref())
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            drop(tx);
+            if is_unique_violation(&e)
+                && let Some(idem) = &job.idempotency
+            {
+                return Ok(match self.find_by_key(&job.tenant, &idem.key).await? {
+                    Some(found) => existing(found, &idem.fingerprint),
+                    None => Enqueued::KeyInFlight,
+                });
+            }
+            return Err(db_err(e));
+        }
+        let data = json!({"status": "queued"});
+        insert_event::<B>(
+            &mut tx,
+            job.id,
+            job.tenant.as_str(),
+            1,
+            EventType::JobQueued,
+            data,
+            now,
+        )
+        .await?;
+        B::notify(&mut tx, JOBS_CHANNEL, "").await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Enqueued::Created(job.queued(now_ts)))
+    }
+
+    /// Cancels a queued job at once, or flags a running one for its worker. Returns what
+    /// happened and, when an event was appended, its seq.
+    pub async fn request_cancel(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+    ) -> Result<(CancelOutcome, Option<i64>), StoreError> {
+        let now = Timestamp::now().as_millis();
+        let outcome = json(
+            "outcome",
+            &Outcome {
+                reason: OutcomeReason::Cancelled,
+                accepted_iteration: None,
+                code: None,
+                message: Some("cancelled before a worker started it".to_owned()),
+            },
+        )?;
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let queued = sqlx::query(
+            "UPDATE jobs SET status = 'cancelled', outcome = $1, finished_at = $2, \
+             updated_at = $2, last_seq = last_seq + 1 \
+             WHERE tenant_id = $3 AND id = $4 AND status = 'queued' RETURNING last_seq",
+        )
+        .bind(Json(&*outcome))
+        .bind(now)
+        .bind(tenant.as_str())
+        .bind(B::id(id))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if let Some(row) = queued {
+            let seq: i64 = get::<B, _>(&row, "last_seq")?;
+            let data = json!({"status": "cancelled", "reason": "cancelled"});
+            insert_event::<B>(
+                &mut tx,
+                id,
+                tenant.as_str(),
+                seq,
+                EventType::JobCancelled,
+                data,
+                now,
+            )
+            .await?;
+            tx.commit().await.map_err(db_err)?;
+            return Ok((CancelOutcome::Cancelled, Some(seq)));
+        }
+        let flagged = sqlx::query(
+            "UPDATE jobs SET cancel_requested = TRUE, updated_at = $1 \
+             WHERE tenant_id = $2 AND id = $3 AND status = 'running' RETURNING id",
+        )
+        .bind(now)
+        .bind(tenant.as_str())
+        .bind(B::id(id))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .is_some();
+        if flagged {
+            let payload = id.to_string();
+            B::notify(&mut tx, CANCEL_CHANNEL, &payload)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        if flagged {
+            return Ok((CancelOutcome::Requested, None));
+        }
+        let status = sqlx::query("SELECT status FROM jobs WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.as_str())
+            .bind(B::id(id))
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(db_err)?
+            .map(|row| get::<B, String>(&row, "status"))
+            .transpose()?;
+        let outcome = match status.as_deref().and_then(JobStatus::parse) {
+            Some(s) => CancelOutcome::AlreadyFinished(s),
+            None => CancelOutcome::NotFound,
+        };
+        Ok((outcome, None))
+    }
+}
