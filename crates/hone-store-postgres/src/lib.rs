@@ -123,7 +123,7 @@ impl Store for PgStore {
     }
 
     async fn heartbeat(&self, lease: &Lease, lease_ms: u64) -> Result<JobControl, StoreError> {
-        worker::heartbeat(&self.pool, lease, lease_ms).await
+        self.sql.heartbeat(lease, lease_ms).await
     }
 
     async fn start_attempt(&self, lease: &Lease, iteration: u32) -> Result<(), StoreError> {
@@ -170,7 +170,7 @@ impl Store for PgStore {
     }
 
     async fn finish_job(&self, lease: &Lease, finish: FinishJob) -> Result<(), StoreError> {
-        worker::finish_job(&self.pool, lease, finish).await
+        self.sql.finish_job(lease, finish).await.map(|_| ())
     }
 
     async fn requeue_job(
@@ -179,12 +179,12 @@ impl Store for PgStore {
         reason: &str,
         delay_ms: u64,
     ) -> Result<u32, StoreError> {
-        let n = worker::requeue_job(&self.pool, lease, reason, delay_ms, true).await?;
+        let (n, _) = self.sql.requeue_job(lease, reason, delay_ms, true).await?;
         Ok(n)
     }
 
     async fn release_job(&self, lease: &Lease, reason: &str) -> Result<(), StoreError> {
-        worker::requeue_job(&self.pool, lease, reason, 0, false).await?;
+        self.sql.requeue_job(lease, reason, 0, false).await?;
         Ok(())
     }
 

@@ -2,13 +2,12 @@
 //! transaction on the single writer connection, guarded by the lease.
 
 use hone_domain::{
-    AttemptStatus, Critique, EventType, Execution, Feedback, JobStatus, ModelCall, TenantId,
-    Timestamp, Usage,
+    AttemptStatus, Critique, EventType, Execution, Feedback, ModelCall, TenantId, Timestamp, Usage,
 };
-use hone_store::{ClaimJobs, Claimed, FinishJob, JobControl, Lease, StoreError};
+use hone_store::{ClaimJobs, Claimed, Lease, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
-use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
+use sqlx::{AssertSqlSafe, PgPool, Row};
 
 use crate::db_err;
 use crate::rows::{self, JOB_COLUMNS};
@@ -98,60 +97,6 @@ pub(crate) async fn claim_jobs(
             .then(a.job.id.cmp(&b.job.id))
     });
     Ok(claimed)
-}
-
-pub(crate) async fn heartbeat(
-    pool: &PgPool,
-    lease: &Lease,
-    lease_ms: u64,
-) -> Result<JobControl, StoreError> {
-    let now = Timestamp::now().as_millis();
-    let cancel: Option<bool> = sqlx::query_scalar(
-        "UPDATE jobs SET lease_expires_at = $1 \
-         WHERE id = $2 AND lease_owner = $3 AND status = 'running' RETURNING cancel_requested",
-    )
-    .bind(now + ms(lease_ms))
-    .bind(lease.job.0)
-    .bind(&lease.worker)
-    .fetch_optional(pool)
-    .await
-    .map_err(db_err)?;
-    match cancel {
-        Some(c) => Ok(JobControl {
-            cancel_requested: c,
-        }),
-        None => Err(StoreError::LeaseLost(lease.job)),
-    }
-}
-
-/// Checks the lease, takes the job's next event seq and adds `usage` to its totals.
-/// Returns `(seq, tenant)`.
-async fn bump(
-    conn: &mut PgConnection,
-    lease: &Lease,
-    usage: Usage,
-    now: i64,
-) -> Result<(i64, String), StoreError> {
-    let row = sqlx::query(
-        "UPDATE jobs SET last_seq = last_seq + 1, updated_at = $1, \
-         prompt_tokens = prompt_tokens + $2, completion_tokens = completion_tokens + $3, \
-         total_tokens = total_tokens + $4 \
-         WHERE id = $5 AND lease_owner = $6 AND status = 'running' RETURNING last_seq, tenant_id",
-    )
-    .bind(now)
-    .bind(ms(usage.prompt_tokens))
-    .bind(ms(usage.completion_tokens))
-    .bind(ms(usage.total_tokens))
-    .bind(lease.job.0)
-    .bind(&lease.worker)
-    .fetch_optional(conn)
-    .await
-    .map_err(db_err)?
-    .ok_or(StoreError::LeaseLost(lease.job))?;
-    Ok((
-        row.try_get("last_seq").map_err(db_err)?,
-        row.try_get("tenant_id").map_err(db_err)?,
-    ))
 }
 
 /// What one attempt step writes besides its own columns.
@@ -371,88 +316,4 @@ pub(crate) async fn finish_attempt(
         },
     )
     .await
-}
-
-pub(crate) async fn finish_job(
-    pool: &PgPool,
-    lease: &Lease,
-    finish: FinishJob,
-) -> Result<(), StoreError> {
-    let kind = match finish.status {
-        JobStatus::Succeeded => EventType::JobSucceeded,
-        JobStatus::Cancelled => EventType::JobCancelled,
-        _ => EventType::JobFailed,
-    };
-    let status = match kind {
-        EventType::JobSucceeded => "succeeded",
-        EventType::JobCancelled => "cancelled",
-        _ => "failed",
-    };
-    let now = Timestamp::now().as_millis();
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    let (seq, tenant) = bump(&mut tx, lease, Usage::default(), now).await?;
-    sqlx::query(
-        "UPDATE jobs SET status = $1, outcome = $2::jsonb, finished_at = $3, lease_owner = NULL, \
-         lease_expires_at = NULL, cancel_requested = FALSE WHERE id = $4",
-    )
-    .bind(status)
-    .bind(to_json("outcome", &finish.outcome)?)
-    .bind(now)
-    .bind(lease.job.0)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    sqlx::query(
-        "UPDATE attempts SET status = 'cancelled', finished_at = $1 \
-         WHERE job_id = $2 AND status = 'running'",
-    )
-    .bind(now)
-    .bind(lease.job.0)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    let data = json!({"status": status, "reason": finish.outcome.reason,
-                      "accepted_iteration": finish.outcome.accepted_iteration});
-    insert_event::<sqlx::Postgres>(&mut tx, lease.job, &tenant, seq, kind, data, now).await?;
-    tx.commit().await.map_err(db_err)
-}
-
-/// Sends the job back to the queue; `counted` adds one to its infrastructure-error count.
-pub(crate) async fn requeue_job(
-    pool: &PgPool,
-    lease: &Lease,
-    reason: &str,
-    delay_ms: u64,
-    counted: bool,
-) -> Result<u32, StoreError> {
-    let now = Timestamp::now().as_millis();
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    let (seq, tenant) = bump(&mut tx, lease, Usage::default(), now).await?;
-    let requeues: i64 = sqlx::query_scalar(
-        "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
-         available_at = $1, requeues = requeues + $2 WHERE id = $3 RETURNING requeues::bigint",
-    )
-    .bind(now + ms(delay_ms))
-    .bind(i64::from(counted))
-    .bind(lease.job.0)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    sqlx::query("SELECT pg_notify('hone_jobs', '')")
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    let data = json!({"status": "queued", "reason": reason, "requeues": requeues});
-    insert_event::<sqlx::Postgres>(
-        &mut tx,
-        lease.job,
-        &tenant,
-        seq,
-        EventType::JobRequeued,
-        data,
-        now,
-    )
-    .await?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(u32::try_from(requeues).unwrap_or(u32::MAX))
 }

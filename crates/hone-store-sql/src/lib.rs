@@ -6,17 +6,19 @@
 //! - [`backend`] is the seam (the id type, the name);
 //! - [`rows`] maps rows to domain types;
 //! - [`intake`] stores submitted jobs and cancels them; [`events`] appends to a job's log;
+//! - [`lifecycle`] keeps a claimed job's lease, ends it, or sends it back to the queue;
 //! - [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries;
 //! - [`secrets`] the tenants' webhook signing secrets; [`deliveries`] leases due outbox rows
 //!   to dispatchers and records each try.
 //!
-//! The move is under way: the reads and the webhook paths live here; the backends' job
-//! writes follow.
+//! What still lives in the backends: the job claim statement and the attempt steps (one
+//! statement on Postgres, a transaction on SQLite).
 
 pub mod backend;
 pub mod deliveries;
 pub mod events;
 pub mod intake;
+pub mod lifecycle;
 pub mod reads;
 pub mod rows;
 pub mod secrets;

@@ -157,7 +157,7 @@ impl Store for SqliteStore {
     }
 
     async fn heartbeat(&self, lease: &Lease, lease_ms: u64) -> Result<JobControl, StoreError> {
-        worker::heartbeat(&self.writer, lease, lease_ms).await
+        self.sql.heartbeat(lease, lease_ms).await
     }
 
     async fn start_attempt(&self, lease: &Lease, iteration: u32) -> Result<(), StoreError> {
@@ -214,7 +214,7 @@ impl Store for SqliteStore {
     }
 
     async fn finish_job(&self, lease: &Lease, finish: FinishJob) -> Result<(), StoreError> {
-        let seq = worker::finish_job(&self.writer, lease, finish).await?;
+        let seq = self.sql.finish_job(lease, finish).await?;
         self.appended(lease.job, seq);
         Ok(())
     }
@@ -225,14 +225,14 @@ impl Store for SqliteStore {
         reason: &str,
         delay_ms: u64,
     ) -> Result<u32, StoreError> {
-        let (n, seq) = worker::requeue_job(&self.writer, lease, reason, delay_ms, true).await?;
+        let (n, seq) = self.sql.requeue_job(lease, reason, delay_ms, true).await?;
         let _ = self.signals.send(Signal::JobQueued);
         self.appended(lease.job, seq);
         Ok(n)
     }
 
     async fn release_job(&self, lease: &Lease, reason: &str) -> Result<(), StoreError> {
-        let (_, seq) = worker::requeue_job(&self.writer, lease, reason, 0, false).await?;
+        let (_, seq) = self.sql.requeue_job(lease, reason, 0, false).await?;
         let _ = self.signals.send(Signal::JobQueued);
         self.appended(lease.job, seq);
         Ok(())

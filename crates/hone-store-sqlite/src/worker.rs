@@ -2,17 +2,17 @@
 //! transaction on the single writer connection, guarded by the lease.
 
 use hone_domain::{
-    AttemptStatus, Critique, EventType, Execution, Feedback, JobStatus, ModelCall, TenantId,
-    Timestamp, Usage,
+    AttemptStatus, Critique, EventType, Execution, Feedback, ModelCall, TenantId, Timestamp, Usage,
 };
-use hone_store::{ClaimJobs, Claimed, FinishJob, JobControl, Lease, StoreError};
+use hone_store::{ClaimJobs, Claimed, Lease, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
-use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
 use crate::db_err;
 use crate::rows::{self, JOB_COLUMNS};
 use hone_store_sql::events::insert_event;
+use hone_store_sql::lifecycle::bump;
 
 fn ms(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -98,60 +98,6 @@ pub(crate) async fn claim_jobs(
     Ok(claimed)
 }
 
-pub(crate) async fn heartbeat(
-    pool: &SqlitePool,
-    lease: &Lease,
-    lease_ms: u64,
-) -> Result<JobControl, StoreError> {
-    let now = Timestamp::now().as_millis();
-    let cancel: Option<i64> = sqlx::query_scalar(
-        "UPDATE jobs SET lease_expires_at = ? \
-         WHERE id = ? AND lease_owner = ? AND status = 'running' RETURNING cancel_requested",
-    )
-    .bind(now + ms(lease_ms))
-    .bind(lease.job.to_string())
-    .bind(&lease.worker)
-    .fetch_optional(pool)
-    .await
-    .map_err(db_err)?;
-    match cancel {
-        Some(c) => Ok(JobControl {
-            cancel_requested: c != 0,
-        }),
-        None => Err(StoreError::LeaseLost(lease.job)),
-    }
-}
-
-/// Checks the lease, takes the job's next event seq and adds `usage` to its totals.
-/// Returns `(seq, tenant)`.
-async fn bump(
-    conn: &mut SqliteConnection,
-    lease: &Lease,
-    usage: Usage,
-    now: i64,
-) -> Result<(i64, String), StoreError> {
-    let row = sqlx::query(
-        "UPDATE jobs SET last_seq = last_seq + 1, updated_at = ?, \
-         prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, \
-         total_tokens = total_tokens + ? \
-         WHERE id = ? AND lease_owner = ? AND status = 'running' RETURNING last_seq, tenant_id",
-    )
-    .bind(now)
-    .bind(ms(usage.prompt_tokens))
-    .bind(ms(usage.completion_tokens))
-    .bind(ms(usage.total_tokens))
-    .bind(lease.job.to_string())
-    .bind(&lease.worker)
-    .fetch_optional(conn)
-    .await
-    .map_err(db_err)?
-    .ok_or(StoreError::LeaseLost(lease.job))?;
-    Ok((
-        row.try_get("last_seq").map_err(db_err)?,
-        row.try_get("tenant_id").map_err(db_err)?,
-    ))
-}
-
 /// What one attempt step writes besides its own columns.
 struct Step {
     iteration: u32,
@@ -171,7 +117,7 @@ async fn step(
 ) -> Result<i64, StoreError> {
     let now = Timestamp::now().as_millis();
     let mut tx = pool.begin().await.map_err(db_err)?;
-    let (seq, tenant) = bump(&mut tx, lease, step.usage, now).await?;
+    let (seq, tenant) = bump::<sqlx::Sqlite>(&mut tx, lease, step.usage, now).await?;
     let done = update.execute(&mut *tx).await.map_err(db_err)?;
     if done.rows_affected() != 1 {
         return Err(StoreError::StepExists {
@@ -193,7 +139,7 @@ pub(crate) async fn start_attempt(
 ) -> Result<i64, StoreError> {
     let now = Timestamp::now().as_millis();
     let mut tx = pool.begin().await.map_err(db_err)?;
-    let (seq, tenant) = bump(&mut tx, lease, Usage::default(), now).await?;
+    let (seq, tenant) = bump::<sqlx::Sqlite>(&mut tx, lease, Usage::default(), now).await?;
     sqlx::query("UPDATE jobs SET iterations = ? WHERE id = ?")
         .bind(i64::from(iteration))
         .bind(lease.job.to_string())
@@ -360,85 +306,4 @@ pub(crate) async fn finish_attempt(
         },
     )
     .await
-}
-
-pub(crate) async fn finish_job(
-    pool: &SqlitePool,
-    lease: &Lease,
-    finish: FinishJob,
-) -> Result<i64, StoreError> {
-    let kind = match finish.status {
-        JobStatus::Succeeded => EventType::JobSucceeded,
-        JobStatus::Cancelled => EventType::JobCancelled,
-        _ => EventType::JobFailed,
-    };
-    let status = match kind {
-        EventType::JobSucceeded => "succeeded",
-        EventType::JobCancelled => "cancelled",
-        _ => "failed",
-    };
-    let now = Timestamp::now().as_millis();
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    let (seq, tenant) = bump(&mut tx, lease, Usage::default(), now).await?;
-    sqlx::query(
-        "UPDATE jobs SET status = ?, outcome = ?, finished_at = ?, lease_owner = NULL, \
-         lease_expires_at = NULL, cancel_requested = 0 WHERE id = ?",
-    )
-    .bind(status)
-    .bind(to_json("outcome", &finish.outcome)?)
-    .bind(now)
-    .bind(lease.job.to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    sqlx::query(
-        "UPDATE attempts SET status = 'cancelled', finished_at = ? \
-         WHERE job_id = ? AND status = 'running'",
-    )
-    .bind(now)
-    .bind(lease.job.to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    let data = json!({"status": status, "reason": finish.outcome.reason,
-                      "accepted_iteration": finish.outcome.accepted_iteration});
-    insert_event::<sqlx::Sqlite>(&mut tx, lease.job, &tenant, seq, kind, data, now).await?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(seq)
-}
-
-/// Sends the job back to the queue; `counted` adds one to its infrastructure-error count.
-pub(crate) async fn requeue_job(
-    pool: &SqlitePool,
-    lease: &Lease,
-    reason: &str,
-    delay_ms: u64,
-    counted: bool,
-) -> Result<(u32, i64), StoreError> {
-    let now = Timestamp::now().as_millis();
-    let mut tx = pool.begin().await.map_err(db_err)?;
-    let (seq, tenant) = bump(&mut tx, lease, Usage::default(), now).await?;
-    let requeues: i64 = sqlx::query_scalar(
-        "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
-         available_at = ?, requeues = requeues + ? WHERE id = ? RETURNING requeues",
-    )
-    .bind(now + ms(delay_ms))
-    .bind(i32::from(counted))
-    .bind(lease.job.to_string())
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    let data = json!({"status": "queued", "reason": reason, "requeues": requeues});
-    insert_event::<sqlx::Sqlite>(
-        &mut tx,
-        lease.job,
-        &tenant,
-        seq,
-        EventType::JobRequeued,
-        data,
-        now,
-    )
-    .await?;
-    tx.commit().await.map_err(db_err)?;
-    Ok((u32::try_from(requeues).unwrap_or(u32::MAX), seq))
 }
