@@ -2,20 +2,13 @@
 //! decision the store records (succeeded, failed, cancelled, or requeued after an
 //! infrastructure error).
 
-use hone_domain::acceptance::is_accepted;
-use hone_domain::prompt::build_feedback;
-use hone_domain::{
-    Attempt, AttemptStatus, Critique, Execution, Feedback, JobStatus, Outcome, OutcomeReason,
-    Timestamp,
-};
+use hone_domain::{Feedback, JobStatus, Outcome, OutcomeReason};
 use hone_llm::LlmError;
 use hone_sandbox::SandboxError;
-use hone_sandbox::verify;
 use hone_store::{Claimed, FinishJob, StoreError};
 
 use crate::Engine;
 use crate::lease::{LeaseKeeper, Stop};
-use crate::steps;
 
 /// How a job's run on this worker ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +27,7 @@ pub enum JobRun {
 
 /// Why the loop stopped before a decision.
 #[derive(Debug)]
-enum Halt {
+pub(crate) enum Halt {
     Stop(Stop),
     Model(LlmError),
     Sandbox(SandboxError),
@@ -87,7 +80,7 @@ async fn finish_run(engine: &Engine, claimed: &Claimed, keeper: &LeaseKeeper) ->
         };
     }
     let result = tokio::select! {
-        r = iterate(engine, claimed, keeper) => r,
+        r = crate::iterate::iterate(engine, claimed, keeper) => r,
         stop = keeper.stopped() => Err(Halt::Stop(stop)),
     };
     let job = claimed.job.id;
@@ -149,7 +142,7 @@ async fn finish_run(engine: &Engine, claimed: &Claimed, keeper: &LeaseKeeper) ->
 /// What a client is told when the store refused a write (the log has the database's words).
 const STORE_FAILED: &str = "storing the job's progress failed; the worker's log has the cause";
 
-fn failure(
+pub(crate) fn failure(
     status: JobStatus,
     reason: OutcomeReason,
     code: Option<String>,
@@ -218,7 +211,7 @@ async fn requeue(engine: &Engine, claimed: &Claimed, why: String) -> JobRun {
 }
 
 /// The code of the best attempt so far: most checks passed, then latest.
-async fn best_code(engine: &Engine, claimed: &Claimed) -> Option<String> {
+pub(crate) async fn best_code(engine: &Engine, claimed: &Claimed) -> Option<String> {
     let attempts = engine
         .store
         .list_attempts(&claimed.tenant, claimed.job.id)
@@ -232,7 +225,11 @@ async fn best_code(engine: &Engine, claimed: &Claimed) -> Option<String> {
         .and_then(|a| a.code)
 }
 
-async fn no_progress(engine: &Engine, claimed: &Claimed, feedback: &Feedback) -> FinishJob {
+pub(crate) async fn no_progress(
+    engine: &Engine,
+    claimed: &Claimed,
+    feedback: &Feedback,
+) -> FinishJob {
     failure(
         JobStatus::Failed,
         OutcomeReason::NoProgress,
@@ -242,159 +239,4 @@ async fn no_progress(engine: &Engine, claimed: &Claimed, feedback: &Feedback) ->
             feedback.repeated, feedback.signature
         ),
     )
-}
-
-/// The self-correction loop, from the first iteration that has no decision yet.
-async fn iterate(
-    engine: &Engine,
-    claimed: &Claimed,
-    keeper: &LeaseKeeper,
-) -> Result<FinishJob, Halt> {
-    let store = &engine.store;
-    let lease = &claimed.lease;
-    let job = &claimed.job;
-    let spec = &job.spec;
-    let attempts = store
-        .list_attempts(&claimed.tenant, job.id)
-        .await?
-        .unwrap_or_default();
-    let mut previous: Option<(String, Feedback)> = None;
-    let mut resume: Option<Attempt> = None;
-    let mut next = 1;
-    for a in attempts {
-        match a.status {
-            AttemptStatus::Running => {
-                next = a.iteration;
-                resume = Some(a);
-            }
-            // The decision was stored but the worker died before ending the job: end it now,
-            // never run another iteration.
-            AttemptStatus::Accepted => {
-                return Ok(FinishJob {
-                    status: JobStatus::Succeeded,
-                    outcome: Outcome {
-                        reason: OutcomeReason::Accepted,
-                        accepted_iteration: Some(a.iteration),
-                        code: a.code,
-                        message: None,
-                    },
-                });
-            }
-            AttemptStatus::Failed | AttemptStatus::Cancelled => {
-                next = a.iteration + 1;
-                previous = a.code.clone().zip(a.feedback.clone());
-            }
-        }
-    }
-    let limit = engine.config.no_progress_limit;
-    if let Some((_, feedback)) = &previous
-        && resume.is_none()
-        && limit > 0
-        && feedback.repeated >= limit
-        && next <= spec.max_iterations
-    {
-        return Ok(no_progress(engine, claimed, feedback).await);
-    }
-    let mut tokens = job.usage.total_tokens;
-    let started = job.started_at.unwrap_or_else(Timestamp::now);
-    for iteration in next..=spec.max_iterations {
-        if keeper.stop() != Stop::No {
-            return Err(Halt::Stop(keeper.stop()));
-        }
-        let over_time = Timestamp::now().millis_since(started) >= spec.budget.max_duration_s * 1000;
-        if tokens >= spec.budget.max_total_tokens || over_time {
-            let why = if over_time { "time" } else { "token" };
-            return Ok(failure(
-                JobStatus::Failed,
-                OutcomeReason::BudgetExhausted,
-                best_code(engine, claimed).await,
-                format!(
-                    "the job's {why} budget is spent after {} iterations",
-                    iteration - 1
-                ),
-            ));
-        }
-        let partial = resume.take().filter(|a| a.iteration == iteration);
-        if partial.is_none() {
-            store.start_attempt(lease, iteration).await?;
-        }
-        let partial = partial.as_ref();
-
-        let code = match partial.and_then(|a| a.code.clone()) {
-            Some(code) => code,
-            None => {
-                let prev = previous.as_ref().map(|(c, f)| (c.as_str(), f));
-                let (code, call) = steps::write_code(&engine.providers, job.id, spec, prev)
-                    .await
-                    .map_err(Halt::Model)?;
-                tokens += call.usage.total_tokens;
-                store
-                    .record_actor_output(lease, iteration, &code, &call)
-                    .await?;
-                code
-            }
-        };
-
-        let execution: Execution = match partial.and_then(|a| a.execution.clone()) {
-            Some(e) => e,
-            None => {
-                let e = verify::execute(engine.sandbox.as_ref(), &engine.runtimes, spec, &code)
-                    .await
-                    .map_err(Halt::Sandbox)?;
-                store.record_execution(lease, iteration, &e).await?;
-                e
-            }
-        };
-
-        let critique: Option<Critique> =
-            match (&spec.critic, partial.and_then(|a| a.critique.clone())) {
-                (None, _) => None,
-                (Some(_), Some(c)) => Some(c),
-                (Some(critic), None) => {
-                    let (c, call) =
-                        steps::review(&engine.providers, job.id, spec, critic, &code, &execution)
-                            .await
-                            .map_err(Halt::Model)?;
-                    tokens += call.usage.total_tokens;
-                    store.record_critique(lease, iteration, &c, &call).await?;
-                    Some(c)
-                }
-            };
-
-        if is_accepted(spec.acceptance, &execution, critique.as_ref()) {
-            store
-                .finish_attempt(lease, iteration, AttemptStatus::Accepted, None)
-                .await?;
-            return Ok(FinishJob {
-                status: JobStatus::Succeeded,
-                outcome: Outcome {
-                    reason: OutcomeReason::Accepted,
-                    accepted_iteration: Some(iteration),
-                    code: Some(code),
-                    message: None,
-                },
-            });
-        }
-        let feedback = build_feedback(
-            &execution,
-            critique.as_ref(),
-            previous.as_ref().map(|(_, f)| f),
-        );
-        store
-            .finish_attempt(lease, iteration, AttemptStatus::Failed, Some(&feedback))
-            .await?;
-        if limit > 0 && feedback.repeated >= limit && iteration < spec.max_iterations {
-            return Ok(no_progress(engine, claimed, &feedback).await);
-        }
-        previous = Some((code, feedback));
-    }
-    Ok(failure(
-        JobStatus::Failed,
-        OutcomeReason::MaxIterations,
-        best_code(engine, claimed).await,
-        format!(
-            "no attempt was accepted in {} iterations",
-            spec.max_iterations
-        ),
-    ))
 }

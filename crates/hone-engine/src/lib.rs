@@ -2,12 +2,16 @@
 //! actor -> sandbox -> critic -> decide, writing every step to the store before the next, so
 //! a job re-claimed after a crash resumes from its last stored step without repeating it.
 //!
-//! - [`job`] is one job's iteration loop ([`job::run_job`], callable directly from tests);
+//! - [`job`] runs one claimed job to its end ([`job::run_job`], callable directly from
+//!   tests): the loop (`iterate`), then recording the end, a requeue or a release;
+//! - [`plan`] holds the loop's decisions as pure functions: resume, budgets, accept or retry;
 //! - [`steps`] makes the model calls (the actor's code, the critic's review with one repair);
 //! - [`lease`] keeps a job's lease alive and notices cancellation or a lost lease.
 
+mod iterate;
 pub mod job;
 pub mod lease;
+pub mod plan;
 pub mod steps;
 
 use std::sync::Arc;

@@ -1,0 +1,191 @@
+//! The self-correction loop, read as its steps: resume from the stored attempts, check the
+//! budgets, run one iteration (actor, sandbox, critic, each stored before the next and
+//! reused when already stored), then record the decision. The decisions themselves are the
+//! pure functions of [`crate::plan`].
+
+use hone_domain::{
+    Attempt, AttemptStatus, Critique, Execution, Feedback, JobStatus, Outcome, OutcomeReason,
+    Timestamp,
+};
+use hone_sandbox::verify;
+use hone_store::{Claimed, FinishJob};
+
+use crate::Engine;
+use crate::job::{Halt, best_code, failure, no_progress};
+use crate::lease::{LeaseKeeper, Stop};
+use crate::plan::{self, Decision, Resume};
+use crate::steps;
+
+fn accepted(iteration: u32, code: Option<String>) -> FinishJob {
+    FinishJob {
+        status: JobStatus::Succeeded,
+        outcome: Outcome {
+            reason: OutcomeReason::Accepted,
+            accepted_iteration: Some(iteration),
+            code,
+            message: None,
+        },
+    }
+}
+
+/// Runs the job from its first undecided iteration to a decision on the whole job.
+pub(crate) async fn iterate(
+    engine: &Engine,
+    claimed: &Claimed,
+    keeper: &LeaseKeeper,
+) -> Result<FinishJob, Halt> {
+    let store = &engine.store;
+    let lease = &claimed.lease;
+    let job = &claimed.job;
+    let spec = &job.spec;
+    let attempts = store
+        .list_attempts(&claimed.tenant, job.id)
+        .await?
+        .unwrap_or_default();
+    let mut progress = match plan::resume(attempts) {
+        Resume::Accepted { iteration, code } => return Ok(accepted(iteration, code)),
+        Resume::From(progress) => *progress,
+    };
+    let limit = engine.config.no_progress_limit;
+    if plan::stuck_on_resume(&progress, limit, spec.max_iterations)
+        && let Some((_, feedback)) = &progress.previous
+    {
+        return Ok(no_progress(engine, claimed, feedback).await);
+    }
+    let mut tokens = job.usage.total_tokens;
+    let started = job.started_at.unwrap_or_else(Timestamp::now);
+    for iteration in progress.next..=spec.max_iterations {
+        if keeper.stop() != Stop::No {
+            return Err(Halt::Stop(keeper.stop()));
+        }
+        if let Some(why) = plan::spent_budget(spec, tokens, started, Timestamp::now()) {
+            return Ok(failure(
+                JobStatus::Failed,
+                OutcomeReason::BudgetExhausted,
+                best_code(engine, claimed).await,
+                format!(
+                    "the job's {why} budget is spent after {} iterations",
+                    iteration - 1
+                ),
+            ));
+        }
+        let partial = progress.partial.take().filter(|a| a.iteration == iteration);
+        let ran = one_iteration(
+            engine,
+            claimed,
+            iteration,
+            partial.as_ref(),
+            progress.previous.as_ref(),
+        )
+        .await?;
+        tokens += ran.tokens;
+        let previous_feedback = progress.previous.as_ref().map(|(_, f)| f);
+        match plan::decide(
+            spec,
+            iteration,
+            &ran.execution,
+            ran.critique.as_ref(),
+            previous_feedback,
+            limit,
+        ) {
+            Decision::Accepted => {
+                store
+                    .finish_attempt(lease, iteration, AttemptStatus::Accepted, None)
+                    .await?;
+                return Ok(accepted(iteration, Some(ran.code)));
+            }
+            Decision::Stuck(feedback) => {
+                store
+                    .finish_attempt(lease, iteration, AttemptStatus::Failed, Some(&feedback))
+                    .await?;
+                return Ok(no_progress(engine, claimed, &feedback).await);
+            }
+            Decision::Retry(feedback) => {
+                store
+                    .finish_attempt(lease, iteration, AttemptStatus::Failed, Some(&feedback))
+                    .await?;
+                progress.previous = Some((ran.code, feedback));
+            }
+        }
+    }
+    Ok(failure(
+        JobStatus::Failed,
+        OutcomeReason::MaxIterations,
+        best_code(engine, claimed).await,
+        format!(
+            "no attempt was accepted in {} iterations",
+            spec.max_iterations
+        ),
+    ))
+}
+
+/// What one iteration produced.
+struct Ran {
+    code: String,
+    execution: Execution,
+    critique: Option<Critique>,
+    /// Tokens spent by this run's model calls (none for steps reused from the store).
+    tokens: u64,
+}
+
+/// Runs iteration `iteration`: the actor's code, its run, the critic's review. Each step is
+/// stored before the next, and a step already stored in `partial` is reused.
+async fn one_iteration(
+    engine: &Engine,
+    claimed: &Claimed,
+    iteration: u32,
+    partial: Option<&Attempt>,
+    previous: Option<&(String, Feedback)>,
+) -> Result<Ran, Halt> {
+    let store = &engine.store;
+    let lease = &claimed.lease;
+    let job = &claimed.job;
+    let spec = &job.spec;
+    let mut tokens = 0;
+    if partial.is_none() {
+        store.start_attempt(lease, iteration).await?;
+    }
+    let code = match partial.and_then(|a| a.code.clone()) {
+        Some(code) => code,
+        None => {
+            let prev = previous.map(|(c, f)| (c.as_str(), f));
+            let (code, call) = steps::write_code(&engine.providers, job.id, spec, prev)
+                .await
+                .map_err(Halt::Model)?;
+            tokens += call.usage.total_tokens;
+            store
+                .record_actor_output(lease, iteration, &code, &call)
+                .await?;
+            code
+        }
+    };
+    let execution = match partial.and_then(|a| a.execution.clone()) {
+        Some(e) => e,
+        None => {
+            let e = verify::execute(engine.sandbox.as_ref(), &engine.runtimes, spec, &code)
+                .await
+                .map_err(Halt::Sandbox)?;
+            store.record_execution(lease, iteration, &e).await?;
+            e
+        }
+    };
+    let critique = match (&spec.critic, partial.and_then(|a| a.critique.clone())) {
+        (None, _) => None,
+        (Some(_), Some(c)) => Some(c),
+        (Some(critic), None) => {
+            let (c, call) =
+                steps::review(&engine.providers, job.id, spec, critic, &code, &execution)
+                    .await
+                    .map_err(Halt::Model)?;
+            tokens += call.usage.total_tokens;
+            store.record_critique(lease, iteration, &c, &call).await?;
+            Some(c)
+        }
+    };
+    Ok(Ran {
+        code,
+        execution,
+        critique,
+        tokens,
+    })
+}
