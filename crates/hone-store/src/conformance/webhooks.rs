@@ -1,5 +1,4 @@
-//! Conformance cases for live events and webhooks: the "event appended" signal, the outbox
-//! that follows each job's filter, delivery leases and the log of tries, signing secrets.
+//! Webhooks: the outbox filled by the trigger, delivery leases, signing secrets.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,35 +6,9 @@ use std::time::Duration;
 use hone_domain::{EventType, JobId, JobSpec, JobStatus, Outcome, OutcomeReason, Timestamp};
 use serde_json::json;
 
-use super::{claim_one, enqueue, tenant};
-use crate::{DeliveryTry, Enqueued, EventSignal, FinishJob, NewJob, NextTry, Store, StoreError};
+use crate::{DeliveryTry, Enqueued, FinishJob, NewJob, NextTry, Store, StoreError};
 
-async fn next_event(signals: &mut tokio::sync::mpsc::Receiver<EventSignal>) -> EventSignal {
-    tokio::time::timeout(Duration::from_secs(5), signals.recv())
-        .await
-        .expect("a signal within 5 s")
-        .expect("the listener is open")
-}
-
-/// Every committed event is announced with its job and seq, and reads back with its tenant.
-pub async fn events_are_announced_and_read_back(store: Arc<dyn Store>) {
-    let mut signals = store.listen_events().await.expect("listen");
-    let id = enqueue(&store, 0).await;
-    assert_eq!(
-        next_event(&mut signals).await,
-        EventSignal::Appended { job: id, seq: 1 }
-    );
-    claim_one(&store, "w", 60_000).await;
-    assert_eq!(
-        next_event(&mut signals).await,
-        EventSignal::Appended { job: id, seq: 2 }
-    );
-    let read = store.read_events(id, 0, 10).await.expect("read");
-    assert_eq!(read.len(), 2);
-    assert!(read.iter().all(|e| e.tenant == tenant()));
-    assert_eq!(read[1].event.kind, EventType::JobStarted);
-    assert_eq!(store.read_events(id, 1, 10).await.expect("read").len(), 1);
-}
+use super::fixtures::*;
 
 async fn enqueue_with_webhook(store: &Arc<dyn Store>, events: serde_json::Value) -> JobId {
     let spec = JobSpec::parse(&json!({"task": "add", "tests": "assert True",

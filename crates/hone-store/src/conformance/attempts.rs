@@ -1,0 +1,165 @@
+//! Attempt steps: each written once, and none by a worker that lost its lease.
+
+use std::sync::Arc;
+
+use hone_domain::{
+    AttemptStatus, Critique, EventType, ExecutionStatus, JobStatus, Outcome, OutcomeReason, Verdict,
+};
+
+use crate::{FinishJob, Store, StoreError};
+
+use super::fixtures::*;
+
+/// A whole attempt, step by step: each step once, usage summed, events in order.
+pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>) {
+    let id = enqueue(&store, 0).await;
+    let lease = claim_one(&store, "w", 60_000).await;
+    store.start_attempt(&lease, 1).await.expect("start");
+    assert!(matches!(
+        store.start_attempt(&lease, 1).await,
+        Err(StoreError::StepExists {
+            step: "attempt",
+            ..
+        })
+    ));
+    store
+        .record_actor_output(&lease, 1, "x = 1\n", &call(10))
+        .await
+        .expect("code");
+    assert!(matches!(
+        store
+            .record_actor_output(&lease, 1, "x = 2\n", &call(10))
+            .await,
+        Err(StoreError::StepExists { step: "code", .. })
+    ));
+    store
+        .record_execution(&lease, 1, &execution(ExecutionStatus::Failed))
+        .await
+        .expect("run");
+    let critique = Critique {
+        verdict: Verdict::Revise,
+        summary: "no".into(),
+        issues: Vec::new(),
+        raw: None,
+    };
+    store
+        .record_critique(&lease, 1, &critique, &call(5))
+        .await
+        .expect("critique");
+    store
+        .finish_attempt(&lease, 1, AttemptStatus::Failed, None)
+        .await
+        .expect("finish");
+    let outcome = Outcome {
+        reason: OutcomeReason::MaxIterations,
+        accepted_iteration: None,
+        code: Some("x = 1\n".into()),
+        message: None,
+    };
+    let finish = FinishJob {
+        status: JobStatus::Failed,
+        outcome,
+    };
+    store
+        .finish_job(&lease, finish.clone())
+        .await
+        .expect("finish job");
+    assert!(matches!(
+        store.finish_job(&lease, finish).await,
+        Err(StoreError::LeaseLost(_))
+    ));
+
+    let job = store
+        .get_job(&tenant(), id)
+        .await
+        .ok()
+        .flatten()
+        .expect("job");
+    assert_eq!(job.status, JobStatus::Failed);
+    assert_eq!(job.iterations, 1);
+    assert_eq!(job.usage.total_tokens, 30);
+    let attempts = store
+        .list_attempts(&tenant(), id)
+        .await
+        .ok()
+        .flatten()
+        .expect("attempts");
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].code.as_deref(), Some("x = 1\n"));
+    assert_eq!(
+        attempts[0].critique.as_ref().map(|c| c.verdict),
+        Some(Verdict::Revise)
+    );
+    let kinds: Vec<EventType> = store
+        .list_events(&tenant(), id, 0, 100)
+        .await
+        .ok()
+        .flatten()
+        .expect("events")
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    use EventType::*;
+    assert_eq!(
+        kinds,
+        vec![
+            JobQueued,
+            JobStarted,
+            AttemptStarted,
+            AttemptCode,
+            AttemptExecuted,
+            AttemptCritiqued,
+            AttemptFinished,
+            JobFailed
+        ]
+    );
+    let after = store
+        .list_events(&tenant(), id, 6, 100)
+        .await
+        .ok()
+        .flatten()
+        .expect("events");
+    assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![7, 8]);
+}
+
+/// An expired lease is taken by another worker; the first worker's writes then fail.
+pub async fn lost_lease_stops_writes(store: Arc<dyn Store>) {
+    enqueue(&store, 0).await;
+    let first = claim_one(&store, "w1", 0).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let second = claim_one(&store, "w2", 60_000).await;
+    assert_eq!(first.job, second.job);
+    assert!(matches!(
+        store.start_attempt(&first, 1).await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    assert!(matches!(
+        store.heartbeat(&first, 1_000).await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    store
+        .start_attempt(&second, 1)
+        .await
+        .expect("new owner writes");
+    let losses = |store: Arc<dyn Store>, job| async move {
+        let job = store
+            .get_job(&tenant(), job)
+            .await
+            .expect("get")
+            .expect("job");
+        job.lease_losses
+    };
+    assert_eq!(
+        losses(store.clone(), second.job).await,
+        1,
+        "the expired lease counts"
+    );
+    // A job given back on purpose is no loss.
+    store
+        .release_job(&second, "worker shutting down")
+        .await
+        .expect("release");
+    let third = claim_one(&store, "w3", 60_000).await;
+    assert_eq!(third.job, second.job);
+    assert_eq!(losses(store.clone(), third.job).await, 1);
+}

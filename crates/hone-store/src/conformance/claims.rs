@@ -1,0 +1,100 @@
+//! Claims: never overlapping, by priority, within a tenant cap.
+
+use std::sync::Arc;
+
+use hone_domain::{JobId, JobStatus, Outcome, OutcomeReason};
+
+use crate::{ClaimJobs, FinishJob, Store};
+
+use super::fixtures::*;
+
+/// Concurrent claims from many workers never hand out the same job twice.
+pub async fn claims_never_overlap(store: Arc<dyn Store>) {
+    for _ in 0..20 {
+        enqueue(&store, 0).await;
+    }
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for _ in 0..10 {
+                let claim = ClaimJobs {
+                    worker: format!("w{w}"),
+                    limit: 3,
+                    lease_ms: 60_000,
+                    per_tenant: None,
+                };
+                let got = store.claim_jobs(claim).await.expect("claim");
+                mine.extend(got.into_iter().map(|c| c.job.id));
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("task"));
+    }
+    let total = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(
+        (total, all.len()),
+        (20, 20),
+        "every job claimed exactly once"
+    );
+}
+
+/// Higher priority first, then oldest.
+pub async fn claims_follow_priority(store: Arc<dyn Store>) {
+    let low = enqueue(&store, -5).await;
+    let old = enqueue(&store, 0).await;
+    let high = enqueue(&store, 10).await;
+    let young = enqueue(&store, 0).await;
+    let claim = ClaimJobs {
+        worker: "w".into(),
+        limit: 4,
+        lease_ms: 60_000,
+        per_tenant: None,
+    };
+    let got: Vec<JobId> = store
+        .claim_jobs(claim)
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|c| c.job.id)
+        .collect();
+    assert_eq!(got, vec![high, old, young, low]);
+}
+
+/// With a cap of 2 running jobs per tenant, a claim for 5 gets 2, and one more once a job
+/// ends.
+pub async fn a_tenant_cap_limits_running_jobs(store: Arc<dyn Store>) {
+    for _ in 0..5 {
+        enqueue(&store, 0).await;
+    }
+    let claim = |limit| ClaimJobs {
+        worker: "w".into(),
+        limit,
+        lease_ms: 60_000,
+        per_tenant: Some(2),
+    };
+    let got = store.claim_jobs(claim(5)).await.expect("claim");
+    assert_eq!(got.len(), 2);
+    assert!(store.claim_jobs(claim(5)).await.expect("claim").is_empty());
+    let outcome = Outcome {
+        reason: OutcomeReason::Accepted,
+        accepted_iteration: None,
+        code: None,
+        message: None,
+    };
+    let finish = FinishJob {
+        status: JobStatus::Succeeded,
+        outcome,
+    };
+    store
+        .finish_job(&got[0].lease, finish)
+        .await
+        .expect("finish");
+    assert_eq!(store.claim_jobs(claim(5)).await.expect("claim").len(), 1);
+}

@@ -1,0 +1,72 @@
+//! Shared set-up: a spec, a stored job, a claimed lease, a model call and a run.
+
+use std::sync::Arc;
+
+use hone_domain::{Execution, ExecutionStatus, JobId, JobSpec, ModelCall, TenantId, Usage};
+use serde_json::json;
+
+use crate::{ClaimJobs, Enqueued, Lease, NewJob, Store};
+
+pub(crate) fn tenant() -> TenantId {
+    TenantId::default_tenant()
+}
+
+pub(crate) fn spec(priority: i32) -> JobSpec {
+    JobSpec::parse(&json!({"task": "add", "tests": "assert True", "priority": priority}))
+        .unwrap_or_else(|e| panic!("test spec rejected: {e:?}"))
+}
+
+pub(crate) async fn enqueue(store: &Arc<dyn Store>, priority: i32) -> JobId {
+    let id = JobId::new();
+    let new = NewJob {
+        id,
+        tenant: tenant(),
+        spec: spec(priority),
+        idempotency: None,
+    };
+    match store.enqueue_job(new).await {
+        Ok(Enqueued::Created(job)) => job.id,
+        other => panic!("enqueue failed: {other:?}"),
+    }
+}
+
+pub(crate) async fn claim_one(store: &Arc<dyn Store>, worker: &str, lease_ms: u64) -> Lease {
+    let claim = ClaimJobs {
+        worker: worker.to_owned(),
+        limit: 1,
+        lease_ms,
+        per_tenant: None,
+    };
+    let mut got = store.claim_jobs(claim).await.unwrap_or_default();
+    assert_eq!(got.len(), 1, "expected one claimable job");
+    got.remove(0).lease
+}
+
+pub(crate) fn call(tokens: u64) -> ModelCall {
+    ModelCall {
+        provider: "fake".into(),
+        model: "m".into(),
+        latency_ms: 5,
+        usage: Usage {
+            prompt_tokens: tokens,
+            completion_tokens: tokens,
+            total_tokens: 2 * tokens,
+        },
+    }
+}
+
+pub(crate) fn execution(status: ExecutionStatus) -> Execution {
+    Execution {
+        status,
+        exit_code: Some(1),
+        signal: None,
+        duration_ms: 3,
+        stdout: String::new(),
+        stderr: "Traceback".into(),
+        stdout_truncated: false,
+        stderr_truncated: false,
+        traceback: None,
+        test_cases: Vec::new(),
+        message: None,
+    }
+}
