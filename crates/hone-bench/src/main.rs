@@ -8,8 +8,11 @@
 //! `HONE_TEST_POSTGRES_URL`).
 //! `cargo run --release -p hone-bench -- sse`: 1,000 SSE clients on one job and 1,000 on
 //! `/v1/events`; delivery latency from commit to client.
+//! `cargo run --release -p hone-bench -- intake`: `POST /v1/jobs` throughput against the
+//! bare axum + sqlx handler on the same database (SQLite; Postgres too when configured).
 
 mod engine;
+mod intake;
 mod sandbox;
 mod sse;
 
@@ -24,6 +27,9 @@ fn main() -> anyhow::Result<()> {
         "sandbox" => runtime.block_on(sandbox::run()),
         "engine" => runtime.block_on(engine::run()),
         "sse" => runtime.block_on(sse::run()),
-        other => anyhow::bail!("unknown benchmark {other:?}; available: sandbox, engine, sse"),
+        "intake" => runtime.block_on(intake::run()),
+        other => {
+            anyhow::bail!("unknown benchmark {other:?}; available: sandbox, engine, sse, intake")
+        }
     }
 }

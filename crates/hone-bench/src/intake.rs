@@ -1,0 +1,249 @@
+//! `POST /v1/jobs` throughput, side by side with the floor: the simplest honest axum + sqlx
+//! handler (typed JSON parse, one `INSERT`, `202` with the id) on the same database, under
+//! the same load (32 keep-alive connections from this process), alternated A B A B.
+//!
+//! hone runs its real router and store with no worker, so only intake is measured (queued
+//! jobs stay queued). SQLite always; Postgres too with `HONE_TEST_POSTGRES_URL`.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+const CONNECTIONS: usize = 32;
+const ROUND: Duration = Duration::from_secs(4);
+const ROUNDS: usize = 2;
+
+/// The body every request sends (as in the reference measurements).
+fn body() -> Value {
+    json!({
+        "task": "Write parse_logs(text) that returns one dict per non-empty line",
+        "tests": "assert parse_logs('') == []",
+        "language": "python",
+        "max_iterations": 3,
+        "actor": {"provider": "openai", "model": "gpt-4.1-mini"},
+        "critic": {"provider": "openai", "model": "gpt-4.1-mini"},
+        "metadata": {"team": "billing"}
+    })
+}
+
+/// The floor's typed body.
+#[derive(Deserialize)]
+#[expect(
+    dead_code,
+    reason = "parsed as a real handler would, not all fields are used"
+)]
+struct FloorSpec {
+    task: String,
+    tests: Option<String>,
+    language: Option<String>,
+    max_iterations: Option<u32>,
+    actor: Option<Value>,
+    critic: Option<Value>,
+    metadata: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Clone)]
+enum FloorDb {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+async fn floor_create(
+    State(db): State<FloorDb>,
+    Json(spec): Json<FloorSpec>,
+) -> Result<(StatusCode, Json<Value>), StatusCode> {
+    let id = uuid::Uuid::now_v7();
+    let now = hone_domain::Timestamp::now().as_millis();
+    let done = match &db {
+        FloorDb::Sqlite(pool) => {
+            sqlx::query("INSERT INTO floor_jobs (id, task, created_at) VALUES ($1, $2, $3)")
+                .bind(id.to_string())
+                .bind(&spec.task)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        }
+        FloorDb::Postgres(pool) => {
+            sqlx::query("INSERT INTO floor_jobs (id, task, created_at) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(&spec.task)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        }
+    };
+    done.map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"id": id}))))
+}
+
+async fn listen(router: axum::Router) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(hone_api::serve(
+        listener,
+        router,
+        hone_api::ServerConfig::default(),
+        std::future::pending(),
+    ));
+    Ok(format!("http://{addr}/v1/jobs"))
+}
+
+async fn floor_server(db: FloorDb) -> anyhow::Result<String> {
+    match &db {
+        FloorDb::Sqlite(pool) => {
+            sqlx::query(
+                "CREATE TABLE floor_jobs (id TEXT PRIMARY KEY, task TEXT NOT NULL, \
+                 created_at BIGINT NOT NULL)",
+            )
+            .execute(pool)
+            .await?;
+        }
+        FloorDb::Postgres(pool) => {
+            sqlx::query(
+                "CREATE TABLE floor_jobs (id UUID PRIMARY KEY, task TEXT NOT NULL, \
+                 created_at BIGINT NOT NULL)",
+            )
+            .execute(pool)
+            .await?;
+        }
+    }
+    listen(
+        axum::Router::new()
+            .route("/v1/jobs", post(floor_create))
+            .with_state(db),
+    )
+    .await
+}
+
+async fn hone_server(store: Arc<dyn hone_store::Store>) -> anyhow::Result<String> {
+    let hub = hone_api::live::Hub::start(store.clone()).await?;
+    let providers = BTreeMap::from([("openai".to_owned(), Ok(()))]);
+    let state = hone_api::AppState {
+        store,
+        sandbox: "none",
+        hub,
+        webhook_policy: hone_webhook::TargetPolicy::default(),
+        secret_overlap: Duration::from_secs(0),
+        max_secrets: 3,
+        providers: Arc::new(providers),
+        languages: None,
+    };
+    listen(hone_api::router(state, hone_api::HttpLimits::default())).await
+}
+
+/// Requests per second accepted by `url` under the load, over one round.
+async fn load(url: &str) -> anyhow::Result<f64> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .build()?;
+    let body = Arc::new(body().to_string());
+    let done = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let (http, body, done, failed, url) = (
+            http.clone(),
+            body.clone(),
+            done.clone(),
+            failed.clone(),
+            url.to_owned(),
+        );
+        tasks.push(tokio::spawn(async move {
+            while started.elapsed() < ROUND {
+                let sent = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body.as_str().to_owned())
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status().as_u16() == 202 => done.fetch_add(1, Ordering::Relaxed),
+                    _ => failed.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let failures = failed.load(Ordering::Relaxed);
+    anyhow::ensure!(failures == 0, "{failures} requests failed against {url}");
+    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Measures one database: floor and hone alternated, with the ratio per pair.
+async fn compare(name: &str, floor: String, hone: String) -> anyhow::Result<()> {
+    let mut ratios = Vec::new();
+    for round in 0..ROUNDS {
+        let f = load(&floor).await?;
+        let h = load(&hone).await?;
+        ratios.push(h / f);
+        println!(
+            "{name} round {}: floor {f:>7.0} req/s, hone {h:>7.0} req/s, hone/floor {:.2}",
+            round + 1,
+            h / f
+        );
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "{name}: hone/floor {:.2} to {:.2} (target >= 0.5)",
+        ratios[0],
+        ratios[ratios.len() - 1]
+    );
+    Ok(())
+}
+
+async fn sqlite_pool(path: &std::path::Path) -> anyhow::Result<sqlx::SqlitePool> {
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal);
+    Ok(SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await?)
+}
+
+/// Runs the comparison on SQLite, and on Postgres when configured.
+pub async fn run() -> anyhow::Result<()> {
+    println!(
+        "POST /v1/jobs, {CONNECTIONS} connections, {} s rounds, floor and hone alternated",
+        ROUND.as_secs()
+    );
+    let dir = tempfile::tempdir()?;
+    let floor = floor_server(FloorDb::Sqlite(
+        sqlite_pool(&dir.path().join("floor.db")).await?,
+    ))
+    .await?;
+    let url = format!("sqlite://{}", dir.path().join("hone.db").display());
+    let store: Arc<dyn hone_store::Store> =
+        Arc::new(hone_store_sqlite::SqliteStore::connect(&url).await?);
+    let hone = hone_server(store).await?;
+    compare("sqlite", floor, hone).await?;
+
+    if let Some(url) = hone_store_postgres::testing::fresh_database().await {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(10)
+            .connect(&url)
+            .await?;
+        let floor = floor_server(FloorDb::Postgres(pool)).await?;
+        let store: Arc<dyn hone_store::Store> =
+            Arc::new(hone_store_postgres::PgStore::connect(&url).await?);
+        let hone = hone_server(store).await?;
+        compare("postgres", floor, hone).await?;
+    }
+    Ok(())
+}
