@@ -7,11 +7,7 @@ use hone_store::{DeliveryTry, DueDelivery, NextTry, StoreError, UnknownName};
 use sqlx::AssertSqlSafe;
 
 use crate::rows::get;
-use crate::{Backend, SqlStore, db_err};
-
-fn ms(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
+use crate::{Backend, SqlStore, db_err, ms};
 
 impl<B> SqlStore<B>
 where

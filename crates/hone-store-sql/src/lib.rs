@@ -58,3 +58,9 @@ impl<B: Backend> SqlStore<B> {
 pub fn db_err(e: sqlx::Error) -> StoreError {
     StoreError::Database(Box::new(e))
 }
+
+/// Milliseconds as the databases store them (saturating: a `u64` past `i64::MAX` is far
+/// beyond any lease or delay).
+pub(crate) fn ms(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}

@@ -11,11 +11,7 @@ use sqlx::types::Json;
 use crate::events::{insert_event, json};
 use crate::intake::JOBS_CHANNEL;
 use crate::rows::get;
-use crate::{Backend, SqlStore, db_err};
-
-fn ms(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
+use crate::{Backend, SqlStore, db_err, ms};
 
 /// Checks the lease, takes the job's next event seq and adds `usage` to its totals, inside
 /// the caller's transaction. Returns `(seq, tenant)`; [`StoreError::LeaseLost`] if the
