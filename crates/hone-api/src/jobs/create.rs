@@ -104,13 +104,17 @@ pub async fn create_job(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    // serde_json's maps are sorted, so the fingerprint ignores key order and whitespace.
-    let fingerprint = format!("{:x}", Sha256::digest(body.value.to_string().as_bytes()));
     let new = NewJob {
         id: JobId::new(),
         tenant,
         spec,
-        idempotency: key.map(|key| Idempotency { key, fingerprint }),
+        // Only a keyed request needs its fingerprint: the body is re-serialised and hashed
+        // then, not on every submission. serde_json's maps are sorted, so the fingerprint
+        // ignores key order and whitespace.
+        idempotency: key.map(|key| Idempotency {
+            key,
+            fingerprint: format!("{:x}", Sha256::digest(body.value.to_string().as_bytes())),
+        }),
     };
     let (status, job) = match state.store.enqueue_job(new).await? {
         // The store signals the workers (in this process or, on Postgres, any other).
