@@ -215,7 +215,7 @@ pub async fn run() -> anyhow::Result<()> {
             "sqlite://{}",
             dir_path.join(format!("bench-{n}.db")).display()
         );
-        Ok(Arc::new(hone_store_sqlite::SqliteStore::connect(&url).await?) as Arc<dyn Store>)
+        Ok(Arc::new(hone_store_sqlite::connect(&url).await?) as Arc<dyn Store>)
     })
     .await?;
     // Postgres too when HONE_TEST_POSTGRES_URL names a server (a fresh database per part).
@@ -224,7 +224,7 @@ pub async fn run() -> anyhow::Result<()> {
             let url = hone_store_postgres::testing::fresh_database()
                 .await
                 .context("HONE_TEST_POSTGRES_URL")?;
-            Ok(Arc::new(hone_store_postgres::PgStore::connect(&url).await?) as Arc<dyn Store>)
+            Ok(Arc::new(hone_store_postgres::connect(&url).await?) as Arc<dyn Store>)
         })
         .await?;
     }

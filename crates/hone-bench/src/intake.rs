@@ -229,8 +229,7 @@ pub async fn run() -> anyhow::Result<()> {
     ))
     .await?;
     let url = format!("sqlite://{}", dir.path().join("hone.db").display());
-    let store: Arc<dyn hone_store::Store> =
-        Arc::new(hone_store_sqlite::SqliteStore::connect(&url).await?);
+    let store: Arc<dyn hone_store::Store> = Arc::new(hone_store_sqlite::connect(&url).await?);
     let hone = hone_server(store).await?;
     compare("sqlite", floor, hone).await?;
 
@@ -240,8 +239,7 @@ pub async fn run() -> anyhow::Result<()> {
             .connect(&url)
             .await?;
         let floor = floor_server(FloorDb::Postgres(pool)).await?;
-        let store: Arc<dyn hone_store::Store> =
-            Arc::new(hone_store_postgres::PgStore::connect(&url).await?);
+        let store: Arc<dyn hone_store::Store> = Arc::new(hone_store_postgres::connect(&url).await?);
         let hone = hone_server(store).await?;
         compare("postgres", floor, hone).await?;
     }

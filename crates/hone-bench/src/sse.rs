@@ -263,18 +263,14 @@ async fn one(name: &str, store: Arc<dyn Store>) -> anyhow::Result<()> {
 pub async fn run() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    one(
-        "sqlite",
-        Arc::new(hone_store_sqlite::SqliteStore::connect(&url).await?),
-    )
-    .await?;
+    one("sqlite", Arc::new(hone_store_sqlite::connect(&url).await?)).await?;
     if std::env::var_os("HONE_TEST_POSTGRES_URL").is_some() {
         let url = hone_store_postgres::testing::fresh_database()
             .await
             .context("HONE_TEST_POSTGRES_URL")?;
         one(
             "postgres",
-            Arc::new(hone_store_postgres::PgStore::connect(&url).await?),
+            Arc::new(hone_store_postgres::connect(&url).await?),
         )
         .await?;
     }

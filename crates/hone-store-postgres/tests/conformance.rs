@@ -10,11 +10,12 @@
 use std::sync::Arc;
 
 use hone_store::Store;
-use hone_store_postgres::PgStore;
 
 async fn fresh() -> Option<Arc<dyn Store>> {
     let url = hone_store_postgres::testing::fresh_database().await?;
-    Some(Arc::new(PgStore::connect(&url).await.expect("connect")))
+    Some(Arc::new(
+        hone_store_postgres::connect(&url).await.expect("connect"),
+    ))
 }
 
 hone_store::conformance_suite!(fresh());

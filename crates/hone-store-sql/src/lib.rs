@@ -1,18 +1,20 @@
 //! hone's store written once: SQL that Postgres and SQLite both accept (numbered `$N`
 //! placeholders, `CAST(… AS TEXT)` for JSON read as text, 64-bit integers everywhere), run
-//! by [`SqlStore`] over any [`Backend`]. The backend crates keep only what truly differs:
-//! connecting, claiming, how a step is written, how a commit is announced.
+//! by [`SqlStore`] over any [`Backend`].
 //!
-//! - [`backend`] is the seam (the id type, the name);
+//! - [`backend`] is the seam, what truly differs (the id type, the claim statement, how a
+//!   step is written, how a commit is announced), one module a database;
 //! - [`rows`] maps rows to domain types;
 //! - [`intake`] stores submitted jobs and cancels them; [`events`] appends to a job's log;
 //! - [`lifecycle`] keeps a claimed job's lease, ends it, or sends it back to the queue;
 //! - [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries;
 //! - [`secrets`] the tenants' webhook signing secrets; [`deliveries`] leases due outbox rows
-//!   to dispatchers and records each try.
+//!   to dispatchers and records each try;
+//! - [`steps`] claims jobs and writes the attempt steps, described once and written by
+//!   the backend;
+//! - [`store`] implements [`hone_store::Store`] for every backend.
 //!
-//! What still lives in the backends: the job claim statement and the attempt steps (one
-//! statement on Postgres, a transaction on SQLite).
+//! What lives in the backend crates: connecting, migrations and test support.
 
 pub mod backend;
 pub mod deliveries;
@@ -22,6 +24,8 @@ pub mod lifecycle;
 pub mod reads;
 pub mod rows;
 pub mod secrets;
+pub mod steps;
+pub mod store;
 
 pub use backend::Backend;
 
@@ -33,6 +37,8 @@ pub struct SqlStore<B: Backend> {
     pool: sqlx::Pool<B>,
     /// Where writes go (SQLite: its single writer connection; Postgres: the same pool).
     writer: sqlx::Pool<B>,
+    /// How commits are announced in-process (see [`Backend::announce`]).
+    hub: B::Hub,
 }
 
 impl<B: Backend> Clone for SqlStore<B> {
@@ -40,6 +46,7 @@ impl<B: Backend> Clone for SqlStore<B> {
         Self {
             pool: self.pool.clone(),
             writer: self.writer.clone(),
+            hub: self.hub.clone(),
         }
     }
 }
@@ -50,7 +57,13 @@ impl<B: Backend> SqlStore<B> {
         Self {
             pool: reads,
             writer: writes,
+            hub: B::hub(),
         }
+    }
+
+    /// The pool reads go to, for tests and tools that need raw access.
+    pub fn pool(&self) -> &sqlx::Pool<B> {
+        &self.pool
     }
 }
 

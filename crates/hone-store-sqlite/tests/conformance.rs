@@ -8,12 +8,11 @@
 use std::sync::Arc;
 
 use hone_store::Store;
-use hone_store_sqlite::SqliteStore;
 
 async fn fresh() -> Option<Arc<dyn Store>> {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("hone.db").display());
-    let store = SqliteStore::connect(&url).await.expect("connect");
+    let store = hone_store_sqlite::connect(&url).await.expect("connect");
     // The directory must outlive the test: leak it (the OS cleans /tmp).
     std::mem::forget(dir);
     Some(Arc::new(store))

@@ -1,7 +1,8 @@
 //! hone's storage boundary. [`Store`] names what the application does with its data
 //! (`enqueue_job`, `claim_jobs`, `record_execution`, ...), one method per operation, so the
-//! engine and the API never see SQL. Each backend crate (`hone-store-sqlite`,
-//! `hone-store-postgres`) implements it and must pass the [`conformance`] suite.
+//! engine and the API never see SQL. `hone-store-sql` implements it once for both
+//! databases; each backend crate (`hone-store-sqlite`, `hone-store-postgres`) runs the
+//! [`conformance`] suite against its database.
 //!
 //! Rules every backend keeps:
 //! - every state change is one transaction, guarded by the expected current state, so two

@@ -1,0 +1,110 @@
+//! The seam between the shared SQL and a database: what truly differs between Postgres and
+//! SQLite. Everything else — every query's text, every row's mapping — is written once, in
+//! the modules that use [`Backend`].
+//!
+//! The two implementations are [`postgres`] and [`sqlite`].
+//!
+//! The shared code is generic over `B: Backend`. sqlx's bounds on a generic database are not
+//! implied by a trait's `where` clause, so each `impl` block of the shared code repeats them
+//! once (the `where` block on [`crate::SqlStore`]'s impls); the compiler checks that both
+//! backends meet them.
+
+pub mod postgres;
+pub mod sqlite;
+
+use hone_domain::JobId;
+use hone_store::{EventSignal, Signal, StoreError};
+use tokio::sync::mpsc;
+
+use crate::steps::Step;
+
+/// A database the shared SQL runs on.
+pub trait Backend: sqlx::Database {
+    /// How a job id is stored: a native `UUID` on Postgres, its text form on SQLite (whose
+    /// sqlx encoding of `Uuid` would be a 16-byte blob).
+    type Id: for<'q> sqlx::Encode<'q, Self>
+        + for<'r> sqlx::Decode<'r, Self>
+        + sqlx::Type<Self>
+        + Send
+        + Sync
+        + 'static;
+
+    /// The name `/readyz` shows.
+    const NAME: &'static str;
+
+    /// Appended to the subquery that picks rows to lease, so concurrent claimers never take
+    /// the same rows: `FOR UPDATE SKIP LOCKED` on Postgres; nothing on SQLite, whose single
+    /// writer runs one claim at a time.
+    const SKIP_LOCKED: &'static str;
+
+    /// A job id as this database binds it.
+    fn id(job: JobId) -> Self::Id;
+
+    /// A job id as this database returned it.
+    fn job_id(id: Self::Id) -> JobId;
+
+    /// Announces a change to listeners in other processes, delivered when the transaction
+    /// commits: Postgres `NOTIFY`; on SQLite nothing (its store broadcasts in-process after
+    /// the commit, from what the shared call returns).
+    fn notify<'c>(
+        conn: &'c mut Self::Connection,
+        channel: &'static str,
+        payload: &'c str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
+
+    /// Serialises the transactions that take the same `key` until they end: Postgres takes
+    /// a transaction-scoped advisory lock; SQLite has one writer, so there is nothing to do.
+    fn lock_key<'c>(
+        conn: &'c mut Self::Connection,
+        key: &'c str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
+
+    /// The claim statement: leases up to `$7` claimable jobs (queued and due, or running
+    /// with an expired lease) to worker `$1` until `$2`, at most `$8` running per tenant
+    /// when `$8` is not null; `$3` to `$6` are now. It returns [`crate::rows::JOB_COLUMNS`],
+    /// `last_seq` and `tenant_id` of each claimed job, whose `last_seq` it bumped.
+    fn claim_sql() -> &'static str;
+
+    /// What the store keeps to announce commits in-process (SQLite's broadcast channels;
+    /// nothing on Postgres, whose announcements travel with the transaction).
+    type Hub: Clone + Send + Sync + 'static;
+
+    /// A new hub, at connect time.
+    fn hub() -> Self::Hub;
+
+    /// Tells this process's listeners about a change that has just committed. Postgres has
+    /// said it already (`NOTIFY` in the transaction, the `events` trigger); SQLite
+    /// broadcasts here.
+    fn announce(hub: &Self::Hub, change: Announce);
+
+    /// Subscribes to job signals ("queued", "cancel requested").
+    fn listen(
+        pool: &sqlx::Pool<Self>,
+        hub: &Self::Hub,
+    ) -> impl Future<Output = Result<mpsc::Receiver<Signal>, StoreError>> + Send;
+
+    /// Subscribes to "an event was committed".
+    fn listen_events(
+        pool: &sqlx::Pool<Self>,
+        hub: &Self::Hub,
+    ) -> impl Future<Output = Result<mpsc::Receiver<EventSignal>, StoreError>> + Send;
+
+    /// Writes one attempt step under the lease, with its event, and returns the event's seq:
+    /// one statement on Postgres (one round trip), a transaction on SQLite (which has no
+    /// data-modifying `WITH`).
+    fn write_step(
+        pool: &sqlx::Pool<Self>,
+        step: Step<'_>,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+}
+
+/// A change that has committed, as [`Backend::announce`] hears of it.
+#[derive(Debug, Clone, Copy)]
+pub enum Announce {
+    /// A job was queued (or queued again).
+    Queued,
+    /// A cancel was requested for a running job.
+    Cancel(JobId),
+    /// Event `seq` of a job was appended.
+    Appended(JobId, i64),
+}

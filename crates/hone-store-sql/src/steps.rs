@@ -1,0 +1,299 @@
+//! A claimed job's work: the claim itself and the attempt steps (start, code, execution,
+//! critique, decision). Each step is described once here, as a [`Step`]; how it is written
+//! is the backend's ([`crate::Backend::write_step`]): the same guard, the same columns, the
+//! same event, in one statement or one transaction.
+
+use hone_domain::{
+    AttemptStatus, Critique, EventType, Execution, Feedback, ModelCall, TenantId, Timestamp, Usage,
+};
+use hone_store::{ClaimJobs, Claimed, Lease, StoreError};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+use sqlx::AssertSqlSafe;
+use sqlx::types::Json;
+
+use crate::events::{insert_event, json as to_json};
+use crate::rows::{self, get};
+use crate::{Backend, SqlStore, db_err, ms};
+
+/// One attempt step: what it writes, under which lease, and the event it appends.
+pub struct Step<'a> {
+    /// The lease the step is written under; a worker that lost it writes nothing.
+    pub lease: &'a Lease,
+    /// The attempt.
+    pub iteration: u32,
+    /// The step's name in [`StoreError::StepExists`].
+    pub name: &'static str,
+    /// Model tokens the step adds to the job's totals.
+    pub usage: Usage,
+    /// The event appended with the step.
+    pub kind: EventType,
+    /// The event's data.
+    pub data: Value,
+    /// The attempt row's change.
+    pub write: Write,
+    /// The step's time, in milliseconds since the epoch.
+    pub now: i64,
+}
+
+/// How a step changes the attempt row.
+pub enum Write {
+    /// Inserts the attempt (`status = 'running'`) and sets the job's `iterations` to it.
+    Start,
+    /// Updates the attempt's columns once: `set` is a `SET` list over `$10`, `$11`, … (the
+    /// `params`, in order; `$4` is the step's time), `once` the condition that makes the
+    /// step write at most once.
+    Update {
+        /// The `SET` list.
+        set: &'static str,
+        /// The condition that holds until the step is written.
+        once: &'static str,
+        /// `$10` onwards.
+        params: Vec<Param>,
+    },
+}
+
+/// A value bound to an attempt column.
+pub enum Param {
+    /// A text column.
+    Text(String),
+    /// A JSON column (`NULL` for `None`).
+    Json(Option<Box<RawValue>>),
+}
+
+/// `$1` the job, `$2` the worker, `$3` the iteration, `$4` now, `$5`–`$7` the usage,
+/// `$8` the event type, `$9` its data, then the step's params: the binds every step
+/// statement takes, whichever subset it uses.
+pub fn bind_step<'q, B>(
+    query: sqlx::query::Query<'q, B, B::Arguments>,
+    step: &'q Step<'q>,
+) -> sqlx::query::Query<'q, B, B::Arguments>
+where
+    B: Backend,
+    for<'e> i64: sqlx::Encode<'e, B> + sqlx::Type<B>,
+    for<'e> &'e str: sqlx::Encode<'e, B> + sqlx::Type<B>,
+    for<'e> Json<&'e Value>: sqlx::Encode<'e, B> + sqlx::Type<B>,
+    for<'e> Option<Json<&'e RawValue>>: sqlx::Encode<'e, B> + sqlx::Type<B>,
+{
+    let mut query = query
+        .bind(B::id(step.lease.job))
+        .bind(step.lease.worker.as_str())
+        .bind(i64::from(step.iteration))
+        .bind(step.now)
+        .bind(ms(step.usage.prompt_tokens))
+        .bind(ms(step.usage.completion_tokens))
+        .bind(ms(step.usage.total_tokens))
+        .bind(step.kind.as_str())
+        .bind(Json(&step.data));
+    if let Write::Update { params, .. } = &step.write {
+        for param in params {
+            query = match param {
+                Param::Text(text) => query.bind(text.as_str()),
+                Param::Json(value) => query.bind(value.as_deref().map(Json)),
+            };
+        }
+    }
+    query
+}
+
+/// A step whose guard held but which was written already.
+pub fn step_exists(step: &Step<'_>) -> StoreError {
+    StoreError::StepExists {
+        job: step.lease.job,
+        iteration: step.iteration,
+        step: step.name,
+    }
+}
+
+fn json_param<T: serde::Serialize>(what: &'static str, v: &T) -> Result<Param, StoreError> {
+    Ok(Param::Json(Some(to_json(what, v)?)))
+}
+
+fn step<'a>(lease: &'a Lease, iteration: u32, name: &'static str, kind: EventType) -> Step<'a> {
+    Step {
+        lease,
+        iteration,
+        name,
+        usage: Usage::default(),
+        kind,
+        data: json!({"iteration": iteration}),
+        write: Write::Start,
+        now: Timestamp::now().as_millis(),
+    }
+}
+
+impl<B> SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut B::Connection: sqlx::Executor<'c, Database = B>,
+    B::Arguments: sqlx::IntoArguments<B>,
+    for<'q> i64: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> Option<i64>: sqlx::Encode<'q, B>,
+    for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> Json<&'q RawValue>: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'r> i64: sqlx::Decode<'r, B>,
+    for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'r> bool: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
+{
+    /// Leases claimable jobs to `claim.worker` (see [`Backend::claim_sql`]), appending each
+    /// one's `job.started` event, highest priority first. Returns each with its event's seq.
+    pub async fn claim_jobs(&self, claim: ClaimJobs) -> Result<Vec<(Claimed, i64)>, StoreError> {
+        let now = Timestamp::now().as_millis();
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let found = sqlx::query(AssertSqlSafe(B::claim_sql()))
+            .bind(claim.worker.as_str())
+            .bind(now + ms(claim.lease_ms))
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .bind(i64::from(claim.limit))
+            .bind(claim.per_tenant.map(i64::from))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let mut claimed = Vec::with_capacity(found.len());
+        for row in &found {
+            let job = rows::job::<B>(row)?;
+            let seq: i64 = get::<B, _>(row, "last_seq")?;
+            let tenant: String = get::<B, _>(row, "tenant_id")?;
+            let data =
+                json!({"status": "running", "iteration": job.iterations, "worker": claim.worker});
+            insert_event::<B>(
+                &mut tx,
+                job.id,
+                &tenant,
+                seq,
+                EventType::JobStarted,
+                data,
+                now,
+            )
+            .await?;
+            let lease = Lease {
+                job: job.id,
+                worker: claim.worker.clone(),
+            };
+            let tenant = TenantId(tenant);
+            claimed.push((Claimed { job, lease, tenant }, seq));
+        }
+        tx.commit().await.map_err(db_err)?;
+        claimed.sort_by(|(a, _), (b, _)| {
+            (b.job.spec.priority.cmp(&a.job.spec.priority)).then(a.job.id.cmp(&b.job.id))
+        });
+        Ok(claimed)
+    }
+
+    /// Starts attempt `iteration`. Returns the event's seq.
+    pub async fn start_attempt(&self, lease: &Lease, iteration: u32) -> Result<i64, StoreError> {
+        let step = step(lease, iteration, "attempt", EventType::AttemptStarted);
+        B::write_step(&self.writer, step).await
+    }
+
+    /// Records the actor's code and call.
+    pub async fn record_actor_output(
+        &self,
+        lease: &Lease,
+        iteration: u32,
+        code: &str,
+        call: &ModelCall,
+    ) -> Result<i64, StoreError> {
+        let params = vec![
+            Param::Text(code.to_owned()),
+            json_param("actor call", call)?,
+        ];
+        B::write_step(
+            &self.writer,
+            Step {
+                usage: call.usage,
+                data: json!({"iteration": iteration, "code_bytes": code.len()}),
+                write: Write::Update {
+                    set: "code = $10, actor = $11",
+                    once: "code IS NULL AND status = 'running'",
+                    params,
+                },
+                ..step(lease, iteration, "code", EventType::AttemptCode)
+            },
+        )
+        .await
+    }
+
+    /// Records the sandbox run.
+    pub async fn record_execution(
+        &self,
+        lease: &Lease,
+        iteration: u32,
+        execution: &Execution,
+    ) -> Result<i64, StoreError> {
+        let data = json!({"iteration": iteration, "status": execution.status,
+                          "duration_ms": execution.duration_ms});
+        B::write_step(
+            &self.writer,
+            Step {
+                data,
+                write: Write::Update {
+                    set: "execution = $10",
+                    once: "code IS NOT NULL AND execution IS NULL AND status = 'running'",
+                    params: vec![json_param("execution", execution)?],
+                },
+                ..step(lease, iteration, "execution", EventType::AttemptExecuted)
+            },
+        )
+        .await
+    }
+
+    /// Records the critic's review and call.
+    pub async fn record_critique(
+        &self,
+        lease: &Lease,
+        iteration: u32,
+        critique: &Critique,
+        call: &ModelCall,
+    ) -> Result<i64, StoreError> {
+        let params = vec![
+            json_param("critique", critique)?,
+            json_param("critic call", call)?,
+        ];
+        B::write_step(
+            &self.writer,
+            Step {
+                usage: call.usage,
+                data: json!({"iteration": iteration, "verdict": critique.verdict}),
+                write: Write::Update {
+                    set: "critique = $10, critic = $11",
+                    once: "critique IS NULL AND status = 'running'",
+                    params,
+                },
+                ..step(lease, iteration, "critique", EventType::AttemptCritiqued)
+            },
+        )
+        .await
+    }
+
+    /// Ends the attempt with `status` and the feedback for the next one.
+    pub async fn finish_attempt(
+        &self,
+        lease: &Lease,
+        iteration: u32,
+        status: AttemptStatus,
+        feedback: Option<&Feedback>,
+    ) -> Result<i64, StoreError> {
+        let feedback = feedback.map(|f| to_json("feedback", f)).transpose()?;
+        B::write_step(
+            &self.writer,
+            Step {
+                data: json!({"iteration": iteration, "status": status}),
+                write: Write::Update {
+                    set: "status = $10, feedback = $11, finished_at = $4",
+                    once: "status = 'running'",
+                    params: vec![
+                        Param::Text(status.as_str().to_owned()),
+                        Param::Json(feedback),
+                    ],
+                },
+                ..step(lease, iteration, "decision", EventType::AttemptFinished)
+            },
+        )
+        .await
+    }
+}

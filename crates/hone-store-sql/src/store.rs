@@ -1,0 +1,256 @@
+//! [`Store`] for [`SqlStore`], once for both databases: each method runs the shared query
+//! and, after the commit, announces the change through the backend
+//! ([`Backend::announce`]: a broadcast on SQLite, nothing more on Postgres).
+
+use async_trait::async_trait;
+use hone_domain::{
+    Attempt, AttemptStatus, Critique, Event, Execution, Feedback, Job, JobId, ModelCall, TenantId,
+};
+use hone_store::{
+    CancelOutcome, ClaimJobs, Claimed, Delivery, DeliveryTry, DueDelivery, Enqueued, EventSignal,
+    FinishJob, JobControl, JobPage, Lease, ListJobs, NewJob, RotateSecret, Signal, Store,
+    StoreError, TenantEvent, WebhookSecret,
+};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use sqlx::types::Json;
+use tokio::sync::mpsc;
+
+use crate::backend::Announce;
+use crate::{Backend, SqlStore, db_err};
+
+impl<B: Backend> SqlStore<B> {
+    /// Announces that event `seq` of `job` has committed.
+    fn appended(&self, job: JobId, seq: i64) {
+        B::announce(&self.hub, Announce::Appended(job, seq));
+    }
+}
+
+#[async_trait]
+impl<B> Store for SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut B::Connection: sqlx::Executor<'c, Database = B>,
+    B::Arguments: sqlx::IntoArguments<B>,
+    for<'q> i64: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> Option<i64>: sqlx::Encode<'q, B>,
+    for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, B>,
+    for<'q> Option<B::Id>: sqlx::Encode<'q, B>,
+    for<'q> Json<&'q RawValue>: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> Json<&'q Value>: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> Option<Json<&'q RawValue>>: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'r> i64: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'r> bool: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
+{
+    fn backend(&self) -> &'static str {
+        <B as Backend>::NAME
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1 FROM tenants LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn enqueue_job(&self, job: NewJob) -> Result<Enqueued, StoreError> {
+        let enqueued = SqlStore::enqueue_job(self, job).await?;
+        if let Enqueued::Created(job) = &enqueued {
+            B::announce(&self.hub, Announce::Queued);
+            self.appended(job.id, 1);
+        }
+        Ok(enqueued)
+    }
+
+    async fn get_job(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>, StoreError> {
+        SqlStore::get_job(self, tenant, id).await
+    }
+
+    async fn list_jobs(&self, tenant: &TenantId, query: ListJobs) -> Result<JobPage, StoreError> {
+        SqlStore::list_jobs(self, tenant, query).await
+    }
+
+    async fn list_attempts(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+    ) -> Result<Option<Vec<Attempt>>, StoreError> {
+        SqlStore::list_attempts(self, tenant, id).await
+    }
+
+    async fn list_events(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Option<Vec<Event>>, StoreError> {
+        SqlStore::list_events(self, tenant, id, after, limit).await
+    }
+
+    async fn request_cancel(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+    ) -> Result<CancelOutcome, StoreError> {
+        let (outcome, seq) = SqlStore::request_cancel(self, tenant, id).await?;
+        if outcome == CancelOutcome::Requested {
+            B::announce(&self.hub, Announce::Cancel(id));
+        }
+        if let Some(seq) = seq {
+            self.appended(id, seq);
+        }
+        Ok(outcome)
+    }
+
+    async fn claim_jobs(&self, claim: ClaimJobs) -> Result<Vec<Claimed>, StoreError> {
+        let claimed = SqlStore::claim_jobs(self, claim).await?;
+        Ok(claimed
+            .into_iter()
+            .map(|(c, seq)| {
+                self.appended(c.job.id, seq);
+                c
+            })
+            .collect())
+    }
+
+    async fn heartbeat(&self, lease: &Lease, lease_ms: u64) -> Result<JobControl, StoreError> {
+        SqlStore::heartbeat(self, lease, lease_ms).await
+    }
+
+    async fn start_attempt(&self, lease: &Lease, iteration: u32) -> Result<(), StoreError> {
+        let seq = SqlStore::start_attempt(self, lease, iteration).await?;
+        self.appended(lease.job, seq);
+        Ok(())
+    }
+
+    async fn record_actor_output(
+        &self,
+        lease: &Lease,
+        iteration: u32,
+        code: &str,
+        call: &ModelCall,
+    ) -> Result<(), StoreError> {
+        let seq = SqlStore::record_actor_output(self, lease, iteration, code, call).await?;
+        self.appended(lease.job, seq);
+        Ok(())
+    }
+
+    async fn record_execution(
+        &self,
+        lease: &Lease,
+        iteration: u32,
+        execution: &Execution,
+    ) -> Result<(), StoreError> {
+        let seq = SqlStore::record_execution(self, lease, iteration, execution).await?;
+        self.appended(lease.job, seq);
+        Ok(())
+    }
+
+    async fn record_critique(
+        &self,
+        lease: &Lease,
+        iteration: u32,
+        critique: &Critique,
+        call: &ModelCall,
+    ) -> Result<(), StoreError> {
+        let seq = SqlStore::record_critique(self, lease, iteration, critique, call).await?;
+        self.appended(lease.job, seq);
+        Ok(())
+    }
+
+    async fn finish_attempt(
+        &self,
+        lease: &Lease,
+        iteration: u32,
+        status: AttemptStatus,
+        feedback: Option<&Feedback>,
+    ) -> Result<(), StoreError> {
+        let seq = SqlStore::finish_attempt(self, lease, iteration, status, feedback).await?;
+        self.appended(lease.job, seq);
+        Ok(())
+    }
+
+    async fn finish_job(&self, lease: &Lease, finish: FinishJob) -> Result<(), StoreError> {
+        let seq = SqlStore::finish_job(self, lease, finish).await?;
+        self.appended(lease.job, seq);
+        Ok(())
+    }
+
+    async fn requeue_job(
+        &self,
+        lease: &Lease,
+        reason: &str,
+        delay_ms: u64,
+    ) -> Result<u32, StoreError> {
+        let (n, seq) = SqlStore::requeue_job(self, lease, reason, delay_ms, true).await?;
+        B::announce(&self.hub, Announce::Queued);
+        self.appended(lease.job, seq);
+        Ok(n)
+    }
+
+    async fn release_job(&self, lease: &Lease, reason: &str) -> Result<(), StoreError> {
+        let (_, seq) = SqlStore::requeue_job(self, lease, reason, 0, false).await?;
+        B::announce(&self.hub, Announce::Queued);
+        self.appended(lease.job, seq);
+        Ok(())
+    }
+
+    async fn listen(&self) -> Result<mpsc::Receiver<Signal>, StoreError> {
+        B::listen(&self.pool, &self.hub).await
+    }
+
+    async fn listen_events(&self) -> Result<mpsc::Receiver<EventSignal>, StoreError> {
+        B::listen_events(&self.pool, &self.hub).await
+    }
+
+    async fn read_events(
+        &self,
+        job: JobId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<TenantEvent>, StoreError> {
+        SqlStore::read_events(self, job, after, limit).await
+    }
+
+    async fn webhook_secrets(
+        &self,
+        tenant: &TenantId,
+        candidate: &str,
+    ) -> Result<Vec<WebhookSecret>, StoreError> {
+        SqlStore::webhook_secrets(self, tenant, candidate).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        tenant: &TenantId,
+        rotation: RotateSecret,
+    ) -> Result<Vec<WebhookSecret>, StoreError> {
+        SqlStore::rotate_webhook_secret(self, tenant, rotation).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease_ms: u64,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        SqlStore::claim_deliveries(self, worker, limit, lease_ms).await
+    }
+
+    async fn record_delivery(&self, delivery: &DeliveryTry) -> Result<(), StoreError> {
+        SqlStore::record_delivery(self, delivery).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+    ) -> Result<Option<Vec<Delivery>>, StoreError> {
+        SqlStore::list_deliveries(self, tenant, id).await
+    }
+}
