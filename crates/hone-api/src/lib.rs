@@ -57,6 +57,8 @@ pub struct AppState {
 
 /// Request bodies larger than this get `413`.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// Batch request bodies (`POST /v1/jobs/batch`) larger than this get `413`.
+pub const DEFAULT_BATCH_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 /// One served route.
 pub struct Route {
@@ -82,6 +84,11 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, "/readyz", get(health::readyz)),
         route(Method::GET, "/openapi.yaml", get(health::openapi)),
         route(Method::POST, "/v1/jobs", post(jobs::create::create_job)),
+        route(
+            Method::POST,
+            "/v1/jobs/batch",
+            post(jobs::batch::create_batch),
+        ),
         route(Method::GET, "/v1/jobs", get(jobs::list::list_jobs)),
         route(Method::GET, "/v1/jobs/{id}", get(jobs::get::get_job)),
         route(
@@ -135,12 +142,16 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
     }
     let mut router = Router::new();
     for (path, handler) in by_path {
-        router = router.route(path, handler);
+        let body_bytes = if path == "/v1/jobs/batch" {
+            limits.batch_body_bytes
+        } else {
+            limits.body_bytes
+        };
+        router = router.route(path, handler.layer(RequestBodyLimitLayer::new(body_bytes)));
     }
     router
         .fallback(problem::not_found_route)
         .with_state(state)
-        .layer(RequestBodyLimitLayer::new(limits.body_bytes))
         .layer(axum::Extension(limits::BodyTimeout(limits.body_timeout)))
         .layer(axum::middleware::map_response(problem::problemize))
         .layer(axum::middleware::map_request(limits::check_head))

@@ -20,7 +20,8 @@ pub const JOBS_CHANNEL: &str = "hone_jobs";
 /// The channel that tells workers a running job is to be cancelled (payload: its id).
 pub const CANCEL_CHANNEL: &str = "hone_cancel";
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
+/// Whether `e` is a unique-key violation (an idempotency key taken meanwhile).
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .is_some_and(|d| d.is_unique_violation())
 }

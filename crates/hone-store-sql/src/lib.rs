@@ -5,7 +5,7 @@
 //! - [`backend`] is the seam, what truly differs (the id type, the claim statement, how a
 //!   step is written, how a commit is announced), one module a database;
 //! - [`rows`] maps rows to domain types;
-//! - [`intake`] stores submitted jobs and cancels them; [`events`] appends to a job's log;
+//! - [`intake`] stores submitted jobs and cancels them, [`batch`] many at once; [`events`] appends to a job's log;
 //! - [`lifecycle`] keeps a claimed job's lease, ends it, or sends it back to the queue;
 //! - [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries;
 //! - [`secrets`] the tenants' webhook signing secrets; [`deliveries`] leases due outbox rows
@@ -17,6 +17,7 @@
 //! What lives in the backend crates: connecting, migrations and test support.
 
 pub mod backend;
+pub mod batch;
 pub mod deliveries;
 pub mod events;
 pub mod intake;

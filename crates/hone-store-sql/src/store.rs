@@ -7,9 +7,9 @@ use hone_domain::{
     Attempt, AttemptStatus, Critique, Event, Execution, Feedback, Job, JobId, ModelCall, TenantId,
 };
 use hone_store::{
-    CancelOutcome, ClaimJobs, Claimed, Delivery, DeliveryTry, DueDelivery, Enqueued, EventSignal,
-    FinishJob, JobControl, JobPage, Lease, ListJobs, NewJob, RotateSecret, Signal, Store,
-    StoreError, TenantEvent, WebhookSecret,
+    CancelOutcome, ClaimJobs, Claimed, Delivery, DeliveryTry, DueDelivery, Enqueued, EnqueuedBatch,
+    EventSignal, FinishJob, JobControl, JobPage, Lease, ListJobs, NewBatch, NewJob, RotateSecret,
+    Signal, Store, StoreError, TenantEvent, WebhookSecret,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -62,6 +62,17 @@ where
         if let Enqueued::Created(job) = &enqueued {
             B::announce(&self.hub, Announce::Queued);
             self.appended(job.id, 1);
+        }
+        Ok(enqueued)
+    }
+
+    async fn enqueue_batch(&self, batch: NewBatch) -> Result<EnqueuedBatch, StoreError> {
+        let enqueued = SqlStore::enqueue_batch(self, batch).await?;
+        if let EnqueuedBatch::Created(ids) = &enqueued {
+            B::announce(&self.hub, Announce::Queued);
+            for id in ids {
+                self.appended(*id, 1);
+            }
         }
         Ok(enqueued)
     }

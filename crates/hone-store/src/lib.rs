@@ -42,6 +42,10 @@ pub trait Store: Send + Sync + 'static {
     /// idempotency key.
     async fn enqueue_job(&self, job: NewJob) -> Result<Enqueued, StoreError>;
 
+    /// Stores jobs with their `job.queued` events in one transaction, all or none, or finds
+    /// the batch of the same idempotency key.
+    async fn enqueue_batch(&self, batch: NewBatch) -> Result<EnqueuedBatch, StoreError>;
+
     /// One job of the tenant.
     async fn get_job(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>, StoreError>;
 

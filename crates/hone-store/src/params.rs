@@ -24,6 +24,30 @@ pub struct Idempotency {
     pub fingerprint: String,
 }
 
+/// Jobs to store together ([`crate::Store::enqueue_batch`]): all or none.
+#[derive(Debug, Clone)]
+pub struct NewBatch {
+    /// Their owner.
+    pub tenant: TenantId,
+    /// The jobs, in the order the client listed them (their `idempotency` is not used).
+    pub jobs: Vec<NewJob>,
+    /// The client's `Idempotency-Key` for the whole batch and the request's fingerprint.
+    pub idempotency: Option<Idempotency>,
+}
+
+/// What [`crate::Store::enqueue_batch`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnqueuedBatch {
+    /// The jobs were stored; their ids in order.
+    Created(Vec<JobId>),
+    /// The key was used before with the same fingerprint: the first batch's ids.
+    Existing(Vec<JobId>),
+    /// The key was used before with another fingerprint.
+    KeyReused,
+    /// Another request with the key is being stored right now.
+    KeyInFlight,
+}
+
 /// What [`crate::Store::enqueue_job`] did.
 #[derive(Debug, Clone)]
 pub enum Enqueued {

@@ -135,6 +135,7 @@ impl Application {
                 };
                 let limits = HttpLimits {
                     body_bytes: http.body_limit,
+                    batch_body_bytes: http.batch_body_limit,
                     body_timeout: Duration::from_secs(http.http_body_timeout_s.max(1)),
                 };
                 let router = hone_api::router(state, limits);

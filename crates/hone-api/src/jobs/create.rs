@@ -17,7 +17,8 @@ use crate::problem::ApiError;
 /// The header that makes a submission idempotent.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+/// The request's `Idempotency-Key`, if it has a valid one.
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(raw) = headers.get(IDEMPOTENCY_KEY) else {
         return Ok(None);
     };
@@ -43,7 +44,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 /// What a valid spec asks that this service cannot give: a provider that is unknown or not
 /// configured, a language whose runtime failed its start-up check, a webhook target the
 /// policy refuses (a literal address now; names when a delivery resolves them).
-fn runnable(state: &AppState, spec: &JobSpec) -> Vec<FieldError> {
+pub(crate) fn runnable(state: &AppState, spec: &JobSpec) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let roles = [
         ("actor", Some(&spec.actor)),
@@ -91,6 +92,12 @@ fn runnable(state: &AppState, spec: &JobSpec) -> Vec<FieldError> {
     errors
 }
 
+/// A fingerprint of a request body. serde_json's maps are sorted, so it ignores key order
+/// and whitespace.
+pub(crate) fn fingerprint(body: &serde_json::Value) -> String {
+    format!("{:x}", Sha256::digest(body.to_string().as_bytes()))
+}
+
 /// Submits a job.
 pub async fn create_job(
     State(state): State<AppState>,
@@ -109,11 +116,10 @@ pub async fn create_job(
         tenant,
         spec,
         // Only a keyed request needs its fingerprint: the body is re-serialised and hashed
-        // then, not on every submission. serde_json's maps are sorted, so the fingerprint
-        // ignores key order and whitespace.
+        // then, not on every submission.
         idempotency: key.map(|key| Idempotency {
             key,
-            fingerprint: format!("{:x}", Sha256::digest(body.value.to_string().as_bytes())),
+            fingerprint: fingerprint(&body.value),
         }),
     };
     let (status, job) = match state.store.enqueue_job(new).await? {

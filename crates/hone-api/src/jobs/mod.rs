@@ -2,6 +2,7 @@
 //! path-id parsing.
 
 pub mod attempts;
+pub mod batch;
 pub mod cancel;
 pub mod create;
 pub mod deliveries;

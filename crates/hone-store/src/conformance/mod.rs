@@ -7,6 +7,7 @@
 )]
 
 mod attempts;
+mod batches;
 mod cancellation;
 mod claims;
 mod fixtures;
@@ -15,6 +16,7 @@ mod signals;
 mod webhooks;
 
 pub use attempts::*;
+pub use batches::*;
 pub use cancellation::*;
 pub use claims::*;
 pub use jobs::*;
@@ -28,6 +30,7 @@ macro_rules! conformance_suite {
     ($make:expr) => {
         $crate::conformance_suite!(@cases $make;
             enqueue_then_read_back, idempotency_keys, list_pages_newest_first,
+            batches_store_all_or_nothing, batch_idempotency_keys,
             claims_never_overlap, claims_follow_priority, attempt_steps_are_written_once,
             lost_lease_stops_writes, cancel_by_state, requeue_delays_the_job,
             release_gives_the_job_back_at_once, signals_announce_jobs_and_cancels,

@@ -65,6 +65,10 @@ pub struct HttpArgs {
     #[arg(long, env = "HONE_BODY_LIMIT", default_value_t = hone_api::DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
 
+    /// Largest batch request body (`POST /v1/jobs/batch`, up to 1,000 specs), in bytes.
+    #[arg(long, env = "HONE_BATCH_BODY_LIMIT", default_value_t = hone_api::DEFAULT_BATCH_BODY_LIMIT)]
+    pub batch_body_limit: usize,
+
     /// Seconds a request's head may take to arrive; also how long an idle kept-alive
     /// connection stays open.
     #[arg(long, env = "HONE_HTTP_HEADER_TIMEOUT_S", default_value_t = 10)]

@@ -110,9 +110,13 @@ impl TestApp {
     }
 
     pub async fn submit_raw(&self, body: String, headers: &[(&str, &str)]) -> Reply {
+        self.post_json("/v1/jobs", body, headers).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: String, headers: &[(&str, &str)]) -> Reply {
         let mut req = self
             .http
-            .post(format!("{}/v1/jobs", self.base))
+            .post(format!("{}{path}", self.base))
             .header("content-type", "application/json")
             .body(body);
         for (k, v) in headers {

@@ -1,0 +1,164 @@
+//! Batch intake: many jobs and their `job.queued` events in one transaction, written as
+//! multi-row `INSERT`s (a few statements for a thousand jobs, not two per job), and the
+//! batch's idempotency key with the ids it stored.
+
+use hone_domain::{JobId, TenantId, Timestamp};
+use hone_store::{EnqueuedBatch, Idempotency, NewBatch, NewJob, StoreError};
+use serde_json::value::RawValue;
+use sqlx::QueryBuilder;
+use sqlx::types::Json;
+
+use crate::events::json;
+use crate::intake::{JOBS_CHANNEL, is_unique_violation};
+use crate::{Backend, SqlStore, db_err};
+
+/// Rows per `INSERT`: 11 binds a job row keeps a statement far below both databases'
+/// parameter limits (SQLite 32,766, Postgres 65,535).
+const ROWS_PER_INSERT: usize = 500;
+
+/// A job's values, serialised once before the statements borrow them.
+struct Row<'a> {
+    job: &'a NewJob,
+    spec: Box<RawValue>,
+    metadata: Box<RawValue>,
+    webhook_events: Option<String>,
+}
+
+fn row(job: &NewJob) -> Result<Row<'_>, StoreError> {
+    Ok(Row {
+        job,
+        spec: json("spec", &job.spec)?,
+        metadata: json("metadata", &job.spec.metadata)?,
+        webhook_events: job.spec.webhook.as_ref().map(|w| w.stored_filter()),
+    })
+}
+
+fn ids_of(text: &str) -> Result<Vec<JobId>, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::corrupt("batch job ids", e))
+}
+
+impl<B> SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut B::Connection: sqlx::Executor<'c, Database = B>,
+    B::Arguments: sqlx::IntoArguments<B>,
+    for<'q> i64: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, B>,
+    for<'q> Json<&'q RawValue>: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
+{
+    /// The batch stored before under `key`: its fingerprint and ids.
+    async fn find_batch(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> Result<Option<(String, Vec<JobId>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT request_fingerprint, job_ids FROM batches \
+             WHERE tenant_id = $1 AND idempotency_key = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(key)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| {
+            let fingerprint: String = crate::rows::get::<B, _>(&r, "request_fingerprint")?;
+            let ids: String = crate::rows::get::<B, _>(&r, "job_ids")?;
+            Ok((fingerprint, ids_of(&ids)?))
+        })
+        .transpose()
+    }
+
+    /// What a key seen before means for this request.
+    async fn existing_batch(
+        &self,
+        tenant: &TenantId,
+        idem: &Idempotency,
+    ) -> Result<EnqueuedBatch, StoreError> {
+        Ok(match self.find_batch(tenant, &idem.key).await? {
+            Some((fingerprint, ids)) if fingerprint == idem.fingerprint => {
+                EnqueuedBatch::Existing(ids)
+            }
+            Some(_) => EnqueuedBatch::KeyReused,
+            None => EnqueuedBatch::KeyInFlight,
+        })
+    }
+
+    /// Stores every job of `batch` with its `job.queued` event (seq 1) in one transaction,
+    /// and the batch's key with the ids, in order. Under a key seen before, the first
+    /// batch's ids are returned instead (or the key is refused for another request).
+    pub async fn enqueue_batch(&self, batch: NewBatch) -> Result<EnqueuedBatch, StoreError> {
+        if let Some(idem) = &batch.idempotency
+            && self.find_batch(&batch.tenant, &idem.key).await?.is_some()
+        {
+            return self.existing_batch(&batch.tenant, idem).await;
+        }
+        let now = Timestamp::now().as_millis();
+        let rows = batch.jobs.iter().map(row).collect::<Result<Vec<_>, _>>()?;
+        let ids: Vec<JobId> = batch.jobs.iter().map(|j| j.id).collect();
+        let tenant = batch.tenant.as_str();
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        if let Some(idem) = &batch.idempotency {
+            let id_list =
+                serde_json::to_string(&ids).map_err(|e| StoreError::corrupt("batch job ids", e))?;
+            let claimed = sqlx::query(
+                "INSERT INTO batches (tenant_id, idempotency_key, request_fingerprint, job_ids, \
+                 created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(tenant)
+            .bind(idem.key.as_str())
+            .bind(idem.fingerprint.as_str())
+            .bind(id_list.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await;
+            if let Err(e) = claimed {
+                drop(tx);
+                if is_unique_violation(&e) {
+                    return self.existing_batch(&batch.tenant, idem).await;
+                }
+                return Err(db_err(e));
+            }
+        }
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut jobs = QueryBuilder::<B>::new(
+                "INSERT INTO jobs (id, tenant_id, status, priority, language, spec, metadata, \
+                 last_seq, available_at, created_at, updated_at, webhook_url, webhook_events) ",
+            );
+            jobs.push_values(chunk, |mut b, r| {
+                b.push_bind(B::id(r.job.id))
+                    .push_bind(tenant)
+                    .push("'queued'")
+                    .push_bind(i64::from(r.job.spec.priority))
+                    .push_bind(r.job.spec.language.as_str())
+                    .push_bind(Json(&*r.spec))
+                    .push_bind(Json(&*r.metadata))
+                    .push("1")
+                    .push(now)
+                    .push(now)
+                    .push(now)
+                    .push_bind(r.job.spec.webhook.as_ref().map(|w| w.url.as_str()))
+                    .push_bind(r.webhook_events.as_deref());
+            });
+            jobs.build().execute(&mut *tx).await.map_err(db_err)?;
+            let mut events = QueryBuilder::<B>::new(
+                "INSERT INTO events (job_id, seq, tenant_id, type, data, created_at) ",
+            );
+            events.push_values(chunk, |mut b, r| {
+                b.push_bind(B::id(r.job.id))
+                    .push("1")
+                    .push_bind(tenant)
+                    .push("'job.queued'")
+                    .push("'{\"status\": \"queued\"}'")
+                    .push(now);
+            });
+            events.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        B::notify(&mut tx, JOBS_CHANNEL, "").await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(EnqueuedBatch::Created(ids))
+    }
+}
