@@ -24,7 +24,7 @@ const ROUND: Duration = Duration::from_secs(4);
 const ROUNDS: usize = 2;
 
 /// The body every request sends (as in the reference measurements).
-fn body() -> Value {
+pub(crate) fn body() -> Value {
     json!({
         "task": "Write parse_logs(text) that returns one dict per non-empty line",
         "tests": "assert parse_logs('') == []",
@@ -127,7 +127,7 @@ async fn floor_server(db: FloorDb) -> anyhow::Result<String> {
     .await
 }
 
-async fn hone_server(store: Arc<dyn hone_store::Store>) -> anyhow::Result<String> {
+pub(crate) async fn hone_server(store: Arc<dyn hone_store::Store>) -> anyhow::Result<String> {
     let hub = hone_api::live::Hub::start(store.clone()).await?;
     let providers = BTreeMap::from([("openai".to_owned(), Ok(()))]);
     let state = hone_api::AppState {

@@ -9,8 +9,10 @@
 //! `cargo run --release -p hone-bench -- sse`: 1,000 SSE clients on one job and 1,000 on
 //! `/v1/events`; delivery latency from commit to client.
 //! `cargo run --release -p hone-bench -- intake`: `POST /v1/jobs` throughput against the
-//! bare axum + sqlx handler on the same database (SQLite; Postgres too when configured).
+//! bare axum + sqlx handler on the same database (SQLite; Postgres too when configured),
+//! then 1,000 jobs as one `POST /v1/jobs/batch` against 1,000 single requests.
 
+mod batch;
 mod engine;
 mod intake;
 mod sandbox;
@@ -27,7 +29,10 @@ fn main() -> anyhow::Result<()> {
         "sandbox" => runtime.block_on(sandbox::run()),
         "engine" => runtime.block_on(engine::run()),
         "sse" => runtime.block_on(sse::run()),
-        "intake" => runtime.block_on(intake::run()),
+        "intake" => runtime.block_on(async {
+            intake::run().await?;
+            batch::run().await
+        }),
         other => {
             anyhow::bail!("unknown benchmark {other:?}; available: sandbox, engine, sse, intake")
         }

@@ -1,6 +1,6 @@
-//! Batch intake: many jobs and their `job.queued` events in one transaction, written as
-//! multi-row `INSERT`s (a few statements for a thousand jobs, not two per job), and the
-//! batch's idempotency key with the ids it stored.
+//! Batch intake: many jobs in one transaction, written as multi-row `INSERT`s (two
+//! statements for a thousand jobs, not one per job; the `jobs` trigger appends each one's
+//! `job.queued` event), and the batch's idempotency key with the ids it stored.
 
 use hone_domain::{JobId, TenantId, Timestamp};
 use hone_store::{EnqueuedBatch, Idempotency, NewBatch, NewJob, StoreError};
@@ -9,7 +9,7 @@ use sqlx::QueryBuilder;
 use sqlx::types::Json;
 
 use crate::events::json;
-use crate::intake::{JOBS_CHANNEL, is_unique_violation};
+use crate::intake::is_unique_violation;
 use crate::{Backend, SqlStore, db_err};
 
 /// Rows per `INSERT`: 11 binds a job row keeps a statement far below both databases'
@@ -144,20 +144,7 @@ where
                     .push_bind(r.webhook_events.as_deref());
             });
             jobs.build().execute(&mut *tx).await.map_err(db_err)?;
-            let mut events = QueryBuilder::<B>::new(
-                "INSERT INTO events (job_id, seq, tenant_id, type, data, created_at) ",
-            );
-            events.push_values(chunk, |mut b, r| {
-                b.push_bind(B::id(r.job.id))
-                    .push("1")
-                    .push_bind(tenant)
-                    .push("'job.queued'")
-                    .push("'{\"status\": \"queued\"}'")
-                    .push(now);
-            });
-            events.build().execute(&mut *tx).await.map_err(db_err)?;
         }
-        B::notify(&mut tx, JOBS_CHANNEL, "").await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(EnqueuedBatch::Created(ids))
     }

@@ -67,8 +67,10 @@ where
             .transpose()
     }
 
-    /// Stores a queued job and its `job.queued` event (seq 1) in one transaction. Under an
-    /// idempotency key, a job stored before with the same fingerprint is returned instead.
+    /// Stores a queued job and its `job.queued` event (seq 1) in one statement: the `jobs`
+    /// trigger appends the event (and on Postgres wakes the workers) inside the INSERT's own
+    /// transaction. Under an idempotency key, a job stored before with the same fingerprint
+    /// is returned instead.
     pub async fn enqueue_job(&self, job: NewJob) -> Result<Enqueued, StoreError> {
         if let Some(idem) = &job.idempotency
             && let Some(found) = self.find_by_key(&job.tenant, &idem.key).await?
@@ -86,7 +88,6 @@ where
             .unwrap_or_default();
         let webhook_url = job.spec.webhook.as_ref().map(|w| w.url.as_str());
         let webhook_events = job.spec.webhook.as_ref().map(|w| w.stored_filter());
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
         let inserted = sqlx::query(
             "INSERT INTO jobs (id, tenant_id, status, priority, language, spec, metadata, \
              idempotency_key, request_fingerprint, last_seq, available_at, created_at, \
@@ -104,10 +105,9 @@ where
         .bind(now)
         .bind(webhook_url)
         .bind(webhook_events.as_deref())
-        .execute(&mut *tx)
+        .execute(&self.writer)
         .await;
         if let Err(e) = inserted {
-            drop(tx);
             if is_unique_violation(&e)
                 && let Some(idem) = &job.idempotency
             {
@@ -118,19 +118,6 @@ where
             }
             return Err(db_err(e));
         }
-        let data = json!({"status": "queued"});
-        insert_event::<B>(
-            &mut tx,
-            job.id,
-            job.tenant.as_str(),
-            1,
-            EventType::JobQueued,
-            data,
-            now,
-        )
-        .await?;
-        B::notify(&mut tx, JOBS_CHANNEL, "").await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
         Ok(Enqueued::Created(job.queued(now_ts)))
     }
 
