@@ -93,7 +93,11 @@ pub async fn run() -> anyhow::Result<()> {
     let url = format!("sqlite://{}", dir.path().join("hone.db").display());
     compare("sqlite", Arc::new(hone_store_sqlite::connect(&url).await?)).await?;
     if let Some(url) = hone_store_postgres::testing::fresh_database().await {
-        compare("postgres", Arc::new(hone_store_postgres::connect(&url).await?)).await?;
+        compare(
+            "postgres",
+            Arc::new(hone_store_postgres::connect(&url).await?),
+        )
+        .await?;
     }
     Ok(())
 }

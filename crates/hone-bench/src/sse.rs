@@ -122,6 +122,8 @@ async fn write(store: &Arc<dyn Store>, lease: &Lease, commits: &Commits) -> anyh
         exit_code: Some(1),
         signal: None,
         duration_ms: 1,
+        cpu_time_ms: None,
+        peak_memory_kb: None,
         stdout: String::new(),
         stderr: String::new(),
         stdout_truncated: false,

@@ -32,6 +32,8 @@ mod tests {
             exit_code: Some(0),
             signal: None,
             duration_ms: 1,
+            cpu_time_ms: None,
+            peak_memory_kb: None,
             stdout: String::new(),
             stderr: String::new(),
             stdout_truncated: false,

@@ -130,6 +130,14 @@ pub struct Execution {
     pub signal: Option<i32>,
     /// Wall time of the run (not counting the wait for a sandbox slot).
     pub duration_ms: u64,
+    /// CPU time the run used, user and system, its child processes included; `None` where
+    /// the sandbox could not measure it (and for runs stored before it was measured).
+    #[serde(default)]
+    pub cpu_time_ms: Option<u64>,
+    /// The run's peak resident memory in KiB: its largest process's, the sandbox's own
+    /// launcher included; `None` where the sandbox could not measure it.
+    #[serde(default)]
+    pub peak_memory_kb: Option<u64>,
     /// Captured stdout, cut at the job's cap.
     pub stdout: String,
     /// Captured stderr, cut at the job's cap.

@@ -233,12 +233,17 @@ pub fn critic_messages(spec: &JobSpec, code: &str, execution: &Execution) -> Vec
     }
     let _ = write!(
         user,
-        "\n## Run\nstatus: {}, exit code: {}, duration: {} ms\n",
+        "\n## Run\nstatus: {}, exit code: {}, duration: {} ms{}\n",
         execution.status.as_str(),
         execution
             .exit_code
             .map_or("none".to_owned(), |c| c.to_string()),
-        execution.duration_ms
+        execution.duration_ms,
+        match (execution.cpu_time_ms, execution.peak_memory_kb) {
+            (Some(cpu), Some(kb)) =>
+                format!(", cpu: {cpu} ms, peak memory: {} MiB", kb.div_ceil(1024)),
+            _ => String::new(),
+        }
     );
     if execution.status != ExecutionStatus::Passed {
         if let Some(message) = &execution.message {
@@ -293,6 +298,8 @@ mod tests {
             exit_code: Some(1),
             signal: None,
             duration_ms: 1,
+            cpu_time_ms: None,
+            peak_memory_kb: None,
             stdout: String::new(),
             stderr: format!("IndexError: {message}"),
             stdout_truncated: false,

@@ -141,6 +141,8 @@ mod tests {
             exit_code: Some(i32::from(status != ExecutionStatus::Passed)),
             signal: None,
             duration_ms: 5,
+            cpu_time_ms: None,
+            peak_memory_kb: None,
             stdout: String::new(),
             stderr: stderr.to_owned(),
             stdout_truncated: false,

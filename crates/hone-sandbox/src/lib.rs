@@ -118,6 +118,17 @@ pub struct RunOutput {
     pub stderr_truncated: bool,
     /// Wall time of the program, not counting the wait for a slot.
     pub duration: Duration,
+    /// What the run used, where the backend measures it.
+    pub usage: Option<ResourceUsage>,
+}
+
+/// What one run used: its process and every descendant it waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResourceUsage {
+    /// CPU time, user and system.
+    pub cpu_time: Duration,
+    /// Peak resident memory of the largest process, in KiB.
+    pub peak_memory_kb: u64,
 }
 
 /// The sandbox failed (our fault, not the code's).

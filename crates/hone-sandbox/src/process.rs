@@ -1,8 +1,11 @@
 //! Starting a sandboxed process and watching it: rlimits applied before exec, stdin fed,
 //! stdout and stderr captured up to a cap, and the whole process group killed when the
-//! wall-clock timer fires or the output cap is crossed.
+//! wall-clock timer fires or the output cap is crossed (or the run is abandoned). The
+//! process is reaped with `wait4`, whose resource usage covers it and every descendant it
+//! waited for: the run's CPU time and peak memory.
 
-use std::process::Stdio;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::resource::{Resource, setrlimit};
@@ -11,7 +14,7 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
-use crate::{RunOutput, SandboxError, Termination};
+use crate::{ResourceUsage, RunOutput, SandboxError, Termination};
 
 /// Resource limits applied to the sandbox process (and inherited by everything it starts).
 #[derive(Debug, Clone, Copy)]
@@ -154,33 +157,41 @@ pub(crate) async fn run(spawn: Spawn) -> Result<RunOutput, SandboxError> {
     })
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
-    .process_group(0)
-    .kill_on_drop(true);
+    .process_group(0);
     prepare_child(&mut cmd, rlimits, &setup);
     let program = format!("{:?}", cmd.as_std().get_program());
     let started = Instant::now();
+    // Spawned through std, not tokio: the run is reaped by `wait4` below (for its resource
+    // usage), so tokio must not reap it first.
     let mut child = cmd
+        .as_std_mut()
         .spawn()
         .map_err(|source| SandboxError::Spawn { program, source })?;
     // The child has its copies; close ours.
     drop(setup);
-    let pgid = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .map(Pid::from_raw);
-    let kill_group = move || {
-        if let Some(pgid) = pgid {
-            let _ = killpg(pgid, Signal::SIGKILL);
-        }
-    };
+    let pid = i32::try_from(child.id()).map_err(|_| SandboxError::Setup("pid".to_owned()))?;
+    // The group dies with this guard: on every return below, and if the run is abandoned
+    // (its future dropped, e.g. a cancelled job).
+    let group = KillGroup(Pid::from_raw(pid));
+    let kill_group = || group.kill();
+    let reaped = tokio::task::spawn_blocking(move || wait4(pid));
 
-    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+    let stdin_pipe = child.stdin.take().map(tokio::process::ChildStdin::from_std);
+    if let (Some(input), Some(Ok(mut pipe))) = (stdin, stdin_pipe) {
         tokio::spawn(async move {
             // A program that exits without reading its input closes the pipe: not an error.
             let _ = pipe.write_all(input.as_bytes()).await;
         });
     }
-    let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
+    let out = child
+        .stdout
+        .take()
+        .map(tokio::process::ChildStdout::from_std);
+    let err = child
+        .stderr
+        .take()
+        .map(tokio::process::ChildStderr::from_std);
+    let (Some(Ok(out)), Some(Ok(err))) = (out, err) else {
         kill_group();
         return Err(SandboxError::Setup("stdio pipes missing".to_owned()));
     };
@@ -197,7 +208,10 @@ pub(crate) async fn run(spawn: Spawn) -> Result<RunOutput, SandboxError> {
     };
     let work = async {
         let ((out, err), status) = tokio::try_join!(capture, async {
-            child.wait().await.map_err(SandboxError::Wait)
+            match reaped.await {
+                Ok(r) => r.map_err(SandboxError::Wait),
+                Err(e) => Err(SandboxError::Setup(format!("the reaper failed: {e}"))),
+            }
         })?;
         Ok::<_, SandboxError>((out, err, status))
     };
@@ -221,8 +235,7 @@ pub(crate) async fn run(spawn: Spawn) -> Result<RunOutput, SandboxError> {
         },
     };
     let duration = started.elapsed();
-    let (out, err, status) = result?;
-    use std::os::unix::process::ExitStatusExt;
+    let (out, err, (status, usage)) = result?;
     let termination = if timed_out {
         Termination::Timeout
     } else if out.truncated || err.truncated {
@@ -243,7 +256,53 @@ pub(crate) async fn run(spawn: Spawn) -> Result<RunOutput, SandboxError> {
         stdout_truncated: out.truncated,
         stderr_truncated: err.truncated,
         duration,
+        usage: Some(usage),
     })
+}
+
+/// Kills a process group when dropped.
+struct KillGroup(Pid);
+
+impl KillGroup {
+    fn kill(&self) {
+        let _ = killpg(self.0, Signal::SIGKILL);
+    }
+}
+
+impl Drop for KillGroup {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Waits for `pid` to end (blocking) and reaps it, with its resource usage.
+fn wait4(pid: i32) -> std::io::Result<(ExitStatus, ResourceUsage)> {
+    let mut status = 0;
+    // SAFETY: an all-zero `rusage` is a valid value of the plain C struct.
+    #[expect(unsafe_code, reason = "zeroed C struct for wait4")]
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `status` and `usage` are valid for writes for the call's duration.
+        #[expect(unsafe_code, reason = "wait4 is the call that reports a child's usage")]
+        let done = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut usage) };
+        if done == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    let micros = |t: libc::timeval| {
+        u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000 + u64::try_from(t.tv_usec).unwrap_or(0)
+    };
+    Ok((
+        ExitStatus::from_raw(status),
+        ResourceUsage {
+            cpu_time: Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime)),
+            peak_memory_kb: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        },
+    ))
 }
 
 struct Captured {

@@ -8,7 +8,7 @@ use hone_domain::{Execution, ExecutionStatus, Language, TestCaseResult};
 
 use crate::runtime::{self, Runtime};
 use crate::traceback::{self, ProgramLayout};
-use crate::{RunOutput, RunRequest, Sandbox, SandboxError, Termination};
+use crate::{ResourceUsage, RunOutput, RunRequest, Sandbox, SandboxError, Termination};
 
 /// The runtimes found at start, by language.
 #[derive(Debug, Clone, Default)]
@@ -129,12 +129,18 @@ pub async fn execute(
         | Termination::MemoryLimit
         | Termination::ProcessLimit => (None, Some(9)),
     };
+    let cpu_time_ms = shown
+        .usage
+        .map(|u| u64::try_from(u.cpu_time.as_millis()).unwrap_or(u64::MAX));
+    let peak_memory_kb = shown.usage.map(|u| u.peak_memory_kb);
     Ok(Execution {
         status,
         exit_code,
         signal,
         duration_ms: u64::try_from(shown.duration.as_millis()).unwrap_or(u64::MAX),
-        message: message_for(status, &limits),
+        cpu_time_ms,
+        peak_memory_kb,
+        message: message_for(status, &limits, shown.usage),
         stdout: shown.stdout,
         stderr: shown.stderr,
         stdout_truncated: shown.stdout_truncated,
@@ -180,8 +186,33 @@ fn status_of(out: &RunOutput, language: Language, layout: ProgramLayout<'_>) -> 
     }
 }
 
-/// A sentence the actor can act on when a limit tripped.
-fn message_for(status: ExecutionStatus, l: &Limits) -> Option<String> {
+/// A sentence the actor can act on when a limit tripped, with what the run used.
+fn message_for(
+    status: ExecutionStatus,
+    l: &Limits,
+    usage: Option<ResourceUsage>,
+) -> Option<String> {
+    let limit = matches!(
+        status,
+        ExecutionStatus::Timeout
+            | ExecutionStatus::MemoryLimit
+            | ExecutionStatus::OutputLimit
+            | ExecutionStatus::ProcessLimit
+            | ExecutionStatus::DiskLimit
+    );
+    let message = limit_message(status, l)?;
+    Some(match usage {
+        Some(u) if limit => format!(
+            "{message} It used {} ms of CPU time and at most {} MiB of memory.",
+            u.cpu_time.as_millis(),
+            u.peak_memory_kb.div_ceil(1024)
+        ),
+        _ => message,
+    })
+}
+
+/// The sentence for `status`, when it has one.
+fn limit_message(status: ExecutionStatus, l: &Limits) -> Option<String> {
     match status {
         ExecutionStatus::Timeout => Some(format!(
             "The program was killed after {} ms: it exceeded the time limit. Look for infinite \

@@ -118,6 +118,26 @@ async fn a_memory_bomb_hits_the_memory_limit() {
     let s = spec(json!({"task": "t", "tests": "pass", "limits": {"memory_mb": 64}}));
     let out = run(&s, "x = bytearray(512 * 1024 * 1024)\n").await;
     assert_eq!(out.status, ExecutionStatus::MemoryLimit, "{}", out.stderr);
+    let message = out.message.expect("a limit's message");
+    assert!(message.contains("MiB of memory"), "{message}");
+}
+
+#[tokio::test]
+async fn each_run_reports_its_cpu_time_and_peak_memory() {
+    let s = spec(json!({"task": "t", "tests": "pass"}));
+    // About 100 MiB touched, and a few hundred milliseconds of CPU.
+    let code = "import time\nx = bytearray(100 * 1024 * 1024)\nend = time.process_time() + 0.3\n\
+                while time.process_time() < end:\n    pass\n";
+    let out = run(&s, code).await;
+    assert_eq!(out.status, ExecutionStatus::Passed, "{}", out.stderr);
+    let cpu = out.cpu_time_ms.expect("cpu time");
+    assert!((300..5_000).contains(&cpu), "cpu {cpu} ms");
+    let peak = out.peak_memory_kb.expect("peak memory");
+    assert!((100 * 1024..400 * 1024).contains(&peak), "peak {peak} KiB");
+    // An idle program uses little of either.
+    let idle = run(&s, "pass\n").await;
+    assert!(idle.peak_memory_kb.expect("peak memory") < 64 * 1024);
+    assert!(idle.cpu_time_ms.expect("cpu time") < 300);
 }
 
 #[tokio::test]

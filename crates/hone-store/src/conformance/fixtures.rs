@@ -61,6 +61,8 @@ pub(crate) fn execution(status: ExecutionStatus) -> Execution {
         exit_code: Some(1),
         signal: None,
         duration_ms: 3,
+        cpu_time_ms: None,
+        peak_memory_kb: None,
         stdout: String::new(),
         stderr: "Traceback".into(),
         stdout_truncated: false,
