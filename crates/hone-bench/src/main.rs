@@ -11,9 +11,13 @@
 //! `cargo run --release -p hone-bench -- intake`: `POST /v1/jobs` throughput against the
 //! bare axum + sqlx handler on the same database (SQLite; Postgres too when configured),
 //! then 1,000 jobs as one `POST /v1/jobs/batch` against 1,000 single requests.
+//! `cargo run --release -p hone-bench -- humaneval`: the 164 HumanEval problems through the
+//! whole service (a fake model answers wrong, then right) against the same 328 programs
+//! through plain bubblewrap.
 
 mod batch;
 mod engine;
+mod humaneval;
 mod intake;
 mod sandbox;
 mod sse;
@@ -29,12 +33,13 @@ fn main() -> anyhow::Result<()> {
         "sandbox" => runtime.block_on(sandbox::run()),
         "engine" => runtime.block_on(engine::run()),
         "sse" => runtime.block_on(sse::run()),
+        "humaneval" => runtime.block_on(humaneval::run()),
         "intake" => runtime.block_on(async {
             intake::run().await?;
             batch::run().await
         }),
         other => {
-            anyhow::bail!("unknown benchmark {other:?}; available: sandbox, engine, sse, intake")
+            anyhow::bail!("unknown benchmark {other:?}; available: sandbox, engine, sse, intake, humaneval")
         }
     }
 }

@@ -1,0 +1,265 @@
+//! The whole loop on HumanEval: the 164 problems as jobs through the whole service (the real
+//! API over HTTP, the engine, the bubblewrap sandbox, SQLite or Postgres), with a fake model
+//! over HTTP that answers each problem wrong first (the program raises) and right after the
+//! traceback: 328 sandbox runs. The floor is the same 328 programs through plain bubblewrap,
+//! two at a time, with no service around them. Floor and service alternate.
+//!
+//! Needs `target/humaneval/HumanEval.jsonl` (`scripts/fetch-humaneval`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::Json;
+use axum::routing::post;
+use hone_domain::{JobStatus, Language, TenantId};
+use hone_sandbox::runtime;
+use hone_store::{ListJobs, Store};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::engine::engine;
+use crate::intake::hone_server;
+
+/// Runs at a time, on both sides: the sandbox's slots and the floor's.
+const AT_ONCE: usize = 2;
+
+#[derive(Deserialize)]
+struct Problem {
+    task_id: String,
+    prompt: String,
+    canonical_solution: String,
+    test: String,
+    entry_point: String,
+}
+
+impl Problem {
+    fn wrong(&self) -> String {
+        format!(
+            "{}    raise NotImplementedError('first draft')\n",
+            self.prompt
+        )
+    }
+
+    fn right(&self) -> String {
+        format!("{}{}", self.prompt, self.canonical_solution)
+    }
+
+    fn tests(&self) -> String {
+        format!("{}\ncheck({})\n", self.test, self.entry_point)
+    }
+}
+
+fn problems() -> anyhow::Result<Vec<Problem>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/humaneval/HumanEval.jsonl");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{} (run scripts/fetch-humaneval)", path.display()))?;
+    let problems = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<Vec<Problem>, _>>()?;
+    anyhow::ensure!(problems.len() == 164, "{} problems", problems.len());
+    Ok(problems)
+}
+
+/// The fake model: for each problem (named in the task), the wrong program on the first
+/// request and the right one after.
+async fn fake_model(problems: &[Problem]) -> anyhow::Result<String> {
+    let answers: Arc<HashMap<String, (String, String)>> = Arc::new(
+        problems
+            .iter()
+            .map(|p| (p.task_id.clone(), (p.wrong(), p.right())))
+            .collect(),
+    );
+    let seen: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(move |Json(body): Json<Value>| async move {
+            let text = body["messages"].to_string();
+            let id = text
+                .find("HumanEval/")
+                .map(|at| {
+                    let digits: String = text[at + 10..]
+                        .chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect();
+                    format!("HumanEval/{digits}")
+                })
+                .unwrap_or_default();
+            let n = {
+                let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+                let n = seen.entry(id.clone()).or_insert(0);
+                *n += 1;
+                *n
+            };
+            let code = answers
+                .get(&id)
+                .map(|(wrong, right)| if n == 1 { wrong } else { right })
+                .cloned()
+                .unwrap_or_default();
+            Json(json!({
+                "choices": [{"message": {"role": "assistant",
+                    "content": format!("```python\n{code}```")}}],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
+            }))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(format!("http://{addr}/v1"))
+}
+
+/// The plain bubblewrap command for one program: the same namespaces and read-only `/usr`
+/// as the sandbox, none of its limits, cgroups, seccomp or bookkeeping.
+fn plain_bwrap(python: &Path, main: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new("bwrap");
+    cmd.args(["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]);
+    cmd.args(["--setenv", "PATH", "/usr/bin:/bin", "--ro-bind", "/usr", "/usr"]);
+    for top in ["/bin", "/sbin", "/lib", "/lib64"] {
+        if let Ok(target) = std::fs::read_link(top) {
+            cmd.arg("--symlink").arg(target).arg(top);
+        }
+    }
+    cmd.args(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/work"]);
+    cmd.arg("--ro-bind").arg(main).arg("/work/main.py");
+    cmd.args(["--chdir", "/work"]).arg(python).args(["-I", "-B", "main.py"]);
+    cmd.stdout(std::process::Stdio::piped());
+    cmd.stderr(std::process::Stdio::piped());
+    cmd
+}
+
+/// The 328 programs through plain bubblewrap, [`AT_ONCE`] at a time; the wall time.
+fn floor(python: &Path, programs: &[(PathBuf, bool)]) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let mut running: Vec<(std::process::Child, bool)> = Vec::new();
+    let finish = |child: std::process::Child, should_pass: bool| -> anyhow::Result<()> {
+        let out = child.wait_with_output()?;
+        anyhow::ensure!(
+            out.status.success() == should_pass,
+            "plain bwrap: unexpected {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    };
+    for (main, should_pass) in programs {
+        if running.len() == AT_ONCE {
+            let (child, pass) = running.remove(0);
+            finish(child, pass)?;
+        }
+        running.push((plain_bwrap(python, main).spawn()?, *should_pass));
+    }
+    for (child, pass) in running {
+        finish(child, pass)?;
+    }
+    Ok(started.elapsed())
+}
+
+async fn ended(store: &Arc<dyn Store>) -> anyhow::Result<usize> {
+    let mut total = 0;
+    for status in [JobStatus::Succeeded, JobStatus::Failed] {
+        let query = ListJobs {
+            status: Some(status),
+            limit: 500,
+            before: None,
+        };
+        total += store
+            .list_jobs(&TenantId::default_tenant(), query)
+            .await?
+            .items
+            .len();
+    }
+    Ok(total)
+}
+
+/// The 164 jobs through the whole service; the wall time from the first submission to the
+/// last job's end.
+async fn service(store: Arc<dyn Store>, problems: &[Problem]) -> anyhow::Result<Duration> {
+    let model = fake_model(problems).await?;
+    let api = hone_server(store.clone()).await?;
+    let worker = engine(store.clone(), model, 16)?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(worker.run(async move {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    for p in problems {
+        let spec = json!({
+            "task": format!("{}: complete the function.\n\n{}", p.task_id, p.prompt),
+            "tests": p.tests(),
+            "critic": null,
+            "max_iterations": 3,
+        });
+        let r = http.post(&api).json(&spec).send().await?;
+        anyhow::ensure!(r.status().as_u16() == 202, "submit: {}", r.status());
+    }
+    while ended(&store).await? < problems.len() {
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "jobs did not end");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    let _ = stop.send(());
+    worker.await?;
+    // Every job took exactly two iterations: the traceback, then the fix.
+    let done = store
+        .list_jobs(
+            &TenantId::default_tenant(),
+            ListJobs {
+                status: Some(JobStatus::Succeeded),
+                limit: 500,
+                before: None,
+            },
+        )
+        .await?;
+    anyhow::ensure!(done.items.len() == problems.len(), "not every job succeeded");
+    anyhow::ensure!(
+        done.items.iter().all(|j| j.iterations == 2),
+        "a job did not take two iterations"
+    );
+    Ok(elapsed)
+}
+
+/// Runs floor and service alternated, SQLite then Postgres (when configured).
+pub async fn run() -> anyhow::Result<()> {
+    let problems = problems()?;
+    let (runtimes, _) = runtime::resolve(&[]);
+    let python = runtimes
+        .iter()
+        .find(|r| r.language == Language::Python)
+        .context("no python3")?
+        .interpreter
+        .clone();
+    let dir = tempfile::tempdir()?;
+    let mut programs = Vec::new();
+    for (i, p) in problems.iter().enumerate() {
+        for (n, code, pass) in [(0, p.wrong(), false), (1, p.right(), true)] {
+            let path = dir.path().join(format!("p{i}-{n}.py"));
+            std::fs::write(&path, runtime::program_with_tests(&code, Some(&p.tests())))?;
+            programs.push((path, pass));
+        }
+    }
+    println!("HumanEval: 164 jobs, wrong then right (328 sandbox runs), {AT_ONCE} runs at a time");
+    floor(&python, &programs)?; // warm the page cache
+    let mut backends: Vec<(&str, Arc<dyn Store>)> = Vec::new();
+    let url = format!("sqlite://{}", dir.path().join("hone.db").display());
+    backends.push(("sqlite", Arc::new(hone_store_sqlite::connect(&url).await?)));
+    if let Some(url) = hone_store_postgres::testing::fresh_database().await {
+        backends.push(("postgres", Arc::new(hone_store_postgres::connect(&url).await?)));
+    }
+    for (name, store) in backends {
+        let bare = floor(&python, &programs)?;
+        let whole = service(store, &problems).await?;
+        println!(
+            "{name}: plain bubblewrap {:.2} s, hone {:.2} s, hone/floor {:.2}x (target <= 1.5x)",
+            bare.as_secs_f64(),
+            whole.as_secs_f64(),
+            whole.as_secs_f64() / bare.as_secs_f64()
+        );
+    }
+    Ok(())
+}
