@@ -39,7 +39,11 @@ async fn fake_model(delay: Duration) -> anyhow::Result<String> {
     Ok(format!("http://{addr}/v1"))
 }
 
-pub(crate) fn engine(store: Arc<dyn Store>, model_url: String, max_jobs: usize) -> anyhow::Result<Engine> {
+pub(crate) fn engine(
+    store: Arc<dyn Store>,
+    model_url: String,
+    max_jobs: usize,
+) -> anyhow::Result<Engine> {
     let mut providers = Providers::new();
     let client = OpenAiCompatible::new(OpenAiConfig {
         base_url: model_url,

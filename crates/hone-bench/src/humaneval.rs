@@ -117,16 +117,32 @@ async fn fake_model(problems: &[Problem]) -> anyhow::Result<String> {
 /// as the sandbox, none of its limits, cgroups, seccomp or bookkeeping.
 fn plain_bwrap(python: &Path, main: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new("bwrap");
-    cmd.args(["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]);
-    cmd.args(["--setenv", "PATH", "/usr/bin:/bin", "--ro-bind", "/usr", "/usr"]);
+    cmd.args([
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+    ]);
+    cmd.args([
+        "--setenv",
+        "PATH",
+        "/usr/bin:/bin",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]);
     for top in ["/bin", "/sbin", "/lib", "/lib64"] {
         if let Ok(target) = std::fs::read_link(top) {
             cmd.arg("--symlink").arg(target).arg(top);
         }
     }
-    cmd.args(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/work"]);
+    cmd.args([
+        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/work",
+    ]);
     cmd.arg("--ro-bind").arg(main).arg("/work/main.py");
-    cmd.args(["--chdir", "/work"]).arg(python).args(["-I", "-B", "main.py"]);
+    cmd.args(["--chdir", "/work"])
+        .arg(python)
+        .args(["-I", "-B", "main.py"]);
     cmd.stdout(std::process::Stdio::piped());
     cmd.stderr(std::process::Stdio::piped());
     cmd
@@ -199,7 +215,10 @@ async fn service(store: Arc<dyn Store>, problems: &[Problem]) -> anyhow::Result<
         anyhow::ensure!(r.status().as_u16() == 202, "submit: {}", r.status());
     }
     while ended(&store).await? < problems.len() {
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "jobs did not end");
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(600),
+            "jobs did not end"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed();
@@ -216,7 +235,10 @@ async fn service(store: Arc<dyn Store>, problems: &[Problem]) -> anyhow::Result<
             },
         )
         .await?;
-    anyhow::ensure!(done.items.len() == problems.len(), "not every job succeeded");
+    anyhow::ensure!(
+        done.items.len() == problems.len(),
+        "not every job succeeded"
+    );
     anyhow::ensure!(
         done.items.iter().all(|j| j.iterations == 2),
         "a job did not take two iterations"
@@ -249,7 +271,10 @@ pub async fn run() -> anyhow::Result<()> {
     let url = format!("sqlite://{}", dir.path().join("hone.db").display());
     backends.push(("sqlite", Arc::new(hone_store_sqlite::connect(&url).await?)));
     if let Some(url) = hone_store_postgres::testing::fresh_database().await {
-        backends.push(("postgres", Arc::new(hone_store_postgres::connect(&url).await?)));
+        backends.push((
+            "postgres",
+            Arc::new(hone_store_postgres::connect(&url).await?),
+        ));
     }
     for (name, store) in backends {
         let bare = floor(&python, &programs)?;

@@ -39,7 +39,9 @@ fn main() -> anyhow::Result<()> {
             batch::run().await
         }),
         other => {
-            anyhow::bail!("unknown benchmark {other:?}; available: sandbox, engine, sse, intake, humaneval")
+            anyhow::bail!(
+                "unknown benchmark {other:?}; available: sandbox, engine, sse, intake, humaneval"
+            )
         }
     }
 }

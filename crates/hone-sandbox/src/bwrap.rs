@@ -7,27 +7,42 @@
 //! unprivileged uid of its own outside (never host root), no capabilities, `NoNewPrivs`, the
 //! seccomp filter of [`crate::seccomp`], rlimits, and a cgroup for memory and processes where
 //! the host offers one.
+//!
+//! Runs start warm ([`crate::warm`]): the slot's bubblewrap is already started, inside the
+//! slot's cgroups, and waits for the run's arguments. Each slot has two cells, each with its
+//! own cgroups, used in turn: while a run uses one, the next run's bubblewrap is started in
+//! the other, so even back-to-back runs find theirs ready; a run's cell holds nothing else,
+//! and is emptied before its next bubblewrap is started in it.
 
+use std::ffi::OsString;
 use std::fs;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::process::Command;
 
 use crate::cgroup::{Cgroups, SlotCgroup};
-use crate::process::{self, ChildSetup, SECCOMP_FD};
+use crate::child::SECCOMP_FD;
+use crate::process;
 use crate::rundir::RunDir;
 use crate::slots::Slots;
+use crate::warm::{Launch, Launcher, SlotSetup};
 use crate::{RunOutput, RunRequest, Sandbox, SandboxConfig, SandboxError, Termination, limits};
+
+/// Cells a slot alternates between.
+const CELLS: usize = 2;
 
 /// The bubblewrap backend.
 pub struct Bubblewrap {
     config: SandboxConfig,
     slots: Slots,
-    seccomp: Vec<u8>,
-    /// One set of groups per slot, when the host offers writable cgroups.
+    /// One set of groups per cell ([`CELLS`] a slot), when the host offers writable cgroups.
     cgroups: Option<Vec<SlotCgroup>>,
+    /// Per slot, the cell its next run uses.
+    turns: Vec<AtomicUsize>,
+    /// Starts each slot's next bubblewrap between runs.
+    launcher: Launcher,
 }
 
 impl Bubblewrap {
@@ -54,7 +69,7 @@ impl Bubblewrap {
         static INSTANCES: AtomicUsize = AtomicUsize::new(0);
         let instance = INSTANCES.fetch_add(1, Ordering::Relaxed);
         let cgroups = hierarchy.as_ref().and_then(|h| {
-            (0..config.concurrency.max(1))
+            (0..config.concurrency.max(1) * CELLS)
                 .map(|i| h.create_slot(instance, i))
                 .collect::<Result<Vec<_>, _>>()
                 .inspect_err(|e| tracing::warn!(error = %e, "cannot create the slots' cgroups"))
@@ -70,18 +85,32 @@ impl Bubblewrap {
             ),
         }
         let seccomp = crate::seccomp::program_bytes()?;
+        let slots = Slots::new(config.concurrency, uid_base);
+        let setups = (0..slots.count() * CELLS)
+            .map(|cell| SlotSetup {
+                cgroup_procs: cgroups
+                    .as_ref()
+                    .and_then(|c| c.get(cell))
+                    .map(SlotCgroup::procs_paths)
+                    .unwrap_or_default(),
+                uid: slots.uid_of(cell / CELLS),
+            })
+            .collect();
+        let launcher = Launcher::start(config.bwrap.clone(), seccomp, setups)?;
         Ok(Self {
-            slots: Slots::new(config.concurrency, uid_base),
-            seccomp,
+            turns: (0..slots.count()).map(|_| AtomicUsize::new(0)).collect(),
+            slots,
             cgroups,
+            launcher,
             config,
         })
     }
 
-    fn command(&self, run: &RunDir, request: &RunRequest) -> Command {
-        let mut cmd = Command::new(&self.config.bwrap);
+    /// bubblewrap's options for one run (the namespaces, the file system, the credentials,
+    /// the seccomp fd), and the command after them: `--`, the interpreter, its arguments.
+    fn args(&self, run: &RunDir, request: &RunRequest) -> (Vec<OsString>, Vec<OsString>) {
+        let mut cmd = Args(Vec::with_capacity(64));
         let size = self.config.work_dir_bytes.to_string();
-        cmd.env_clear();
         cmd.args(["--unshare-all", "--unshare-user", "--disable-userns"]);
         // The program is the namespace's init: bubblewrap's own init would outlive the outer
         // bwrap and linger as a zombie under the host's init, counting against the uid.
@@ -120,25 +149,32 @@ impl Bubblewrap {
         cmd.args(["--remount-ro", "/"]);
         cmd.args(["--chdir", "/work", "--hostname", "sandbox"]);
         cmd.args(["--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]);
-        cmd.args(["--seccomp", &SECCOMP_FD.to_string(), "--"]);
-        cmd.arg(&request.runtime.interpreter);
-        cmd.args(limits::interpreter_args(request));
-        cmd
+        cmd.args(["--seccomp", &SECCOMP_FD.to_string()]);
+        let mut command = Args(vec!["--".into()]);
+        command.arg(&request.runtime.interpreter);
+        command.args(limits::interpreter_args(request));
+        (cmd.0, command.0)
+    }
+}
+
+/// An argument list built the way `Command` builds one.
+struct Args(Vec<OsString>);
+
+impl Args {
+    fn arg(&mut self, arg: impl AsRef<std::ffi::OsStr>) -> &mut Self {
+        self.0.push(arg.as_ref().to_owned());
+        self
     }
 
-    fn child_setup(
-        &self,
-        uid: Option<u32>,
-        cgroup: Option<&SlotCgroup>,
-    ) -> Result<ChildSetup, SandboxError> {
-        Ok(ChildSetup {
-            cgroup_procs: match cgroup {
-                Some(c) => c.procs_files().map_err(SandboxError::Prepare)?,
-                None => Vec::new(),
-            },
-            seccomp: Some(crate::seccomp::program_pipe(&self.seccomp)?),
-            uid,
-        })
+    fn args<I, S>(&mut self, args: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        for a in args {
+            self.arg(a);
+        }
+        self
     }
 }
 
@@ -155,7 +191,12 @@ impl Sandbox for Bubblewrap {
     async fn run(&self, request: RunRequest) -> Result<RunOutput, SandboxError> {
         let slot = self.slots.acquire().await?;
         let run = RunDir::prepare(&self.config.run_root, &request)?;
-        let cgroup = self.cgroups.as_ref().and_then(|c| c.get(slot.index));
+        let turn = self
+            .turns
+            .get(slot.index)
+            .map_or(0, |t| t.fetch_add(1, Ordering::Relaxed));
+        let cell = slot.index * CELLS + turn % CELLS;
+        let cgroup = self.cgroups.as_ref().and_then(|c| c.get(cell));
         let before = match cgroup {
             Some(c) => Some(
                 c.arm(
@@ -166,10 +207,19 @@ impl Sandbox for Bubblewrap {
             ),
             None => None,
         };
-        let setup = self.child_setup(slot.uid, cgroup)?;
         let rlimits = limits::rlimits(&request, &self.config, cgroup.is_some(), slot.uid.is_some());
-        let cmd = self.command(&run, &request);
-        let out = process::run(limits::spawn(cmd, &request, rlimits, setup)).await;
+        let (options, command) = self.args(&run, &request);
+        let launch = Launch { rlimits, command };
+        let warm = self.launcher.take(cell, launch.clone()).await?;
+        let child = warm
+            .launch(&options)
+            .map_err(|source| SandboxError::Spawn {
+                program: "bwrap".to_owned(),
+                source,
+            })?;
+        let timeout = Duration::from_millis(request.limits.timeout_ms);
+        let max_output = usize::try_from(request.limits.max_output_bytes).unwrap_or(usize::MAX);
+        let out = process::watch(child, request.stdin.clone(), timeout, max_output).await;
         run.remove();
         let mut out = out?;
         if let (Some(cgroup), Some(before)) = (cgroup, before) {
@@ -195,6 +245,8 @@ impl Sandbox for Bubblewrap {
                 ));
             }
         }
+        // The cell's groups are empty again: start its next bubblewrap in them.
+        self.launcher.refill(cell, launch);
         drop(slot);
         // bwrap reports its own set-up failures on stderr before the program starts.
         if out.stderr.starts_with("bwrap:") {

@@ -4,7 +4,7 @@
 //! joins its slot's groups between fork and exec, so nothing it starts escapes them. When no hierarchy is
 //! writable the backend falls back to rlimits (address space, processes per uid).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -178,12 +178,10 @@ impl SlotCgroup {
         Ok(self.counters())
     }
 
-    /// `cgroup.procs` of every group, opened for the child to join them before exec.
-    pub fn procs_files(&self) -> io::Result<Vec<File>> {
-        self.dirs
-            .iter()
-            .map(|d| OpenOptions::new().write(true).open(d.join("cgroup.procs")))
-            .collect()
+    /// `cgroup.procs` of every group: a process writes its pid there, before exec, to join
+    /// the slot's groups.
+    pub fn procs_paths(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
     }
 
     /// What happened since `before`: (killed for memory, refused a fork at `pids.max`).

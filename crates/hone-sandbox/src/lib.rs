@@ -12,6 +12,7 @@
 
 mod bwrap;
 mod cgroup;
+mod child;
 mod limits;
 mod process;
 mod rundir;
@@ -21,6 +22,7 @@ mod slots;
 pub mod traceback;
 mod unconfined;
 pub mod verify;
+mod warm;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! Starting a sandboxed process and watching it: rlimits applied before exec, stdin fed,
+//! Starting a sandboxed process and watching it ([`watch`], for any started child): stdin fed,
 //! stdout and stderr captured up to a cap, and the whole process group killed when the
 //! wall-clock timer fires or the output cap is crossed (or the run is abandoned). The
 //! process is reaped with `wait4`, whose resource usage covers it and every descendant it
@@ -8,126 +8,13 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::resource::{Resource, setrlimit};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
+use crate::child::{ChildSetup, Rlimits, prepare_child};
 use crate::{ResourceUsage, RunOutput, SandboxError, Termination};
-
-/// Resource limits applied to the sandbox process (and inherited by everything it starts).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Rlimits {
-    /// CPU seconds.
-    pub cpu_s: u64,
-    /// Address space in bytes; `None` leaves it unlimited (a cgroup limits memory instead, or
-    /// the runtime reserves huge virtual ranges, as V8 does).
-    pub address_space: Option<u64>,
-    /// Largest file the program may write.
-    pub file_size: u64,
-    /// Open file descriptors.
-    pub open_files: u64,
-    /// Processes of the run's uid; only meaningful when the run has a uid of its own.
-    pub processes: Option<u64>,
-}
-
-/// The fd on which bubblewrap reads the seccomp program (`--seccomp 200`).
-pub(crate) const SECCOMP_FD: i32 = 200;
-
-/// What the child does between fork and exec, in this order: join the run's cgroups, set
-/// rlimits, put the seccomp program on [`SECCOMP_FD`], drop to the run's uid.
-#[derive(Default)]
-pub(crate) struct ChildSetup {
-    /// `cgroup.procs` files to write the child's pid into.
-    pub cgroup_procs: Vec<std::fs::File>,
-    /// The compiled seccomp program.
-    pub seccomp: Option<std::fs::File>,
-    /// The unprivileged host uid (and gid) to run as, when the service runs as root.
-    pub uid: Option<u32>,
-}
-
-/// Formats `n` in decimal into `buf` without allocating; returns the length.
-fn decimal(mut n: u32, buf: &mut [u8; 16]) -> usize {
-    let mut tmp = [0u8; 16];
-    let mut len = 0;
-    loop {
-        tmp[len] = b'0' + (n % 10) as u8;
-        len += 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for i in 0..len {
-        buf[i] = tmp[len - 1 - i];
-    }
-    buf[len] = b'\n';
-    len + 1
-}
-
-/// Installs `limits` and `setup` in the child between fork and exec.
-fn prepare_child(cmd: &mut Command, limits: Rlimits, setup: &ChildSetup) {
-    use std::os::fd::AsRawFd;
-    let procs: Vec<i32> = setup.cgroup_procs.iter().map(AsRawFd::as_raw_fd).collect();
-    let seccomp = setup.seccomp.as_ref().map(AsRawFd::as_raw_fd);
-    let uid = setup.uid;
-    let child = move || -> std::io::Result<()> {
-        let last = std::io::Error::last_os_error;
-        // SAFETY (for the libc calls below): getpid, write, dup2, fcntl, setgroups, setgid and
-        // setuid are async-signal-safe; the buffers are on this stack.
-        #[expect(unsafe_code, reason = "raw syscalls between fork and exec")]
-        unsafe {
-            let mut buf = [0u8; 16];
-            let len = decimal(libc::getpid().unsigned_abs(), &mut buf);
-            for &fd in &procs {
-                if libc::write(fd, buf.as_ptr().cast(), len) < 0 {
-                    return Err(last());
-                }
-            }
-        }
-        let lim = |r, v| setrlimit(r, v, v).map_err(std::io::Error::from);
-        lim(Resource::RLIMIT_CPU, limits.cpu_s)?;
-        lim(Resource::RLIMIT_FSIZE, limits.file_size)?;
-        lim(Resource::RLIMIT_NOFILE, limits.open_files)?;
-        lim(Resource::RLIMIT_CORE, 0)?;
-        if let Some(bytes) = limits.address_space {
-            lim(Resource::RLIMIT_AS, bytes)?;
-        }
-        if let Some(n) = limits.processes {
-            lim(Resource::RLIMIT_NPROC, n)?;
-        }
-        #[expect(unsafe_code, reason = "raw syscalls between fork and exec")]
-        unsafe {
-            if let Some(fd) = seccomp {
-                if fd == SECCOMP_FD {
-                    if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
-                        return Err(last());
-                    }
-                } else if libc::dup2(fd, SECCOMP_FD) < 0 {
-                    return Err(last());
-                }
-            }
-            if let Some(uid) = uid
-                && (libc::setgroups(0, std::ptr::null()) < 0
-                    || libc::setgid(uid) < 0
-                    || libc::setuid(uid) < 0)
-            {
-                return Err(last());
-            }
-        }
-        Ok(())
-    };
-    // SAFETY: the closure only makes async-signal-safe calls and touches no memory shared
-    // with the parent; that is what pre_exec requires.
-    #[expect(
-        unsafe_code,
-        reason = "limits and credentials must be set between fork and exec"
-    )]
-    unsafe {
-        cmd.pre_exec(child);
-    }
-}
 
 /// What one spawn needs.
 pub(crate) struct Spawn {
@@ -139,8 +26,8 @@ pub(crate) struct Spawn {
     pub setup: ChildSetup,
 }
 
-/// Runs the command to completion or until a limit trips; never leaves its process group
-/// behind.
+/// Starts the command and runs it to completion or until a limit trips; never leaves its
+/// process group behind.
 pub(crate) async fn run(spawn: Spawn) -> Result<RunOutput, SandboxError> {
     let Spawn {
         mut cmd,
@@ -150,25 +37,33 @@ pub(crate) async fn run(spawn: Spawn) -> Result<RunOutput, SandboxError> {
         rlimits,
         setup,
     } = spawn;
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .process_group(0);
-    prepare_child(&mut cmd, rlimits, &setup);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    prepare_child(cmd.as_std_mut(), Some(rlimits), &setup);
     let program = format!("{:?}", cmd.as_std().get_program());
-    let started = Instant::now();
-    // Spawned through std, not tokio: the run is reaped by `wait4` below (for its resource
-    // usage), so tokio must not reap it first.
-    let mut child = cmd
+    // Spawned through std, not tokio: the run is reaped by `wait4` (for its resource usage),
+    // so tokio must not reap it first.
+    let child = cmd
         .as_std_mut()
         .spawn()
         .map_err(|source| SandboxError::Spawn { program, source })?;
     // The child has its copies; close ours.
     drop(setup);
+    watch(child, stdin, timeout, max_output).await
+}
+
+/// Watches a started child (its own process group leader, stdio piped) to completion or
+/// until a limit trips; feeds `stdin` (empty input when `None`), captures its output, and
+/// never leaves its process group behind.
+pub(crate) async fn watch(
+    mut child: std::process::Child,
+    stdin: Option<String>,
+    timeout: Duration,
+    max_output: usize,
+) -> Result<RunOutput, SandboxError> {
+    let started = Instant::now();
     let pid = i32::try_from(child.id()).map_err(|_| SandboxError::Setup("pid".to_owned()))?;
     // The group dies with this guard: on every return below, and if the run is abandoned
     // (its future dropped, e.g. a cancelled job).
@@ -176,6 +71,7 @@ pub(crate) async fn run(spawn: Spawn) -> Result<RunOutput, SandboxError> {
     let kill_group = || group.kill();
     let reaped = tokio::task::spawn_blocking(move || wait4(pid));
 
+    // Without input the pipe is closed at once: the program reads end of file.
     let stdin_pipe = child.stdin.take().map(tokio::process::ChildStdin::from_std);
     if let (Some(input), Some(Ok(mut pipe))) = (stdin, stdin_pipe) {
         tokio::spawn(async move {

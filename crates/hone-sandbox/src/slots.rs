@@ -13,6 +13,7 @@ pub(crate) struct Slots {
     permits: Arc<Semaphore>,
     free: Arc<Mutex<Vec<usize>>>,
     uid_base: Option<u32>,
+    count: usize,
 }
 
 /// A held slot; returns its uid to the pool when dropped.
@@ -41,7 +42,19 @@ impl Slots {
             permits: Arc::new(Semaphore::new(count)),
             free: Arc::new(Mutex::new((0..count).rev().collect())),
             uid_base,
+            count,
         }
+    }
+
+    /// How many slots there are.
+    pub(crate) fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The host uid of slot `index`, when the service can switch to one.
+    pub(crate) fn uid_of(&self, index: usize) -> Option<u32> {
+        self.uid_base
+            .map(|base| base + u32::try_from(index).unwrap_or(0))
     }
 
     /// Waits for a free slot.
@@ -60,7 +73,7 @@ impl Slots {
             .ok_or_else(|| SandboxError::Setup("no free slot behind a permit".to_owned()))?;
         Ok(Slot {
             index,
-            uid: self.uid_base.map(|base| base + index as u32),
+            uid: self.uid_of(index),
             free: self.free.clone(),
             _permit: permit,
         })

@@ -7,7 +7,8 @@ use std::fs;
 use async_trait::async_trait;
 use tokio::process::Command;
 
-use crate::process::{self, ChildSetup};
+use crate::child::ChildSetup;
+use crate::process;
 use crate::rundir::RunDir;
 use crate::slots::Slots;
 use crate::{RunOutput, RunRequest, Sandbox, SandboxConfig, SandboxError, limits};

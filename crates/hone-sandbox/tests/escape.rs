@@ -83,7 +83,18 @@ fn processes_with_uid_in(range: &std::ops::Range<u32>) -> Vec<String> {
         let zombie = status
             .lines()
             .any(|l| l.starts_with("State:") && l.contains("Z (zombie)"));
-        if uid.is_some_and(|u| range.contains(&u)) && !zombie {
+        // The sandbox's own next bubblewrap, waiting for a run's options: a child of this
+        // process started by the sandbox, not by any program.
+        let parent = status
+            .lines()
+            .find_map(|l| l.strip_prefix("PPid:"))
+            .and_then(|p| p.trim().parse::<u32>().ok());
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let waiting = parent == Some(std::process::id())
+            && cmdline
+                .windows(b"--args\x00201\x00".len())
+                .any(|w| w == b"--args\x00201\x00");
+        if uid.is_some_and(|u| range.contains(&u)) && !zombie && !waiting {
             let name = status
                 .lines()
                 .filter(|l| {

@@ -106,6 +106,18 @@ pub struct Limits {
     pub max_processes: u64,
 }
 
+impl Default for Limits {
+    /// The limits of a job that sets none.
+    fn default() -> Self {
+        Self {
+            timeout_ms: 10_000,
+            memory_mb: 256,
+            max_output_bytes: 262_144,
+            max_processes: 32,
+        }
+    }
+}
+
 /// Which model plays a role.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSpec {

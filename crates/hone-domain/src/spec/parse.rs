@@ -243,12 +243,7 @@ fn parse_budget(r: &mut ObjectReader<'_>, errors: &mut Vec<FieldError>) -> Budge
 }
 
 fn parse_limits(r: &mut ObjectReader<'_>, errors: &mut Vec<FieldError>) -> Limits {
-    let mut limits = Limits {
-        timeout_ms: 10_000,
-        memory_mb: 256,
-        max_output_bytes: 262_144,
-        max_processes: 32,
-    };
+    let mut limits = Limits::default();
     if let Some(mut l) = r.object("limits", errors) {
         if let Some(v) = l.int("timeout_ms", (100, 600_000), errors) {
             limits.timeout_ms = v as u64;
