@@ -221,7 +221,10 @@ async fn succeeded(store: &Arc<dyn Store>) -> anyhow::Result<Vec<hone_domain::Jo
         limit: 500,
         before: None,
     };
-    Ok(store.list_jobs(&TenantId::default_tenant(), query).await?.items)
+    Ok(store
+        .list_jobs(&TenantId::default_tenant(), query)
+        .await?
+        .items)
 }
 
 /// The 164 jobs through the whole service; the wall time from the first submission to the

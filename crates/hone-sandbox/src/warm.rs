@@ -25,11 +25,15 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use crate::SandboxError;
 use crate::child::{ARGS_FD, ChildSetup, Rlimits, prepare_child};
+
+/// How long after a run its cell's next bubblewrap is started.
+const REFILL_DELAY: Duration = Duration::from_millis(5);
 
 /// A bubblewrap waiting for its arguments.
 pub(crate) struct Warm {
@@ -201,22 +205,27 @@ fn serve(setup: &Setup, inbox: &mpsc::Receiver<Request>) {
         };
         Warm::spawn(&setup.bwrap, launch, child)
     };
-    while let Ok(request) = inbox.recv() {
+    // Refills wait a moment: the end of a run (the program's exit, the namespaces' teardown,
+    // the engine's next write) is the busiest time to fork.
+    let mut pending: Vec<(Instant, usize, Launch)> = Vec::new();
+    loop {
+        let next_due = pending.iter().map(|(due, _, _)| *due).min();
+        let request = match next_due {
+            None => inbox.recv().ok(),
+            Some(due) => match inbox.recv_timeout(due.saturating_duration_since(Instant::now())) {
+                Ok(request) => Some(request),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            },
+        };
         match request {
-            Request::Refill(index, launch) => {
-                let Some(entry) = waiting.get_mut(index) else {
-                    continue;
-                };
-                let ready = entry
-                    .as_mut()
-                    .is_some_and(|w| w.launch == launch && w.alive());
-                if !ready {
-                    *entry = start(index, launch)
-                        .inspect_err(|e| tracing::warn!(error = %e, "cannot pre-start bwrap"))
-                        .ok();
-                }
+            None if next_due.is_none() => return,
+            None => {}
+            Some(Request::Refill(index, launch)) => {
+                pending.push((Instant::now() + REFILL_DELAY, index, launch));
             }
-            Request::Take(index, launch, reply) => {
+            Some(Request::Take(index, launch, reply)) => {
+                pending.retain(|(_, i, _)| *i != index);
                 let entry = waiting.get_mut(index);
                 let ready = match entry {
                     Some(entry) if entry.as_ref().is_some_and(|w| w.launch == launch) => {
@@ -225,6 +234,22 @@ fn serve(setup: &Setup, inbox: &mpsc::Receiver<Request>) {
                     _ => None,
                 };
                 let _ = reply.send(ready.map_or_else(|| start(index, launch), Ok));
+            }
+        }
+        let now = Instant::now();
+        let (due, later): (Vec<_>, Vec<_>) = pending.drain(..).partition(|(at, _, _)| *at <= now);
+        pending = later;
+        for (_, index, launch) in due {
+            let Some(entry) = waiting.get_mut(index) else {
+                continue;
+            };
+            let ready = entry
+                .as_mut()
+                .is_some_and(|w| w.launch == launch && w.alive());
+            if !ready {
+                *entry = start(index, launch)
+                    .inspect_err(|e| tracing::warn!(error = %e, "cannot pre-start bwrap"))
+                    .ok();
             }
         }
     }
