@@ -9,13 +9,13 @@
 
 use std::sync::Arc;
 
-use hone_store::Store;
+use hone_store::{ManualClock, Store};
 
-async fn fresh() -> Option<Arc<dyn Store>> {
+async fn fresh() -> Option<(Arc<dyn Store>, Arc<ManualClock>)> {
     let url = hone_store_postgres::testing::fresh_database().await?;
-    Some(Arc::new(
-        hone_store_postgres::connect(&url).await.expect("connect"),
-    ))
+    let store = hone_store_postgres::connect(&url).await.expect("connect");
+    let clock = Arc::new(ManualClock::default());
+    Some((Arc::new(store.with_clock(clock.clone())), clock))
 }
 
 hone_store::conformance_suite!(fresh());

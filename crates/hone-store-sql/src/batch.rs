@@ -2,7 +2,7 @@
 //! statements for a thousand jobs, not one per job; the `jobs` trigger appends each one's
 //! `job.queued` event), and the batch's idempotency key with the ids it stored.
 
-use hone_domain::{JobId, TenantId, Timestamp};
+use hone_domain::{JobId, TenantId};
 use hone_store::{EnqueuedBatch, Idempotency, NewBatch, NewJob, StoreError};
 use serde_json::value::RawValue;
 use sqlx::QueryBuilder;
@@ -96,7 +96,7 @@ where
         {
             return self.existing_batch(&batch.tenant, idem).await;
         }
-        let now = Timestamp::now().as_millis();
+        let now = self.now();
         let rows = batch.jobs.iter().map(row).collect::<Result<Vec<_>, _>>()?;
         let ids: Vec<JobId> = batch.jobs.iter().map(|j| j.id).collect();
         let tenant = batch.tenant.as_str();

@@ -30,7 +30,7 @@ where
         limit: u32,
         lease_ms: u64,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        let now = Timestamp::now().as_millis();
+        let now = self.now();
         let sql = format!(
             "UPDATE webhook_outbox SET lease_owner = $1, lease_expires_at = $2 \
              WHERE id IN (SELECT id FROM webhook_outbox \

@@ -4,7 +4,7 @@
 //! Both announce through [`Backend::notify`] inside their transaction; the SQLite store adds
 //! its in-process broadcast after the commit, from what these return.
 
-use hone_domain::{EventType, Job, JobId, JobStatus, Outcome, OutcomeReason, TenantId, Timestamp};
+use hone_domain::{EventType, Job, JobId, JobStatus, Outcome, OutcomeReason, TenantId};
 use hone_store::{CancelOutcome, Enqueued, NewJob, StoreError};
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -77,7 +77,7 @@ where
         {
             return Ok(existing(found, &idem.fingerprint));
         }
-        let now_ts = Timestamp::now();
+        let now_ts = self.clock.now();
         let now = now_ts.as_millis();
         let spec = json("spec", &job.spec)?;
         let metadata = json("metadata", &job.spec.metadata)?;
@@ -128,7 +128,7 @@ where
         tenant: &TenantId,
         id: JobId,
     ) -> Result<(CancelOutcome, Option<i64>), StoreError> {
-        let now = Timestamp::now().as_millis();
+        let now = self.now();
         let outcome = json(
             "outcome",
             &Outcome {

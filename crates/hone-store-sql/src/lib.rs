@@ -30,7 +30,9 @@ pub mod store;
 
 pub use backend::Backend;
 
-use hone_store::StoreError;
+use std::sync::Arc;
+
+use hone_store::{Clock, StoreError, SystemClock};
 
 /// The shared queries over `B`'s pools.
 pub struct SqlStore<B: Backend> {
@@ -40,6 +42,8 @@ pub struct SqlStore<B: Backend> {
     writer: sqlx::Pool<B>,
     /// How commits are announced in-process (see [`Backend::announce`]).
     hub: B::Hub,
+    /// Where "now" comes from.
+    clock: Arc<dyn Clock>,
 }
 
 impl<B: Backend> Clone for SqlStore<B> {
@@ -48,6 +52,7 @@ impl<B: Backend> Clone for SqlStore<B> {
             pool: self.pool.clone(),
             writer: self.writer.clone(),
             hub: self.hub.clone(),
+            clock: self.clock.clone(),
         }
     }
 }
@@ -59,7 +64,21 @@ impl<B: Backend> SqlStore<B> {
             pool: reads,
             writer: writes,
             hub: B::hub(),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The same store, reading the time from `clock` (tests let leases expire with a
+    /// [`hone_store::ManualClock`] instead of sleeping).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, in milliseconds since the epoch, by the store's clock.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now().as_millis()
     }
 
     /// The pool reads go to, for tests and tools that need raw access.

@@ -2,7 +2,7 @@
 //! way back to the queue (an infrastructure error, or a worker shutting down). Every write
 //! is guarded by the lease: a worker that lost it writes nothing.
 
-use hone_domain::{EventType, JobStatus, Timestamp, Usage};
+use hone_domain::{EventType, JobStatus, Usage};
 use hone_store::{FinishJob, JobControl, Lease, StoreError};
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -70,7 +70,7 @@ where
 {
     /// Extends the lease and says whether a cancel was requested.
     pub async fn heartbeat(&self, lease: &Lease, lease_ms: u64) -> Result<JobControl, StoreError> {
-        let now = Timestamp::now().as_millis();
+        let now = self.now();
         let row = sqlx::query(
             "UPDATE jobs SET lease_expires_at = $1 \
              WHERE id = $2 AND lease_owner = $3 AND status = 'running' \
@@ -102,7 +102,7 @@ where
             _ => "failed",
         };
         let outcome = json("outcome", &finish.outcome)?;
-        let now = Timestamp::now().as_millis();
+        let now = self.now();
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let (seq, tenant) = bump::<B>(&mut tx, lease, Usage::default(), now).await?;
         sqlx::query(
@@ -142,7 +142,7 @@ where
         delay_ms: u64,
         counted: bool,
     ) -> Result<(u32, i64), StoreError> {
-        let now = Timestamp::now().as_millis();
+        let now = self.now();
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let (seq, tenant) = bump::<B>(&mut tx, lease, Usage::default(), now).await?;
         let row = sqlx::query(

@@ -30,7 +30,7 @@ where
              ORDER BY expires_at IS NOT NULL, created_at DESC",
         )
         .bind(tenant.as_str())
-        .bind(Timestamp::now().as_millis())
+        .bind(self.now())
         .fetch_all(pool)
         .await
         .map_err(db_err)?;
@@ -63,7 +63,7 @@ where
         )
         .bind(tenant.as_str())
         .bind(candidate)
-        .bind(Timestamp::now().as_millis())
+        .bind(self.now())
         .execute(&self.writer)
         .await
         .map_err(db_err)?;
@@ -77,7 +77,7 @@ where
         tenant: &TenantId,
         rotation: RotateSecret,
     ) -> Result<Vec<WebhookSecret>, StoreError> {
-        let now = Timestamp::now().as_millis();
+        let now = self.now();
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let key = format!("hone_webhook_secret:{}", tenant.as_str());
         B::lock_key(&mut tx, &key).await.map_err(db_err)?;

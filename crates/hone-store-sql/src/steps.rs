@@ -4,7 +4,7 @@
 //! same event, in one statement or one transaction.
 
 use hone_domain::{
-    AttemptStatus, Critique, EventType, Execution, Feedback, ModelCall, TenantId, Timestamp, Usage,
+    AttemptStatus, Critique, EventType, Execution, Feedback, ModelCall, TenantId, Usage,
 };
 use hone_store::{ClaimJobs, Claimed, Lease, StoreError};
 use serde_json::value::RawValue;
@@ -109,7 +109,13 @@ fn json_param<T: serde::Serialize>(what: &'static str, v: &T) -> Result<Param, S
     Ok(Param::Json(Some(to_json(what, v)?)))
 }
 
-fn step<'a>(lease: &'a Lease, iteration: u32, name: &'static str, kind: EventType) -> Step<'a> {
+fn step<'a>(
+    lease: &'a Lease,
+    iteration: u32,
+    name: &'static str,
+    kind: EventType,
+    now: i64,
+) -> Step<'a> {
     Step {
         lease,
         iteration,
@@ -118,7 +124,7 @@ fn step<'a>(lease: &'a Lease, iteration: u32, name: &'static str, kind: EventTyp
         kind,
         data: json!({"iteration": iteration}),
         write: Write::Start,
-        now: Timestamp::now().as_millis(),
+        now,
     }
 }
 
@@ -139,7 +145,7 @@ where
     /// Leases claimable jobs to `claim.worker` (see [`Backend::claim_sql`]), appending each
     /// one's `job.started` event, highest priority first. Returns each with its event's seq.
     pub async fn claim_jobs(&self, claim: ClaimJobs) -> Result<Vec<(Claimed, i64)>, StoreError> {
-        let now = Timestamp::now().as_millis();
+        let now = self.now();
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let found = sqlx::query(AssertSqlSafe(B::claim_sql()))
             .bind(claim.worker.as_str())
@@ -186,7 +192,13 @@ where
 
     /// Starts attempt `iteration`. Returns the event's seq.
     pub async fn start_attempt(&self, lease: &Lease, iteration: u32) -> Result<i64, StoreError> {
-        let step = step(lease, iteration, "attempt", EventType::AttemptStarted);
+        let step = step(
+            lease,
+            iteration,
+            "attempt",
+            EventType::AttemptStarted,
+            self.now(),
+        );
         B::write_step(&self.writer, step).await
     }
 
@@ -212,7 +224,7 @@ where
                     once: "code IS NULL AND status = 'running'",
                     params,
                 },
-                ..step(lease, iteration, "code", EventType::AttemptCode)
+                ..step(lease, iteration, "code", EventType::AttemptCode, self.now())
             },
         )
         .await
@@ -236,7 +248,13 @@ where
                     once: "code IS NOT NULL AND execution IS NULL AND status = 'running'",
                     params: vec![json_param("execution", execution)?],
                 },
-                ..step(lease, iteration, "execution", EventType::AttemptExecuted)
+                ..step(
+                    lease,
+                    iteration,
+                    "execution",
+                    EventType::AttemptExecuted,
+                    self.now(),
+                )
             },
         )
         .await
@@ -264,7 +282,13 @@ where
                     once: "critique IS NULL AND status = 'running'",
                     params,
                 },
-                ..step(lease, iteration, "critique", EventType::AttemptCritiqued)
+                ..step(
+                    lease,
+                    iteration,
+                    "critique",
+                    EventType::AttemptCritiqued,
+                    self.now(),
+                )
             },
         )
         .await
@@ -291,7 +315,13 @@ where
                         Param::Json(feedback),
                     ],
                 },
-                ..step(lease, iteration, "decision", EventType::AttemptFinished)
+                ..step(
+                    lease,
+                    iteration,
+                    "decision",
+                    EventType::AttemptFinished,
+                    self.now(),
+                )
             },
         )
         .await

@@ -15,6 +15,7 @@ mod error;
 mod params;
 mod webhooks;
 
+mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
@@ -23,6 +24,7 @@ use hone_domain::{
     Attempt, AttemptStatus, Critique, Event, Execution, Feedback, Job, JobId, ModelCall, TenantId,
 };
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, UnknownName};
 pub use params::*;
 pub use webhooks::*;

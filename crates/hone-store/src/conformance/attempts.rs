@@ -6,12 +6,12 @@ use hone_domain::{
     AttemptStatus, Critique, EventType, ExecutionStatus, JobStatus, Outcome, OutcomeReason, Verdict,
 };
 
-use crate::{FinishJob, Store, StoreError};
+use crate::{FinishJob, ManualClock, Store, StoreError};
 
 use super::fixtures::*;
 
 /// A whole attempt, step by step: each step once, usage summed, events in order.
-pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>) {
+pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     let id = enqueue(&store, 0).await;
     let lease = claim_one(&store, "w", 60_000).await;
     store.start_attempt(&lease, 1).await.expect("start");
@@ -123,10 +123,10 @@ pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>) {
 }
 
 /// An expired lease is taken by another worker; the first worker's writes then fail.
-pub async fn lost_lease_stops_writes(store: Arc<dyn Store>) {
+pub async fn lost_lease_stops_writes(store: Arc<dyn Store>, clock: Arc<ManualClock>) {
     enqueue(&store, 0).await;
-    let first = claim_one(&store, "w1", 0).await;
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let first = claim_one(&store, "w1", 1_000).await;
+    clock.advance(std::time::Duration::from_millis(1_001));
     let second = claim_one(&store, "w2", 60_000).await;
     assert_eq!(first.job, second.job);
     assert!(matches!(

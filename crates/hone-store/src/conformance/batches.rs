@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use hone_domain::{EventType, JobId, JobStatus};
 
-use crate::{EnqueuedBatch, Idempotency, ListJobs, NewBatch, NewJob, Store};
+use crate::{EnqueuedBatch, Idempotency, ListJobs, ManualClock, NewBatch, NewJob, Store};
 
 use super::fixtures::*;
 
@@ -43,7 +43,7 @@ async fn stored(store: &Arc<dyn Store>) -> usize {
 
 /// A batch stores every job queued, each with its `job.queued` event, and answers the ids
 /// in the order given; a batch that cannot be stored whole stores nothing.
-pub async fn batches_store_all_or_nothing(store: Arc<dyn Store>) {
+pub async fn batches_store_all_or_nothing(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     let ids: Vec<JobId> = (0..1200).map(|_| JobId::new()).collect();
     match store.enqueue_batch(batch(&ids, None)).await {
         Ok(EnqueuedBatch::Created(got)) => assert_eq!(got, ids),
@@ -80,7 +80,7 @@ pub async fn batches_store_all_or_nothing(store: Arc<dyn Store>) {
 
 /// The same key and fingerprint answer the first batch's ids and store nothing; another
 /// fingerprint is refused; single submissions' keys are another namespace.
-pub async fn batch_idempotency_keys(store: Arc<dyn Store>) {
+pub async fn batch_idempotency_keys(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     let first: Vec<JobId> = (0..3).map(|_| JobId::new()).collect();
     let key = Some(("b-1", "f"));
     match store.enqueue_batch(batch(&first, key)).await {

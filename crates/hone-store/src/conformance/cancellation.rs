@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use hone_domain::{EventType, JobId, JobStatus, OutcomeReason};
 
-use crate::{CancelOutcome, ClaimJobs, Store, StoreError};
+use crate::{CancelOutcome, ClaimJobs, ManualClock, Store, StoreError};
 
 use super::fixtures::*;
 
 /// Cancel finishes a queued job, flags a running one, and refuses a finished one.
-pub async fn cancel_by_state(store: Arc<dyn Store>) {
+pub async fn cancel_by_state(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     let queued = enqueue(&store, 0).await;
     assert_eq!(
         store.request_cancel(&tenant(), queued).await.ok(),
@@ -51,7 +51,7 @@ pub async fn cancel_by_state(store: Arc<dyn Store>) {
 }
 
 /// A requeued job waits out its delay; with no delay it is claimable at once; the count grows.
-pub async fn requeue_delays_the_job(store: Arc<dyn Store>) {
+pub async fn requeue_delays_the_job(store: Arc<dyn Store>, clock: Arc<ManualClock>) {
     let delayed = enqueue(&store, 0).await;
     let lease = claim_one(&store, "w", 60_000).await;
     assert_eq!(
@@ -83,10 +83,17 @@ pub async fn requeue_delays_the_job(store: Arc<dyn Store>) {
     let again = claim_one(&store, "w", 60_000).await;
     assert_eq!(again.job, soon);
     assert_eq!(store.requeue_job(&again, "y", 0).await.ok(), Some(2));
+
+    // Once the delay has passed, the delayed job is claimable again.
+    let soon_again = claim_one(&store, "w", 60_000).await;
+    assert_eq!(soon_again.job, soon);
+    clock.advance(std::time::Duration::from_millis(60_001));
+    let late = claim_one(&store, "w", 60_000).await;
+    assert_eq!(late.job, delayed);
 }
 
 /// A released job is claimable at once, keeps its requeue count, and its old lease is dead.
-pub async fn release_gives_the_job_back_at_once(store: Arc<dyn Store>) {
+pub async fn release_gives_the_job_back_at_once(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     let id = enqueue(&store, 0).await;
     let lease = claim_one(&store, "w1", 60_000).await;
     store

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use hone_domain::{JobId, JobStatus, Outcome, OutcomeReason};
 
-use crate::{ClaimJobs, FinishJob, Store};
+use crate::{ClaimJobs, FinishJob, ManualClock, Store};
 
 use super::fixtures::*;
 
 /// Concurrent claims from many workers never hand out the same job twice.
-pub async fn claims_never_overlap(store: Arc<dyn Store>) {
+pub async fn claims_never_overlap(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     for _ in 0..20 {
         enqueue(&store, 0).await;
     }
@@ -46,7 +46,7 @@ pub async fn claims_never_overlap(store: Arc<dyn Store>) {
 }
 
 /// Higher priority first, then oldest.
-pub async fn claims_follow_priority(store: Arc<dyn Store>) {
+pub async fn claims_follow_priority(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     let low = enqueue(&store, -5).await;
     let old = enqueue(&store, 0).await;
     let high = enqueue(&store, 10).await;
@@ -69,7 +69,7 @@ pub async fn claims_follow_priority(store: Arc<dyn Store>) {
 
 /// With a cap of 2 running jobs per tenant, a claim for 5 gets 2, and one more once a job
 /// ends.
-pub async fn a_tenant_cap_limits_running_jobs(store: Arc<dyn Store>) {
+pub async fn a_tenant_cap_limits_running_jobs(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     for _ in 0..5 {
         enqueue(&store, 0).await;
     }

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use hone_domain::{EventType, JobId, JobStatus, TenantId};
 
-use crate::{Enqueued, Idempotency, ListJobs, NewJob, Store};
+use crate::{Enqueued, Idempotency, ListJobs, ManualClock, NewJob, Store};
 
 use super::fixtures::*;
 
 /// A stored job reads back with its defaults and a `job.queued` event at seq 1.
-pub async fn enqueue_then_read_back(store: Arc<dyn Store>) {
+pub async fn enqueue_then_read_back(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     let id = enqueue(&store, 0).await;
     let job = store
         .get_job(&tenant(), id)
@@ -48,7 +48,7 @@ pub async fn enqueue_then_read_back(store: Arc<dyn Store>) {
 }
 
 /// The same key and fingerprint return the first job; another fingerprint is refused.
-pub async fn idempotency_keys(store: Arc<dyn Store>) {
+pub async fn idempotency_keys(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     let new = |fingerprint: &str| NewJob {
         id: JobId::new(),
         tenant: tenant(),
@@ -84,7 +84,7 @@ pub async fn idempotency_keys(store: Arc<dyn Store>) {
 }
 
 /// Pages run newest first, the cursor continues without overlap, the filter applies.
-pub async fn list_pages_newest_first(store: Arc<dyn Store>) {
+pub async fn list_pages_newest_first(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     let mut ids = Vec::new();
     for _ in 0..5 {
         ids.push(enqueue(&store, 0).await);

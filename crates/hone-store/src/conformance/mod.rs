@@ -24,7 +24,9 @@ pub use signals::*;
 pub use webhooks::*;
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an expression of type
-/// `impl Future<Output = Option<Arc<dyn Store>>>`; `None` skips (backend not configured).
+/// `impl Future<Output = Option<(Arc<dyn Store>, Arc<ManualClock>)>>`: a fresh store reading
+/// the time from the clock, which the cases advance to let leases and delays run out
+/// without sleeping; `None` skips (backend not configured).
 #[macro_export]
 macro_rules! conformance_suite {
     ($make:expr) => {
@@ -42,11 +44,11 @@ macro_rules! conformance_suite {
         $(
             #[tokio::test]
             async fn $case() {
-                let Some(store) = $make.await else {
+                let Some((store, clock)) = $make.await else {
                     eprintln!("skipped: backend not configured");
                     return;
                 };
-                $crate::conformance::$case(store).await;
+                $crate::conformance::$case(store, clock).await;
             }
         )*
     };

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use hone_domain::EventType;
 
-use crate::{EventSignal, Signal, Store};
+use crate::{EventSignal, ManualClock, Signal, Store};
 
 use super::fixtures::*;
 
 /// Listeners hear about queued jobs and about cancels of running ones.
-pub async fn signals_announce_jobs_and_cancels(store: Arc<dyn Store>) {
+pub async fn signals_announce_jobs_and_cancels(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     let mut signals = store.listen().await.expect("listen");
     let id = enqueue(&store, 0).await;
     assert_eq!(next_signal(&mut signals).await, Some(Signal::JobQueued));
@@ -37,7 +37,7 @@ async fn next_event(signals: &mut tokio::sync::mpsc::Receiver<EventSignal>) -> E
 }
 
 /// Every committed event is announced with its job and seq, and reads back with its tenant.
-pub async fn events_are_announced_and_read_back(store: Arc<dyn Store>) {
+pub async fn events_are_announced_and_read_back(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     let mut signals = store.listen_events().await.expect("listen");
     let id = enqueue(&store, 0).await;
     assert_eq!(

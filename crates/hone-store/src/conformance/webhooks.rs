@@ -6,7 +6,9 @@ use std::time::Duration;
 use hone_domain::{EventType, JobId, JobSpec, JobStatus, Outcome, OutcomeReason, Timestamp};
 use serde_json::json;
 
-use crate::{DeliveryTry, Enqueued, FinishJob, NewJob, NextTry, Store, StoreError};
+use crate::{
+    Clock, DeliveryTry, Enqueued, FinishJob, ManualClock, NewJob, NextTry, Store, StoreError,
+};
 
 use super::fixtures::*;
 
@@ -41,7 +43,7 @@ fn tried(outbox: i64, worker: &str, next: NextTry) -> DeliveryTry {
 
 /// Events that match the job's filter (and only those) land in the outbox; a claimed row is
 /// leased; a try is recorded once, by the lease holder, and listed.
-pub async fn webhook_outbox_follows_the_filter(store: Arc<dyn Store>) {
+pub async fn webhook_outbox_follows_the_filter(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     let plain = enqueue(&store, 0).await;
     let id = enqueue_with_webhook(&store, json!(["job.started", "job.finished"])).await;
     let lease = claim_one(&store, "w", 60_000).await;
@@ -136,19 +138,19 @@ pub async fn webhook_outbox_follows_the_filter(store: Arc<dyn Store>) {
 
 /// A dispatcher that dies leaves its rows leased; once the lease expires another takes them,
 /// with the payload of the try that was recorded.
-pub async fn webhook_leases_expire(store: Arc<dyn Store>) {
+pub async fn webhook_leases_expire(store: Arc<dyn Store>, clock: Arc<ManualClock>) {
     let id = enqueue_with_webhook(&store, json!(["job.queued"])).await;
     let due = store.claim_deliveries("d1", 10, 1).await.expect("claim");
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].kind, EventType::JobQueued);
-    let mut first = tried(due[0].id, "d1", NextTry::RetryAt(Timestamp::now()));
+    let mut first = tried(due[0].id, "d1", NextTry::RetryAt(clock.now()));
     first.payload = "the body".into();
     store.record_delivery(&first).await.expect("record");
     let due = store.claim_deliveries("d1", 10, 1).await.expect("claim");
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].tries, 1);
     assert_eq!(due[0].payload.as_deref(), Some("the body"));
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    clock.advance(Duration::from_millis(2));
     let taken = store
         .claim_deliveries("d2", 10, 60_000)
         .await
@@ -165,7 +167,7 @@ pub async fn webhook_leases_expire(store: Arc<dyn Store>) {
 
 /// A tenant's first secret is stored once; a rotation makes a new current secret and keeps
 /// the old one signing for the overlap.
-pub async fn webhook_secrets_rotate_with_overlap(store: Arc<dyn Store>) {
+pub async fn webhook_secrets_rotate_with_overlap(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     let first = store
         .webhook_secrets(&tenant(), "whsec_a")
         .await
