@@ -27,9 +27,6 @@ pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
         .connect_with(options)
         .await
         .map_err(db_err)?;
-    MIGRATOR
-        .run(&pool)
-        .await
-        .map_err(|e| StoreError::Migrate(Box::new(e)))?;
+    hone_store_sql::migrate(&MIGRATOR, &pool).await?;
     Ok(SqlStore::new(pool.clone(), pool))
 }

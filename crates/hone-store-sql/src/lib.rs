@@ -87,6 +87,21 @@ impl<B: Backend> SqlStore<B> {
     }
 }
 
+/// Applies `migrator`'s pending migrations to `pool`.
+pub async fn migrate<B>(
+    migrator: &sqlx::migrate::Migrator,
+    pool: &sqlx::Pool<B>,
+) -> Result<(), StoreError>
+where
+    B: Backend,
+    B::Connection: sqlx::migrate::Migrate,
+{
+    migrator
+        .run(pool)
+        .await
+        .map_err(|e| StoreError::Migrate(Box::new(e)))
+}
+
 /// A database error as the store reports it (the text stays in logs, never in an answer).
 pub fn db_err(e: sqlx::Error) -> StoreError {
     StoreError::Database(Box::new(e))

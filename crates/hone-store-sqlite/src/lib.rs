@@ -31,10 +31,7 @@ pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
         .connect_with(options.clone())
         .await
         .map_err(db_err)?;
-    MIGRATOR
-        .run(&writer)
-        .await
-        .map_err(|e| StoreError::Migrate(Box::new(e)))?;
+    hone_store_sql::migrate(&MIGRATOR, &writer).await?;
     let reader = SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options.read_only(true))

@@ -35,26 +35,17 @@ pub struct NewBatch {
     pub idempotency: Option<Idempotency>,
 }
 
-/// What [`crate::Store::enqueue_batch`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EnqueuedBatch {
-    /// The jobs were stored; their ids in order.
-    Created(Vec<JobId>),
-    /// The key was used before with the same fingerprint: the first batch's ids.
-    Existing(Vec<JobId>),
-    /// The key was used before with another fingerprint.
-    KeyReused,
-    /// Another request with the key is being stored right now.
-    KeyInFlight,
-}
+/// What [`crate::Store::enqueue_batch`] did: the ids, in order.
+pub type EnqueuedBatch = Enqueued<Vec<JobId>>;
 
-/// What [`crate::Store::enqueue_job`] did.
-#[derive(Debug, Clone)]
-pub enum Enqueued {
-    /// A new job was stored.
-    Created(Job),
-    /// The key was used before with the same fingerprint: the first job.
-    Existing(Job),
+/// What [`crate::Store::enqueue_job`] (a [`Job`]) or [`crate::Store::enqueue_batch`]
+/// ([`EnqueuedBatch`]) did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enqueued<T = Job> {
+    /// Newly stored.
+    Created(T),
+    /// The key was used before with the same fingerprint: what the first request stored.
+    Existing(T),
     /// The key was used before with another fingerprint.
     KeyReused,
     /// Another request with the key is being stored right now.

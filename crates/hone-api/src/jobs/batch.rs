@@ -5,15 +5,15 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use hone_domain::{FieldError, JobId, JobSpec};
-use hone_store::{EnqueuedBatch, Idempotency, NewBatch, NewJob};
+use hone_store::{Idempotency, NewBatch, NewJob};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::Caller;
-use super::create::{fingerprint, idempotency_key, runnable};
+use super::create::{answer, fingerprint, idempotency_key, runnable};
 use crate::AppState;
 use crate::body::JsonBody;
 use crate::problem::ApiError;
@@ -99,11 +99,6 @@ pub async fn create_batch(
             fingerprint: fingerprint(&body.value),
         }),
     };
-    let (status, ids) = match state.store.enqueue_batch(batch).await? {
-        EnqueuedBatch::Created(ids) => (StatusCode::ACCEPTED, ids),
-        EnqueuedBatch::Existing(ids) => (StatusCode::OK, ids),
-        EnqueuedBatch::KeyReused => return Err(ApiError::IdempotencyKeyReused),
-        EnqueuedBatch::KeyInFlight => return Err(ApiError::IdempotencyKeyInFlight),
-    };
+    let (status, ids) = answer(state.store.enqueue_batch(batch).await?)?;
     Ok((status, Json(Batch { ids })).into_response())
 }

@@ -98,6 +98,17 @@ pub(crate) fn fingerprint(body: &serde_json::Value) -> String {
     format!("{:x}", Sha256::digest(body.to_string().as_bytes()))
 }
 
+/// The status and body of what an idempotent submission stored: `202` when new, `200` for
+/// the first request's under the same key and body; a reused or busy key is an error.
+pub(crate) fn answer<T>(enqueued: Enqueued<T>) -> Result<(StatusCode, T), ApiError> {
+    match enqueued {
+        Enqueued::Created(stored) => Ok((StatusCode::ACCEPTED, stored)),
+        Enqueued::Existing(stored) => Ok((StatusCode::OK, stored)),
+        Enqueued::KeyReused => Err(ApiError::IdempotencyKeyReused),
+        Enqueued::KeyInFlight => Err(ApiError::IdempotencyKeyInFlight),
+    }
+}
+
 /// Submits a job.
 pub async fn create_job(
     State(state): State<AppState>,
@@ -122,13 +133,8 @@ pub async fn create_job(
             fingerprint: fingerprint(&body.value),
         }),
     };
-    let (status, job) = match state.store.enqueue_job(new).await? {
-        // The store signals the workers (in this process or, on Postgres, any other).
-        Enqueued::Created(job) => (StatusCode::ACCEPTED, job),
-        Enqueued::Existing(job) => (StatusCode::OK, job),
-        Enqueued::KeyReused => return Err(ApiError::IdempotencyKeyReused),
-        Enqueued::KeyInFlight => return Err(ApiError::IdempotencyKeyInFlight),
-    };
+    // The store signals the workers (in this process or, on Postgres, any other).
+    let (status, job) = answer(state.store.enqueue_job(new).await?)?;
     let location = format!("/v1/jobs/{}", job.id);
     let mut resp = (status, Json(job)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
