@@ -15,7 +15,10 @@ use hone_domain::{
     AttemptStatus, Critique, Execution, ExecutionStatus, JobId, JobSpec, JobStatus, ModelCall,
     Outcome, OutcomeReason, TenantId, Usage, Verdict,
 };
-use hone_store::{ClaimJobs, Enqueued, FinishJob, Lease, NewJob, Store};
+use hone_store::{
+    ActorOutput, AttemptDecision, ClaimJobs, CritiqueRecord, Enqueued, ExecutionRecord, FinishJob,
+    Lease, NewJob, Store,
+};
 use serde_json::{Value, json};
 
 const CLIENTS: usize = 1_000;
@@ -144,21 +147,52 @@ async fn write(store: &Arc<dyn Store>, lease: &Lease, commits: &Commits) -> anyh
         mark(seq);
         tokio::time::sleep(PACE).await;
         store
-            .record_actor_output(lease, i, "x = 1", &call())
+            .record_actor_output(
+                lease,
+                ActorOutput {
+                    iteration: i,
+                    code: "x = 1",
+                    call: &call(),
+                },
+            )
             .await?;
         seq += 1;
         mark(seq);
         tokio::time::sleep(PACE).await;
-        store.record_execution(lease, i, &execution).await?;
-        seq += 1;
-        mark(seq);
-        tokio::time::sleep(PACE).await;
-        store.record_critique(lease, i, &critique, &call()).await?;
+        store
+            .record_execution(
+                lease,
+                ExecutionRecord {
+                    iteration: i,
+                    execution: &execution,
+                },
+            )
+            .await?;
         seq += 1;
         mark(seq);
         tokio::time::sleep(PACE).await;
         store
-            .finish_attempt(lease, i, AttemptStatus::Failed, None)
+            .record_critique(
+                lease,
+                CritiqueRecord {
+                    iteration: i,
+                    critique: &critique,
+                    call: &call(),
+                },
+            )
+            .await?;
+        seq += 1;
+        mark(seq);
+        tokio::time::sleep(PACE).await;
+        store
+            .finish_attempt(
+                lease,
+                AttemptDecision {
+                    iteration: i,
+                    status: AttemptStatus::Failed,
+                    feedback: None,
+                },
+            )
             .await?;
         seq += 1;
         mark(seq);

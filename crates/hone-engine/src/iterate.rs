@@ -8,13 +8,14 @@ use hone_domain::{
     Timestamp,
 };
 use hone_sandbox::verify;
-use hone_store::{Claimed, FinishJob};
+use hone_store::{
+    ActorOutput, AttemptDecision, Claimed, CritiqueRecord, ExecutionRecord, FinishJob,
+};
 
-use crate::Engine;
 use crate::job::{Halt, best_code, failure, no_progress};
 use crate::lease::{LeaseKeeper, Stop};
 use crate::plan::{self, Decision, Resume};
-use crate::steps;
+use crate::{Engine, steps};
 
 fn accepted(iteration: u32, code: Option<String>) -> FinishJob {
     FinishJob {
@@ -90,19 +91,40 @@ pub(crate) async fn iterate(
         ) {
             Decision::Accepted => {
                 store
-                    .finish_attempt(lease, iteration, AttemptStatus::Accepted, None)
+                    .finish_attempt(
+                        lease,
+                        AttemptDecision {
+                            iteration,
+                            status: AttemptStatus::Accepted,
+                            feedback: None,
+                        },
+                    )
                     .await?;
                 return Ok(accepted(iteration, Some(ran.code)));
             }
             Decision::Stuck(feedback) => {
                 store
-                    .finish_attempt(lease, iteration, AttemptStatus::Failed, Some(&feedback))
+                    .finish_attempt(
+                        lease,
+                        AttemptDecision {
+                            iteration,
+                            status: AttemptStatus::Failed,
+                            feedback: Some(&feedback),
+                        },
+                    )
                     .await?;
                 return Ok(no_progress(engine, claimed, &feedback).await);
             }
             Decision::Retry(feedback) => {
                 store
-                    .finish_attempt(lease, iteration, AttemptStatus::Failed, Some(&feedback))
+                    .finish_attempt(
+                        lease,
+                        AttemptDecision {
+                            iteration,
+                            status: AttemptStatus::Failed,
+                            feedback: Some(&feedback),
+                        },
+                    )
                     .await?;
                 progress.previous = Some((ran.code, feedback));
             }
@@ -154,7 +176,14 @@ async fn one_iteration(
                 .map_err(Halt::Model)?;
             tokens += call.usage.total_tokens;
             store
-                .record_actor_output(lease, iteration, &code, &call)
+                .record_actor_output(
+                    lease,
+                    ActorOutput {
+                        iteration,
+                        code: &code,
+                        call: &call,
+                    },
+                )
                 .await?;
             code
         }
@@ -165,7 +194,15 @@ async fn one_iteration(
             let e = verify::execute(engine.sandbox.as_ref(), &engine.runtimes, spec, &code)
                 .await
                 .map_err(Halt::Sandbox)?;
-            store.record_execution(lease, iteration, &e).await?;
+            store
+                .record_execution(
+                    lease,
+                    ExecutionRecord {
+                        iteration,
+                        execution: &e,
+                    },
+                )
+                .await?;
             e
         }
     };
@@ -178,7 +215,16 @@ async fn one_iteration(
                     .await
                     .map_err(Halt::Model)?;
             tokens += call.usage.total_tokens;
-            store.record_critique(lease, iteration, &c, &call).await?;
+            store
+                .record_critique(
+                    lease,
+                    CritiqueRecord {
+                        iteration,
+                        critique: &c,
+                        call: &call,
+                    },
+                )
+                .await?;
             Some(c)
         }
     };

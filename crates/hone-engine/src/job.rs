@@ -5,7 +5,7 @@
 use hone_domain::{Feedback, JobStatus, Outcome, OutcomeReason};
 use hone_llm::LlmError;
 use hone_sandbox::SandboxError;
-use hone_store::{Claimed, FinishJob, StoreError};
+use hone_store::{Claimed, FinishJob, Requeue, StoreError};
 
 use crate::Engine;
 use crate::lease::{LeaseKeeper, Stop};
@@ -201,7 +201,13 @@ async fn requeue(engine: &Engine, claimed: &Claimed, why: String) -> JobRun {
     let why = hone_domain::text::clean_owned(why);
     match engine
         .store
-        .requeue_job(&claimed.lease, &why, delay + jitter)
+        .requeue_job(
+            &claimed.lease,
+            Requeue {
+                reason: &why,
+                delay_ms: delay + jitter,
+            },
+        )
         .await
     {
         Ok(_) => JobRun::Requeued,

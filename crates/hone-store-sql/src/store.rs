@@ -3,13 +3,12 @@
 //! ([`Backend::announce`]: a broadcast on SQLite, nothing more on Postgres).
 
 use async_trait::async_trait;
-use hone_domain::{
-    Attempt, AttemptStatus, Critique, Event, Execution, Feedback, Job, JobId, ModelCall, TenantId,
-};
+use hone_domain::{Attempt, Event, Job, JobId, TenantId};
 use hone_store::{
-    CancelOutcome, ClaimJobs, Claimed, Delivery, DeliveryTry, DueDelivery, Enqueued, EnqueuedBatch,
-    EventSignal, FinishJob, JobControl, JobPage, Lease, ListJobs, NewBatch, NewJob, RotateSecret,
-    Signal, Store, StoreError, TenantEvent, WebhookSecret,
+    ActorOutput, AttemptDecision, CancelOutcome, ClaimDeliveries, ClaimJobs, Claimed,
+    CritiqueRecord, Delivery, DeliveryTry, DueDelivery, Enqueued, EnqueuedBatch, EventSignal,
+    EventsPage, ExecutionRecord, FinishJob, JobControl, JobPage, Lease, ListJobs, NewBatch, NewJob,
+    Requeue, RotateSecret, Signal, Store, StoreError, TenantEvent, WebhookSecret,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -97,10 +96,9 @@ where
         &self,
         tenant: &TenantId,
         id: JobId,
-        after: u64,
-        limit: u32,
+        page: EventsPage,
     ) -> Result<Option<Vec<Event>>, StoreError> {
-        SqlStore::list_events(self, tenant, id, after, limit).await
+        SqlStore::list_events(self, tenant, id, page.after, page.limit).await
     }
 
     async fn request_cancel(
@@ -142,10 +140,13 @@ where
     async fn record_actor_output(
         &self,
         lease: &Lease,
-        iteration: u32,
-        code: &str,
-        call: &ModelCall,
+        output: ActorOutput<'_>,
     ) -> Result<(), StoreError> {
+        let ActorOutput {
+            iteration,
+            code,
+            call,
+        } = output;
         let seq = SqlStore::record_actor_output(self, lease, iteration, code, call).await?;
         self.appended(lease.job, seq);
         Ok(())
@@ -154,10 +155,9 @@ where
     async fn record_execution(
         &self,
         lease: &Lease,
-        iteration: u32,
-        execution: &Execution,
+        run: ExecutionRecord<'_>,
     ) -> Result<(), StoreError> {
-        let seq = SqlStore::record_execution(self, lease, iteration, execution).await?;
+        let seq = SqlStore::record_execution(self, lease, run.iteration, run.execution).await?;
         self.appended(lease.job, seq);
         Ok(())
     }
@@ -165,10 +165,13 @@ where
     async fn record_critique(
         &self,
         lease: &Lease,
-        iteration: u32,
-        critique: &Critique,
-        call: &ModelCall,
+        review: CritiqueRecord<'_>,
     ) -> Result<(), StoreError> {
+        let CritiqueRecord {
+            iteration,
+            critique,
+            call,
+        } = review;
         let seq = SqlStore::record_critique(self, lease, iteration, critique, call).await?;
         self.appended(lease.job, seq);
         Ok(())
@@ -177,10 +180,13 @@ where
     async fn finish_attempt(
         &self,
         lease: &Lease,
-        iteration: u32,
-        status: AttemptStatus,
-        feedback: Option<&Feedback>,
+        decision: AttemptDecision<'_>,
     ) -> Result<(), StoreError> {
+        let AttemptDecision {
+            iteration,
+            status,
+            feedback,
+        } = decision;
         let seq = SqlStore::finish_attempt(self, lease, iteration, status, feedback).await?;
         self.appended(lease.job, seq);
         Ok(())
@@ -192,12 +198,8 @@ where
         Ok(())
     }
 
-    async fn requeue_job(
-        &self,
-        lease: &Lease,
-        reason: &str,
-        delay_ms: u64,
-    ) -> Result<u32, StoreError> {
+    async fn requeue_job(&self, lease: &Lease, requeue: Requeue<'_>) -> Result<u32, StoreError> {
+        let Requeue { reason, delay_ms } = requeue;
         let (n, seq) = SqlStore::requeue_job(self, lease, reason, delay_ms, true).await?;
         B::announce(&self.hub, Announce::Queued);
         self.appended(lease.job, seq);
@@ -222,10 +224,9 @@ where
     async fn read_events(
         &self,
         job: JobId,
-        after: u64,
-        limit: u32,
+        page: EventsPage,
     ) -> Result<Vec<TenantEvent>, StoreError> {
-        SqlStore::read_events(self, job, after, limit).await
+        SqlStore::read_events(self, job, page.after, page.limit).await
     }
 
     async fn webhook_secrets(
@@ -246,11 +247,9 @@ where
 
     async fn claim_deliveries(
         &self,
-        worker: &str,
-        limit: u32,
-        lease_ms: u64,
+        claim: ClaimDeliveries,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        SqlStore::claim_deliveries(self, worker, limit, lease_ms).await
+        SqlStore::claim_deliveries(self, &claim.worker, claim.limit, claim.lease_ms).await
     }
 
     async fn record_delivery(&self, delivery: &DeliveryTry) -> Result<(), StoreError> {

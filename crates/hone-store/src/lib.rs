@@ -20,9 +20,7 @@ mod clock;
 pub mod conformance;
 
 use async_trait::async_trait;
-use hone_domain::{
-    Attempt, AttemptStatus, Critique, Event, Execution, Feedback, Job, JobId, ModelCall, TenantId,
-};
+use hone_domain::{Attempt, Event, Job, JobId, TenantId};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, UnknownName};
@@ -61,13 +59,12 @@ pub trait Store: Send + Sync + 'static {
         id: JobId,
     ) -> Result<Option<Vec<Attempt>>, StoreError>;
 
-    /// A job's events with `seq > after`, at most `limit`. `None` if the job does not exist.
+    /// A page of a job's events. `None` if the job does not exist.
     async fn list_events(
         &self,
         tenant: &TenantId,
         id: JobId,
-        after: u64,
-        limit: u32,
+        page: EventsPage,
     ) -> Result<Option<Vec<Event>>, StoreError>;
 
     /// Cancels a queued job at once, or asks the worker of a running one to stop.
@@ -93,35 +90,28 @@ pub trait Store: Send + Sync + 'static {
     async fn record_actor_output(
         &self,
         lease: &Lease,
-        iteration: u32,
-        code: &str,
-        call: &ModelCall,
+        output: ActorOutput<'_>,
     ) -> Result<(), StoreError>;
 
     /// Stores the sandbox run (`attempt.executed`).
     async fn record_execution(
         &self,
         lease: &Lease,
-        iteration: u32,
-        execution: &Execution,
+        run: ExecutionRecord<'_>,
     ) -> Result<(), StoreError>;
 
     /// Stores the critique and adds the critic's usage to the job (`attempt.critiqued`).
     async fn record_critique(
         &self,
         lease: &Lease,
-        iteration: u32,
-        critique: &Critique,
-        call: &ModelCall,
+        review: CritiqueRecord<'_>,
     ) -> Result<(), StoreError>;
 
     /// Stores the iteration's decision and its feedback (`attempt.finished`).
     async fn finish_attempt(
         &self,
         lease: &Lease,
-        iteration: u32,
-        status: AttemptStatus,
-        feedback: Option<&Feedback>,
+        decision: AttemptDecision<'_>,
     ) -> Result<(), StoreError>;
 
     /// Ends the job (`job.succeeded`, `job.failed` or `job.cancelled`) and releases the lease.
@@ -137,13 +127,8 @@ pub trait Store: Send + Sync + 'static {
     async fn release_job(&self, lease: &Lease, reason: &str) -> Result<(), StoreError>;
 
     /// Puts a running job back in the queue after an infrastructure error (`job.requeued`),
-    /// runnable again after `delay_ms`. Returns how many times the job has been requeued so far.
-    async fn requeue_job(
-        &self,
-        lease: &Lease,
-        reason: &str,
-        delay_ms: u64,
-    ) -> Result<u32, StoreError>;
+    /// runnable again after the delay. Returns how many times the job has been requeued so far.
+    async fn requeue_job(&self, lease: &Lease, requeue: Requeue<'_>) -> Result<u32, StoreError>;
 
     // ----- live events ---------------------------------------------------------------------
 
@@ -151,13 +136,12 @@ pub trait Store: Send + Sync + 'static {
     /// Signals may be lost; after [`EventSignal::Resync`] listeners re-read.
     async fn listen_events(&self) -> Result<tokio::sync::mpsc::Receiver<EventSignal>, StoreError>;
 
-    /// Any tenant's job events with `seq > after`, at most `limit`, with their owner: for
+    /// A page of any tenant's job events, with their owner: for
     /// the process-wide hub that fans events out to SSE clients (which check the tenant).
     async fn read_events(
         &self,
         job: JobId,
-        after: u64,
-        limit: u32,
+        page: EventsPage,
     ) -> Result<Vec<TenantEvent>, StoreError>;
 
     // ----- webhooks --------------------------------------------------------------------------
@@ -180,13 +164,11 @@ pub trait Store: Send + Sync + 'static {
         rotation: RotateSecret,
     ) -> Result<Vec<WebhookSecret>, StoreError>;
 
-    /// Leases up to `limit` due outbox rows (pending, next try due, lease free or expired)
-    /// to `worker` for `lease_ms`, oldest due first.
+    /// Leases up to `claim.limit` due outbox rows (pending, next try due, lease free or
+    /// expired) to `claim.worker` for `claim.lease_ms`, oldest due first.
     async fn claim_deliveries(
         &self,
-        worker: &str,
-        limit: u32,
-        lease_ms: u64,
+        claim: ClaimDeliveries,
     ) -> Result<Vec<DueDelivery>, StoreError>;
 
     /// Records one try and moves the outbox row on, in one transaction, if `worker` still

@@ -1,6 +1,9 @@
 //! The parameter and result types of [`crate::Store`]'s methods.
 
-use hone_domain::{Job, JobId, JobSpec, JobStatus, Outcome, TenantId};
+use hone_domain::{
+    AttemptStatus, Critique, Execution, Feedback, Job, JobId, JobSpec, JobStatus, ModelCall,
+    Outcome, TenantId,
+};
 
 /// A job to store.
 #[derive(Debug, Clone)]
@@ -166,4 +169,75 @@ pub enum Signal {
     JobQueued,
     /// A client asked to cancel this running job: its worker should stop it now.
     CancelRequested(JobId),
+}
+
+/// A page of a job's events: those with `seq > after`, at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventsPage {
+    /// The last seq already seen (0 for the start).
+    pub after: u64,
+    /// The most events to return.
+    pub limit: u32,
+}
+
+/// The actor's answer for an attempt ([`crate::Store::record_actor_output`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ActorOutput<'a> {
+    /// The attempt.
+    pub iteration: u32,
+    /// The code extracted from the answer.
+    pub code: &'a str,
+    /// The model call, with its usage.
+    pub call: &'a ModelCall,
+}
+
+/// The sandbox run of an attempt ([`crate::Store::record_execution`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ExecutionRecord<'a> {
+    /// The attempt.
+    pub iteration: u32,
+    /// The run.
+    pub execution: &'a Execution,
+}
+
+/// The critic's review of an attempt ([`crate::Store::record_critique`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CritiqueRecord<'a> {
+    /// The attempt.
+    pub iteration: u32,
+    /// The review.
+    pub critique: &'a Critique,
+    /// The model call, with its usage.
+    pub call: &'a ModelCall,
+}
+
+/// The decision on an attempt ([`crate::Store::finish_attempt`]).
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptDecision<'a> {
+    /// The attempt.
+    pub iteration: u32,
+    /// Accepted, failed or cancelled.
+    pub status: AttemptStatus,
+    /// What goes back to the actor, when the attempt failed.
+    pub feedback: Option<&'a Feedback>,
+}
+
+/// A job sent back to the queue after an infrastructure error ([`crate::Store::requeue_job`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Requeue<'a> {
+    /// Why, as the `job.requeued` event says.
+    pub reason: &'a str,
+    /// How long until the job is claimable again.
+    pub delay_ms: u64,
+}
+
+/// A dispatcher's claim on due webhook deliveries ([`crate::Store::claim_deliveries`]).
+#[derive(Debug, Clone)]
+pub struct ClaimDeliveries {
+    /// The dispatcher.
+    pub worker: String,
+    /// The most rows to lease.
+    pub limit: u32,
+    /// How long the lease lasts.
+    pub lease_ms: u64,
 }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hone_domain::Timestamp;
-use hone_store::{DeliveryTry, DueDelivery, NextTry, Store, StoreError, webhook_id};
+use hone_store::{
+    ClaimDeliveries, DeliveryTry, DueDelivery, NextTry, Store, StoreError, webhook_id,
+};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER, USER_AGENT};
 use serde_json::json;
@@ -98,7 +100,11 @@ impl Dispatcher {
             if free > 0 {
                 match self
                     .store
-                    .claim_deliveries(&self.config.worker_id, free, lease_ms)
+                    .claim_deliveries(ClaimDeliveries {
+                        worker: self.config.worker_id.clone(),
+                        limit: free,
+                        lease_ms,
+                    })
                     .await
                 {
                     Ok(due) => {

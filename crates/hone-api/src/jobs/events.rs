@@ -15,6 +15,7 @@ use super::{Caller, job_id, no_job};
 use crate::AppState;
 use crate::live::sse;
 use crate::problem::ApiError;
+use hone_store::EventsPage;
 
 /// The largest page.
 pub const MAX_LIMIT: u32 = 1000;
@@ -97,7 +98,7 @@ pub async fn list_events(
     }
     let items = state
         .store
-        .list_events(&tenant, id, after, limit)
+        .list_events(&tenant, id, EventsPage { after, limit })
         .await?
         .ok_or_else(|| no_job(id))?;
     let next_after = items.last().map_or(after, |e| e.seq);

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use hone_domain::{JobId, TenantId};
-use hone_store::{EventSignal, Store, StoreError, TenantEvent};
+use hone_store::{EventSignal, EventsPage, Store, StoreError, TenantEvent};
 use tokio::sync::{broadcast, watch};
 
 /// A committed event as the hub publishes it: serialised once for all its subscribers.
@@ -152,7 +152,16 @@ async fn pump(
                 if after >= seq || !hub.wanted(job) {
                     continue;
                 }
-                match store.read_events(job, after, READ_BATCH).await {
+                match store
+                    .read_events(
+                        job,
+                        EventsPage {
+                            after,
+                            limit: READ_BATCH,
+                        },
+                    )
+                    .await
+                {
                     Ok(events) => {
                         for e in events {
                             let (last, terminal) = (e.event.seq, e.event.kind.is_terminal());

@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::response::sse::{Event as Frame, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use hone_domain::{Event, JobId, TenantId};
-use hone_store::Store;
+use hone_store::{EventsPage, Store};
 use tokio::sync::{broadcast, mpsc};
 
 use super::hub::{Hub, Msg};
@@ -141,7 +141,14 @@ impl JobFollower {
         loop {
             let page = match self
                 .store
-                .list_events(&self.tenant, self.id, self.last, PAGE)
+                .list_events(
+                    &self.tenant,
+                    self.id,
+                    EventsPage {
+                        after: self.last,
+                        limit: PAGE,
+                    },
+                )
                 .await
             {
                 Ok(Some(page)) => page,

@@ -6,7 +6,10 @@ use hone_domain::{
     AttemptStatus, Critique, EventType, ExecutionStatus, JobStatus, Outcome, OutcomeReason, Verdict,
 };
 
-use crate::{FinishJob, ManualClock, Store, StoreError};
+use crate::{
+    ActorOutput, AttemptDecision, CritiqueRecord, EventsPage, ExecutionRecord, FinishJob,
+    ManualClock, Store, StoreError,
+};
 
 use super::fixtures::*;
 
@@ -23,17 +26,37 @@ pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>, _clock: Arc<M
         })
     ));
     store
-        .record_actor_output(&lease, 1, "x = 1\n", &call(10))
+        .record_actor_output(
+            &lease,
+            ActorOutput {
+                iteration: 1,
+                code: "x = 1\n",
+                call: &call(10),
+            },
+        )
         .await
         .expect("code");
     assert!(matches!(
         store
-            .record_actor_output(&lease, 1, "x = 2\n", &call(10))
+            .record_actor_output(
+                &lease,
+                ActorOutput {
+                    iteration: 1,
+                    code: "x = 2\n",
+                    call: &call(10)
+                }
+            )
             .await,
         Err(StoreError::StepExists { step: "code", .. })
     ));
     store
-        .record_execution(&lease, 1, &execution(ExecutionStatus::Failed))
+        .record_execution(
+            &lease,
+            ExecutionRecord {
+                iteration: 1,
+                execution: &execution(ExecutionStatus::Failed),
+            },
+        )
         .await
         .expect("run");
     let critique = Critique {
@@ -43,11 +66,25 @@ pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>, _clock: Arc<M
         raw: None,
     };
     store
-        .record_critique(&lease, 1, &critique, &call(5))
+        .record_critique(
+            &lease,
+            CritiqueRecord {
+                iteration: 1,
+                critique: &critique,
+                call: &call(5),
+            },
+        )
         .await
         .expect("critique");
     store
-        .finish_attempt(&lease, 1, AttemptStatus::Failed, None)
+        .finish_attempt(
+            &lease,
+            AttemptDecision {
+                iteration: 1,
+                status: AttemptStatus::Failed,
+                feedback: None,
+            },
+        )
         .await
         .expect("finish");
     let outcome = Outcome {
@@ -91,7 +128,14 @@ pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>, _clock: Arc<M
         Some(Verdict::Revise)
     );
     let kinds: Vec<EventType> = store
-        .list_events(&tenant(), id, 0, 100)
+        .list_events(
+            &tenant(),
+            id,
+            EventsPage {
+                after: 0,
+                limit: 100,
+            },
+        )
         .await
         .ok()
         .flatten()
@@ -114,7 +158,14 @@ pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>, _clock: Arc<M
         ]
     );
     let after = store
-        .list_events(&tenant(), id, 6, 100)
+        .list_events(
+            &tenant(),
+            id,
+            EventsPage {
+                after: 6,
+                limit: 100,
+            },
+        )
         .await
         .ok()
         .flatten()

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use hone_domain::{EventType, JobId, JobStatus, OutcomeReason};
 
-use crate::{CancelOutcome, ClaimJobs, ManualClock, Store, StoreError};
+use crate::{CancelOutcome, ClaimJobs, EventsPage, ManualClock, Requeue, Store, StoreError};
 
 use super::fixtures::*;
 
@@ -56,7 +56,13 @@ pub async fn requeue_delays_the_job(store: Arc<dyn Store>, clock: Arc<ManualCloc
     let lease = claim_one(&store, "w", 60_000).await;
     assert_eq!(
         store
-            .requeue_job(&lease, "sandbox_error", 60_000)
+            .requeue_job(
+                &lease,
+                Requeue {
+                    reason: "sandbox_error",
+                    delay_ms: 60_000
+                }
+            )
             .await
             .ok(),
         Some(1)
@@ -79,10 +85,34 @@ pub async fn requeue_delays_the_job(store: Arc<dyn Store>, clock: Arc<ManualCloc
     let soon = enqueue(&store, 0).await;
     let lease = claim_one(&store, "w", 60_000).await;
     assert_eq!(lease.job, soon, "the delayed job must not be claimable yet");
-    assert_eq!(store.requeue_job(&lease, "x", 0).await.ok(), Some(1));
+    assert_eq!(
+        store
+            .requeue_job(
+                &lease,
+                Requeue {
+                    reason: "x",
+                    delay_ms: 0
+                }
+            )
+            .await
+            .ok(),
+        Some(1)
+    );
     let again = claim_one(&store, "w", 60_000).await;
     assert_eq!(again.job, soon);
-    assert_eq!(store.requeue_job(&again, "y", 0).await.ok(), Some(2));
+    assert_eq!(
+        store
+            .requeue_job(
+                &again,
+                Requeue {
+                    reason: "y",
+                    delay_ms: 0
+                }
+            )
+            .await
+            .ok(),
+        Some(2)
+    );
 
     // Once the delay has passed, the delayed job is claimable again.
     let soon_again = claim_one(&store, "w", 60_000).await;
@@ -117,7 +147,14 @@ pub async fn release_gives_the_job_back_at_once(store: Arc<dyn Store>, _clock: A
         "a release is not an infrastructure failure"
     );
     let events = store
-        .list_events(&tenant(), id, 0, 100)
+        .list_events(
+            &tenant(),
+            id,
+            EventsPage {
+                after: 0,
+                limit: 100,
+            },
+        )
         .await
         .ok()
         .flatten()

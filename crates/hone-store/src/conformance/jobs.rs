@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use hone_domain::{EventType, JobId, JobStatus, TenantId};
 
-use crate::{Enqueued, Idempotency, ListJobs, ManualClock, NewJob, Store};
+use crate::{Enqueued, EventsPage, Idempotency, ListJobs, ManualClock, NewJob, Store};
 
 use super::fixtures::*;
 
@@ -20,7 +20,14 @@ pub async fn enqueue_then_read_back(store: Arc<dyn Store>, _clock: Arc<ManualClo
     assert_eq!(job.status, JobStatus::Queued);
     assert_eq!(job.spec.max_iterations, 5);
     let events = store
-        .list_events(&tenant(), id, 0, 100)
+        .list_events(
+            &tenant(),
+            id,
+            EventsPage {
+                after: 0,
+                limit: 100,
+            },
+        )
         .await
         .ok()
         .flatten()
@@ -31,7 +38,14 @@ pub async fn enqueue_then_read_back(store: Arc<dyn Store>, _clock: Arc<ManualClo
     assert!(store.get_job(&other, id).await.ok().flatten().is_none());
     assert!(
         store
-            .list_events(&other, id, 0, 10)
+            .list_events(
+                &other,
+                id,
+                EventsPage {
+                    after: 0,
+                    limit: 10
+                }
+            )
             .await
             .ok()
             .flatten()

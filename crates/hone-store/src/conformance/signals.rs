@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use hone_domain::EventType;
 
-use crate::{EventSignal, ManualClock, Signal, Store};
+use crate::{EventSignal, EventsPage, ManualClock, Signal, Store};
 
 use super::fixtures::*;
 
@@ -49,9 +49,31 @@ pub async fn events_are_announced_and_read_back(store: Arc<dyn Store>, _clock: A
         next_event(&mut signals).await,
         EventSignal::Appended { job: id, seq: 2 }
     );
-    let read = store.read_events(id, 0, 10).await.expect("read");
+    let read = store
+        .read_events(
+            id,
+            EventsPage {
+                after: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .expect("read");
     assert_eq!(read.len(), 2);
     assert!(read.iter().all(|e| e.tenant == tenant()));
     assert_eq!(read[1].event.kind, EventType::JobStarted);
-    assert_eq!(store.read_events(id, 1, 10).await.expect("read").len(), 1);
+    assert_eq!(
+        store
+            .read_events(
+                id,
+                EventsPage {
+                    after: 1,
+                    limit: 10
+                }
+            )
+            .await
+            .expect("read")
+            .len(),
+        1
+    );
 }

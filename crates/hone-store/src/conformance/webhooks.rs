@@ -7,7 +7,8 @@ use hone_domain::{EventType, JobId, JobSpec, JobStatus, Outcome, OutcomeReason, 
 use serde_json::json;
 
 use crate::{
-    Clock, DeliveryTry, Enqueued, FinishJob, ManualClock, NewJob, NextTry, Store, StoreError,
+    ClaimDeliveries, Clock, DeliveryTry, Enqueued, FinishJob, ManualClock, NewJob, NextTry, Store,
+    StoreError,
 };
 
 use super::fixtures::*;
@@ -62,7 +63,11 @@ pub async fn webhook_outbox_follows_the_filter(store: Arc<dyn Store>, _clock: Ar
     store.finish_job(&lease, finish).await.expect("finish");
 
     let due = store
-        .claim_deliveries("d1", 10, 60_000)
+        .claim_deliveries(ClaimDeliveries {
+            worker: "d1".to_owned(),
+            limit: 10,
+            lease_ms: 60_000,
+        })
         .await
         .expect("claim");
     let kinds: Vec<_> = due.iter().map(|d| (d.job, d.seq, d.kind)).collect();
@@ -78,7 +83,11 @@ pub async fn webhook_outbox_follows_the_filter(store: Arc<dyn Store>, _clock: Ar
     assert!(due[0].payload.is_none());
     assert!(
         store
-            .claim_deliveries("d2", 10, 60_000)
+            .claim_deliveries(ClaimDeliveries {
+                worker: "d2".to_owned(),
+                limit: 10,
+                lease_ms: 60_000
+            })
             .await
             .expect("claim")
             .is_empty(),
@@ -99,7 +108,11 @@ pub async fn webhook_outbox_follows_the_filter(store: Arc<dyn Store>, _clock: Ar
     store.record_delivery(&ok).await.expect("record");
     assert!(
         store
-            .claim_deliveries("d2", 10, 60_000)
+            .claim_deliveries(ClaimDeliveries {
+                worker: "d2".to_owned(),
+                limit: 10,
+                lease_ms: 60_000
+            })
             .await
             .expect("claim")
             .is_empty(),
@@ -140,19 +153,37 @@ pub async fn webhook_outbox_follows_the_filter(store: Arc<dyn Store>, _clock: Ar
 /// with the payload of the try that was recorded.
 pub async fn webhook_leases_expire(store: Arc<dyn Store>, clock: Arc<ManualClock>) {
     let id = enqueue_with_webhook(&store, json!(["job.queued"])).await;
-    let due = store.claim_deliveries("d1", 10, 1).await.expect("claim");
+    let due = store
+        .claim_deliveries(ClaimDeliveries {
+            worker: "d1".to_owned(),
+            limit: 10,
+            lease_ms: 1,
+        })
+        .await
+        .expect("claim");
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].kind, EventType::JobQueued);
     let mut first = tried(due[0].id, "d1", NextTry::RetryAt(clock.now()));
     first.payload = "the body".into();
     store.record_delivery(&first).await.expect("record");
-    let due = store.claim_deliveries("d1", 10, 1).await.expect("claim");
+    let due = store
+        .claim_deliveries(ClaimDeliveries {
+            worker: "d1".to_owned(),
+            limit: 10,
+            lease_ms: 1,
+        })
+        .await
+        .expect("claim");
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].tries, 1);
     assert_eq!(due[0].payload.as_deref(), Some("the body"));
     clock.advance(Duration::from_millis(2));
     let taken = store
-        .claim_deliveries("d2", 10, 60_000)
+        .claim_deliveries(ClaimDeliveries {
+            worker: "d2".to_owned(),
+            limit: 10,
+            lease_ms: 60_000,
+        })
         .await
         .expect("claim");
     assert_eq!(taken.len(), 1, "an expired lease is taken over");
