@@ -96,13 +96,18 @@ pub fn shown_prefix(key: &str) -> &str {
 }
 
 /// What a key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Scope {
     /// Read jobs, attempts, events, streams and webhook deliveries.
+    #[serde(rename = "jobs:read")]
     JobsRead,
     /// Submit jobs (one or a batch) and cancel them.
+    #[serde(rename = "jobs:write")]
     JobsWrite,
     /// Manage the tenant's keys and webhook secrets, and read its audit log.
+    #[serde(rename = "admin")]
     Admin,
 }
 

@@ -26,7 +26,7 @@ pub use attempt::{
 };
 pub use critique::{Category, Critique, CritiqueIssue, Severity, Verdict};
 pub use event::{Event, EventType};
-pub use ids::{JobId, TenantId};
+pub use ids::{JobId, KeyId, TenantId};
 pub use job::{Job, Outcome, OutcomeReason};
 pub use spec::{Acceptance, FieldError, JobSpec, Language};
 pub use status::JobStatus;

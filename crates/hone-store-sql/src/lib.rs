@@ -8,7 +8,7 @@
 //! - [`intake`] stores submitted jobs and cancels them, [`batch`] many at once; [`events`] appends to a job's log;
 //! - [`lifecycle`] keeps a claimed job's lease, ends it, or sends it back to the queue;
 //! - [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries;
-//! - [`secrets`] the tenants' webhook signing secrets; [`deliveries`] leases due outbox rows
+//! - [`keys`] the tenants' API keys, by hash; [`secrets`] the tenants' webhook signing secrets; [`deliveries`] leases due outbox rows
 //!   to dispatchers and records each try;
 //! - [`steps`] claims jobs and writes the attempt steps, described once and written by
 //!   the backend;
@@ -21,6 +21,7 @@ pub mod batch;
 pub mod deliveries;
 pub mod events;
 pub mod intake;
+pub mod keys;
 pub mod lifecycle;
 pub mod reads;
 pub mod rows;

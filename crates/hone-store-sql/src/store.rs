@@ -3,12 +3,13 @@
 //! ([`Backend::announce`]: a broadcast on SQLite, nothing more on Postgres).
 
 use async_trait::async_trait;
-use hone_domain::{Attempt, Event, Job, JobId, TenantId};
+use hone_domain::{Attempt, Event, Job, JobId, KeyId, TenantId};
 use hone_store::{
     ActorOutput, AttemptDecision, CancelOutcome, ClaimDeliveries, ClaimJobs, Claimed,
     CritiqueRecord, Delivery, DeliveryTry, DueDelivery, Enqueued, EnqueuedBatch, EventSignal,
-    EventsPage, ExecutionRecord, FinishJob, JobControl, JobPage, Lease, ListJobs, NewBatch, NewJob,
-    Requeue, RotateSecret, Signal, Store, StoreError, TenantEvent, WebhookSecret,
+    EventsPage, ExecutionRecord, FinishJob, JobControl, JobPage, KeyInfo, Lease, ListJobs,
+    NewBatch, NewJob, NewKey, Requeue, RotateSecret, Signal, Store, StoreError, TenantEvent,
+    WebhookSecret,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -262,5 +263,25 @@ where
         id: JobId,
     ) -> Result<Option<Vec<Delivery>>, StoreError> {
         SqlStore::list_deliveries(self, tenant, id).await
+    }
+
+    async fn create_key(&self, key: NewKey) -> Result<KeyInfo, StoreError> {
+        SqlStore::create_key(self, key).await
+    }
+
+    async fn find_key(&self, hash: &str) -> Result<Option<KeyInfo>, StoreError> {
+        SqlStore::find_key(self, hash).await
+    }
+
+    async fn list_keys(&self, tenant: Option<&TenantId>) -> Result<Vec<KeyInfo>, StoreError> {
+        SqlStore::list_keys(self, tenant).await
+    }
+
+    async fn revoke_key(
+        &self,
+        tenant: Option<&TenantId>,
+        id: KeyId,
+    ) -> Result<Option<KeyInfo>, StoreError> {
+        SqlStore::revoke_key(self, tenant, id).await
     }
 }

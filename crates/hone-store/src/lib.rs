@@ -20,7 +20,7 @@ mod clock;
 pub mod conformance;
 
 use async_trait::async_trait;
-use hone_domain::{Attempt, Event, Job, JobId, TenantId};
+use hone_domain::{Attempt, Event, Job, JobId, KeyId, TenantId};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, UnknownName};
@@ -181,4 +181,24 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         id: JobId,
     ) -> Result<Option<Vec<Delivery>>, StoreError>;
+
+    // ----- API keys ---------------------------------------------------------------------------
+
+    /// Stores a key (and its tenant, if new).
+    async fn create_key(&self, key: NewKey) -> Result<KeyInfo, StoreError>;
+
+    /// The key whose SHA-256 is `hash`, revoked and expired ones included (the caller
+    /// decides, with [`KeyInfo::usable_at`]).
+    async fn find_key(&self, hash: &str) -> Result<Option<KeyInfo>, StoreError>;
+
+    /// The keys of `tenant`, or of every tenant, oldest first.
+    async fn list_keys(&self, tenant: Option<&TenantId>) -> Result<Vec<KeyInfo>, StoreError>;
+
+    /// Revokes key `id` (within `tenant`, when given). `None` if no such key there; a key
+    /// revoked before keeps its first revocation time.
+    async fn revoke_key(
+        &self,
+        tenant: Option<&TenantId>,
+        id: KeyId,
+    ) -> Result<Option<KeyInfo>, StoreError>;
 }

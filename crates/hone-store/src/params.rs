@@ -1,8 +1,9 @@
 //! The parameter and result types of [`crate::Store`]'s methods.
 
+use hone_domain::apikey::Scope;
 use hone_domain::{
-    AttemptStatus, Critique, Execution, Feedback, Job, JobId, JobSpec, JobStatus, ModelCall,
-    Outcome, TenantId,
+    AttemptStatus, Critique, Execution, Feedback, Job, JobId, JobSpec, JobStatus, KeyId, ModelCall,
+    Outcome, TenantId, Timestamp,
 };
 
 /// A job to store.
@@ -240,4 +241,53 @@ pub struct ClaimDeliveries {
     pub limit: u32,
     /// How long the lease lasts.
     pub lease_ms: u64,
+}
+
+/// A key to store ([`crate::Store::create_key`]); the key itself is not part of it.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    /// Its id.
+    pub id: KeyId,
+    /// Its tenant (created if it does not exist yet).
+    pub tenant: TenantId,
+    /// A label for people.
+    pub name: String,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+    /// The key's SHA-256 (`hone_domain::apikey::hash`).
+    pub hash: String,
+    /// What listings show of it (`hone_domain::apikey::shown_prefix`).
+    pub prefix: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A stored key, as listings and authentication see it: never the key, never its hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyInfo {
+    /// Its id.
+    pub id: KeyId,
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// Its label.
+    pub name: String,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+    /// Its first characters (`hone_` and six more).
+    pub prefix: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it stops working, if ever.
+    pub expires_at: Option<Timestamp>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+    /// When it was last used, as last recorded.
+    pub last_used_at: Option<Timestamp>,
+}
+
+impl KeyInfo {
+    /// Whether the key works at `now`: not revoked, not expired.
+    pub fn usable_at(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now < at)
+    }
 }

@@ -12,6 +12,7 @@ mod cancellation;
 mod claims;
 mod fixtures;
 mod jobs;
+mod keys;
 mod signals;
 mod webhooks;
 
@@ -20,6 +21,7 @@ pub use batches::*;
 pub use cancellation::*;
 pub use claims::*;
 pub use jobs::*;
+pub use keys::*;
 pub use signals::*;
 pub use webhooks::*;
 
@@ -38,7 +40,8 @@ macro_rules! conformance_suite {
             release_gives_the_job_back_at_once, signals_announce_jobs_and_cancels,
             a_tenant_cap_limits_running_jobs, events_are_announced_and_read_back,
             webhook_outbox_follows_the_filter, webhook_leases_expire,
-            webhook_secrets_rotate_with_overlap);
+            webhook_secrets_rotate_with_overlap,
+            keys_are_found_by_hash_and_revoked_within_their_tenant);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

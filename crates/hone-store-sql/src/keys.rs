@@ -1,0 +1,133 @@
+//! API keys: stored by hash, found by hash, listed and revoked within a tenant. A key's
+//! tenant is created with its first key.
+
+use hone_domain::apikey::{Scope, parse_scopes};
+use hone_domain::{KeyId, TenantId, Timestamp};
+use hone_store::{KeyInfo, NewKey, StoreError};
+
+use crate::rows::get;
+use crate::{Backend, SqlStore, db_err};
+
+const KEY_COLUMNS: &str =
+    "id, tenant_id, name, scopes, prefix, created_at, expires_at, revoked_at, last_used_at";
+
+fn scopes_text(scopes: &[Scope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl<B> SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut B::Connection: sqlx::Executor<'c, Database = B>,
+    B::Arguments: sqlx::IntoArguments<B>,
+    for<'q> i64: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> Option<i64>: sqlx::Encode<'q, B>,
+    for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, B>,
+    for<'r> i64: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
+{
+    fn key_row(row: &B::Row) -> Result<KeyInfo, StoreError> {
+        let id: String = get::<B, _>(row, "id")?;
+        let scopes: String = get::<B, _>(row, "scopes")?;
+        let at = |col: &str| -> Result<Option<Timestamp>, StoreError> {
+            let ms: Option<i64> = get::<B, _>(row, col)?;
+            Ok(ms.map(Timestamp::from_millis))
+        };
+        Ok(KeyInfo {
+            id: id.parse().map_err(|e| StoreError::corrupt("key id", e))?,
+            tenant: TenantId(get::<B, _>(row, "tenant_id")?),
+            name: get::<B, _>(row, "name")?,
+            scopes: parse_scopes(&scopes).map_err(|e| StoreError::corrupt("key scopes", e))?,
+            prefix: get::<B, _>(row, "prefix")?,
+            created_at: Timestamp::from_millis(get::<B, _>(row, "created_at")?),
+            expires_at: at("expires_at")?,
+            revoked_at: at("revoked_at")?,
+            last_used_at: at("last_used_at")?,
+        })
+    }
+
+    /// Stores a key, and its tenant if it is new, in one transaction.
+    pub async fn create_key(&self, key: NewKey) -> Result<KeyInfo, StoreError> {
+        let now = self.now();
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO tenants (id, name, created_at) VALUES ($1, $1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(key.tenant.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let sql = format!(
+            "INSERT INTO api_keys (id, tenant_id, name, scopes, key_hash, prefix, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {KEY_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(key.id.to_string().as_str())
+            .bind(key.tenant.as_str())
+            .bind(key.name.as_str())
+            .bind(scopes_text(&key.scopes).as_str())
+            .bind(key.hash.as_str())
+            .bind(key.prefix.as_str())
+            .bind(now)
+            .bind(key.expires_at.map(Timestamp::as_millis))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let info = Self::key_row(&row)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(info)
+    }
+
+    /// The key stored with `hash`.
+    pub async fn find_key(&self, hash: &str) -> Result<Option<KeyInfo>, StoreError> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(Self::key_row).transpose()
+    }
+
+    /// The keys of `tenant` (or of all tenants), oldest first.
+    pub async fn list_keys(&self, tenant: Option<&TenantId>) -> Result<Vec<KeyInfo>, StoreError> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE $1 IS NULL OR tenant_id = $1 \
+             ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.map(TenantId::as_str))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(Self::key_row).collect()
+    }
+
+    /// Revokes a key (within `tenant`, when given); the first revocation time stays.
+    pub async fn revoke_key(
+        &self,
+        tenant: Option<&TenantId>,
+        id: KeyId,
+    ) -> Result<Option<KeyInfo>, StoreError> {
+        let sql = format!(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) \
+             WHERE id = $2 AND ($3 IS NULL OR tenant_id = $3) RETURNING {KEY_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(self.now())
+            .bind(id.to_string().as_str())
+            .bind(tenant.map(TenantId::as_str))
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(Self::key_row).transpose()
+    }
+}

@@ -1,0 +1,116 @@
+//! API keys: found by hash only, listed without the hash, revoked within their tenant, and a
+//! tenant made by its first key.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hone_domain::apikey::{self, Scope};
+use hone_domain::{KeyId, TenantId};
+
+use crate::{Clock, ManualClock, NewKey, Store};
+
+fn new_key(
+    tenant: &str,
+    entropy: u8,
+    expires_in: Option<Duration>,
+    clock: &ManualClock,
+) -> (String, NewKey) {
+    let key = apikey::format_key([entropy; 16]);
+    let expires_at = expires_in.map(|d| {
+        hone_domain::Timestamp::from_millis(
+            clock.now().as_millis() + i64::try_from(d.as_millis()).unwrap_or(0),
+        )
+    });
+    let new = NewKey {
+        id: KeyId::new(),
+        tenant: TenantId(tenant.to_owned()),
+        name: format!("key {entropy}"),
+        scopes: vec![Scope::JobsRead, Scope::JobsWrite],
+        hash: apikey::hash(&key),
+        prefix: apikey::shown_prefix(&key).to_owned(),
+        expires_at,
+    };
+    (key, new)
+}
+
+/// A key is found by its hash, shows only its prefix, expires and is revoked within its own
+/// tenant; another tenant cannot revoke it.
+pub async fn keys_are_found_by_hash_and_revoked_within_their_tenant(
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+) {
+    let (key_a, new_a) = new_key("tenant-a", 1, None, &clock);
+    let (key_b, new_b) = new_key("tenant-b", 2, Some(Duration::from_secs(60)), &clock);
+    let a = store.create_key(new_a.clone()).await.expect("create a");
+    let b = store.create_key(new_b).await.expect("create b");
+    assert_eq!(a.id, new_a.id);
+    assert_eq!(a.scopes, vec![Scope::JobsRead, Scope::JobsWrite]);
+    assert_eq!(a.prefix, apikey::shown_prefix(&key_a));
+
+    let found = store.find_key(&apikey::hash(&key_a)).await.expect("find");
+    assert_eq!(found.as_ref().map(|k| k.id), Some(a.id));
+    assert!(
+        store
+            .find_key(&apikey::hash("hone_nope"))
+            .await
+            .expect("find")
+            .is_none()
+    );
+    assert!(
+        store.find_key(&key_a).await.expect("find").is_none(),
+        "the key itself is not stored"
+    );
+
+    // Expiry is the caller's check, against the store's clock.
+    let found_b = store
+        .find_key(&apikey::hash(&key_b))
+        .await
+        .expect("find")
+        .expect("b");
+    assert!(found_b.usable_at(clock.now()));
+    clock.advance(Duration::from_secs(61));
+    assert!(!found_b.usable_at(clock.now()));
+
+    let listed = store
+        .list_keys(Some(&TenantId("tenant-a".into())))
+        .await
+        .expect("list");
+    assert_eq!(listed.iter().map(|k| k.id).collect::<Vec<_>>(), vec![a.id]);
+    assert_eq!(store.list_keys(None).await.expect("list all").len(), 2);
+
+    // Tenant B cannot revoke tenant A's key; tenant A (or the operator) can, once.
+    let other = TenantId("tenant-b".into());
+    assert!(
+        store
+            .revoke_key(Some(&other), a.id)
+            .await
+            .expect("revoke")
+            .is_none()
+    );
+    let revoked = store
+        .revoke_key(Some(&TenantId("tenant-a".into())), a.id)
+        .await
+        .expect("revoke")
+        .expect("a");
+    let first = revoked.revoked_at.expect("revoked");
+    clock.advance(Duration::from_secs(5));
+    let again = store
+        .revoke_key(None, a.id)
+        .await
+        .expect("revoke")
+        .expect("a");
+    assert_eq!(
+        again.revoked_at,
+        Some(first),
+        "the first revocation time stays"
+    );
+    assert!(!again.usable_at(clock.now()));
+    assert!(
+        store
+            .revoke_key(None, KeyId::new())
+            .await
+            .expect("revoke")
+            .is_none()
+    );
+    assert_eq!(b.tenant, other);
+}
