@@ -42,6 +42,14 @@ fn tried(outbox: i64, worker: &str, next: NextTry) -> DeliveryTry {
     }
 }
 
+/// A claim of up to 10 due deliveries by `worker`, leased for `lease_ms`.
+fn deliveries(worker: &str, lease_ms: u64) -> ClaimDeliveries {
+    ClaimDeliveries {
+        worker: worker.to_owned(),
+        limit: 10,
+        lease_ms,
+    }
+}
 /// Events that match the job's filter (and only those) land in the outbox; a claimed row is
 /// leased; a try is recorded once, by the lease holder, and listed.
 pub async fn webhook_outbox_follows_the_filter(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
@@ -63,11 +71,7 @@ pub async fn webhook_outbox_follows_the_filter(store: Arc<dyn Store>, _clock: Ar
     store.finish_job(&lease, finish).await.expect("finish");
 
     let due = store
-        .claim_deliveries(ClaimDeliveries {
-            worker: "d1".to_owned(),
-            limit: 10,
-            lease_ms: 60_000,
-        })
+        .claim_deliveries(deliveries("d1", 60_000))
         .await
         .expect("claim");
     let kinds: Vec<_> = due.iter().map(|d| (d.job, d.seq, d.kind)).collect();
@@ -83,11 +87,7 @@ pub async fn webhook_outbox_follows_the_filter(store: Arc<dyn Store>, _clock: Ar
     assert!(due[0].payload.is_none());
     assert!(
         store
-            .claim_deliveries(ClaimDeliveries {
-                worker: "d2".to_owned(),
-                limit: 10,
-                lease_ms: 60_000
-            })
+            .claim_deliveries(deliveries("d2", 60_000))
             .await
             .expect("claim")
             .is_empty(),
@@ -108,11 +108,7 @@ pub async fn webhook_outbox_follows_the_filter(store: Arc<dyn Store>, _clock: Ar
     store.record_delivery(&ok).await.expect("record");
     assert!(
         store
-            .claim_deliveries(ClaimDeliveries {
-                worker: "d2".to_owned(),
-                limit: 10,
-                lease_ms: 60_000
-            })
+            .claim_deliveries(deliveries("d2", 60_000))
             .await
             .expect("claim")
             .is_empty(),
@@ -154,11 +150,7 @@ pub async fn webhook_outbox_follows_the_filter(store: Arc<dyn Store>, _clock: Ar
 pub async fn webhook_leases_expire(store: Arc<dyn Store>, clock: Arc<ManualClock>) {
     let id = enqueue_with_webhook(&store, json!(["job.queued"])).await;
     let due = store
-        .claim_deliveries(ClaimDeliveries {
-            worker: "d1".to_owned(),
-            limit: 10,
-            lease_ms: 1,
-        })
+        .claim_deliveries(deliveries("d1", 1))
         .await
         .expect("claim");
     assert_eq!(due.len(), 1);
@@ -167,11 +159,7 @@ pub async fn webhook_leases_expire(store: Arc<dyn Store>, clock: Arc<ManualClock
     first.payload = "the body".into();
     store.record_delivery(&first).await.expect("record");
     let due = store
-        .claim_deliveries(ClaimDeliveries {
-            worker: "d1".to_owned(),
-            limit: 10,
-            lease_ms: 1,
-        })
+        .claim_deliveries(deliveries("d1", 1))
         .await
         .expect("claim");
     assert_eq!(due.len(), 1);
@@ -179,11 +167,7 @@ pub async fn webhook_leases_expire(store: Arc<dyn Store>, clock: Arc<ManualClock
     assert_eq!(due[0].payload.as_deref(), Some("the body"));
     clock.advance(Duration::from_millis(2));
     let taken = store
-        .claim_deliveries(ClaimDeliveries {
-            worker: "d2".to_owned(),
-            limit: 10,
-            lease_ms: 60_000,
-        })
+        .claim_deliveries(deliveries("d2", 60_000))
         .await
         .expect("claim");
     assert_eq!(taken.len(), 1, "an expired lease is taken over");
