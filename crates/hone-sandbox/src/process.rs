@@ -6,6 +6,7 @@
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
@@ -67,9 +68,10 @@ pub(crate) async fn watch(
     let pid = i32::try_from(child.id()).map_err(|_| SandboxError::Setup("pid".to_owned()))?;
     // The group dies with this guard: on every return below, and if the run is abandoned
     // (its future dropped, e.g. a cancelled job).
-    let group = KillGroup(Pid::from_raw(pid));
+    let group = Group::new(pid);
     let kill_group = || group.kill();
-    let reaped = tokio::task::spawn_blocking(move || wait4(pid));
+    let reaper = group.clone();
+    let reaped = tokio::task::spawn_blocking(move || reaper.reap());
 
     // Without input the pipe is closed at once: the program reads end of file.
     let stdin_pipe = child.stdin.take().map(tokio::process::ChildStdin::from_std);
@@ -156,18 +158,77 @@ pub(crate) async fn watch(
     })
 }
 
-/// Kills a process group when dropped.
-struct KillGroup(Pid);
+/// A run's process group. It is killed on demand (a limit tripped), when the leader has
+/// exited (whatever it left behind) and when the guard is dropped, but never after the leader
+/// is reaped: until then the leader's pid, and so the group's id, cannot be given to another
+/// process.
+#[derive(Clone)]
+struct Group {
+    pid: i32,
+    /// Set, under the lock, once the leader is reaped.
+    reaped: Arc<Mutex<bool>>,
+}
 
-impl KillGroup {
+impl Group {
+    fn new(pid: i32) -> Self {
+        Self {
+            pid,
+            reaped: Arc::default(),
+        }
+    }
+
     fn kill(&self) {
-        let _ = killpg(self.0, Signal::SIGKILL);
+        let reaped = self.reaped.lock().unwrap_or_else(PoisonError::into_inner);
+        if !*reaped {
+            let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
+        }
+    }
+
+    /// Waits (blocking) for the leader to exit, kills what is left of the group while the
+    /// leader is still a zombie, then reaps the leader with its resource usage.
+    fn reap(&self) -> std::io::Result<(ExitStatus, ResourceUsage)> {
+        wait_exited(self.pid)?;
+        let mut reaped = self.reaped.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
+        let done = wait4(self.pid);
+        *reaped = true;
+        done
     }
 }
 
-impl Drop for KillGroup {
+impl Drop for Group {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Waits until `pid` has exited, leaving it unreaped (`WNOWAIT`).
+fn wait_exited(pid: i32) -> std::io::Result<()> {
+    let id = libc::id_t::try_from(pid).map_err(|_| std::io::Error::other("pid out of range"))?;
+    loop {
+        // SAFETY: an all-zero `siginfo_t` is a valid value of the plain C struct.
+        #[expect(unsafe_code, reason = "zeroed C struct for waitid")]
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is valid for writes for the call's duration.
+        #[expect(
+            unsafe_code,
+            reason = "waitid with WNOWAIT keeps the exited child unreaped"
+        )]
+        let done = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                id,
+                &raw mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if done == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
     }
 }
 
