@@ -7,8 +7,8 @@ use hone_domain::{
 };
 
 use crate::{
-    ActorOutput, AttemptDecision, CritiqueRecord, EventsPage, ExecutionRecord, FinishJob,
-    ManualClock, Store, StoreError,
+    ActorOutput, AttemptDecision, CritiqueRecord, ExecutionRecord, FinishJob, ManualClock, Store,
+    StoreError,
 };
 
 use super::fixtures::*;
@@ -127,19 +127,8 @@ pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>, _clock: Arc<M
         attempts[0].critique.as_ref().map(|c| c.verdict),
         Some(Verdict::Revise)
     );
-    let kinds: Vec<EventType> = store
-        .list_events(
-            &tenant(),
-            id,
-            EventsPage {
-                after: 0,
-                limit: 100,
-            },
-        )
+    let kinds: Vec<EventType> = events_after(&store, id, 0)
         .await
-        .ok()
-        .flatten()
-        .expect("events")
         .into_iter()
         .map(|e| e.kind)
         .collect();
@@ -157,19 +146,7 @@ pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>, _clock: Arc<M
             JobFailed
         ]
     );
-    let after = store
-        .list_events(
-            &tenant(),
-            id,
-            EventsPage {
-                after: 6,
-                limit: 100,
-            },
-        )
-        .await
-        .ok()
-        .flatten()
-        .expect("events");
+    let after = events_after(&store, id, 6).await;
     assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![7, 8]);
 }
 

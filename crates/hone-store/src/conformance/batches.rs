@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use hone_domain::{EventType, JobId, JobStatus};
 
-use crate::{
-    EnqueuedBatch, EventsPage, Idempotency, ListJobs, ManualClock, NewBatch, NewJob, Store,
-};
+use crate::{EnqueuedBatch, Idempotency, ListJobs, ManualClock, NewBatch, NewJob, Store};
 
 use super::fixtures::*;
 
@@ -59,19 +57,7 @@ pub async fn batches_store_all_or_nothing(store: Arc<dyn Store>, _clock: Arc<Man
             .flatten()
             .expect("job");
         assert_eq!(job.status, JobStatus::Queued);
-        let events = store
-            .list_events(
-                &tenant(),
-                id,
-                EventsPage {
-                    after: 0,
-                    limit: 10,
-                },
-            )
-            .await
-            .ok()
-            .flatten();
-        let events = events.expect("events");
+        let events = events_after(&store, id, 0).await;
         assert_eq!(events.len(), 1);
         assert_eq!((events[0].seq, events[0].kind), (1, EventType::JobQueued));
     }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use hone_domain::{EventType, JobId, JobStatus, OutcomeReason};
 
-use crate::{CancelOutcome, ClaimJobs, EventsPage, ManualClock, Requeue, Store, StoreError};
+use crate::{CancelOutcome, ClaimJobs, ManualClock, Requeue, Store, StoreError};
 
 use super::fixtures::*;
 
@@ -146,19 +146,7 @@ pub async fn release_gives_the_job_back_at_once(store: Arc<dyn Store>, _clock: A
         job.requeues, 0,
         "a release is not an infrastructure failure"
     );
-    let events = store
-        .list_events(
-            &tenant(),
-            id,
-            EventsPage {
-                after: 0,
-                limit: 100,
-            },
-        )
-        .await
-        .ok()
-        .flatten()
-        .expect("events");
+    let events = events_after(&store, id, 0).await;
     let requeued = events
         .iter()
         .find(|e| e.kind == EventType::JobRequeued)

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use hone_domain::{Execution, ExecutionStatus, JobId, JobSpec, ModelCall, TenantId, Usage};
+use hone_domain::{Event, Execution, ExecutionStatus, JobId, JobSpec, ModelCall, TenantId, Usage};
 use serde_json::json;
 
-use crate::{ClaimJobs, Enqueued, Lease, NewJob, Store};
+use crate::{ClaimJobs, Enqueued, EventsPage, Lease, NewJob, Store};
 
 pub(crate) fn tenant() -> TenantId {
     TenantId::default_tenant()
@@ -71,4 +71,15 @@ pub(crate) fn execution(status: ExecutionStatus) -> Execution {
         test_cases: Vec::new(),
         message: None,
     }
+}
+
+/// The default tenant's events of job `id` after seq `after` (up to 100).
+pub(crate) async fn events_after(store: &Arc<dyn Store>, id: JobId, after: u64) -> Vec<Event> {
+    let page = EventsPage { after, limit: 100 };
+    store
+        .list_events(&tenant(), id, page)
+        .await
+        .ok()
+        .flatten()
+        .expect("events")
 }

@@ -19,19 +19,7 @@ pub async fn enqueue_then_read_back(store: Arc<dyn Store>, _clock: Arc<ManualClo
         .expect("job");
     assert_eq!(job.status, JobStatus::Queued);
     assert_eq!(job.spec.max_iterations, 5);
-    let events = store
-        .list_events(
-            &tenant(),
-            id,
-            EventsPage {
-                after: 0,
-                limit: 100,
-            },
-        )
-        .await
-        .ok()
-        .flatten()
-        .expect("events");
+    let events = events_after(&store, id, 0).await;
     assert_eq!(events.len(), 1);
     assert_eq!((events[0].seq, events[0].kind), (1, EventType::JobQueued));
     let other = TenantId("someone-else".into());
