@@ -1,9 +1,10 @@
 //! Probes and the API description: `/healthz` (the process answers), `/readyz` (the database
-//! answers and is migrated; which sandbox runs code), `/openapi.yaml`.
+//! answers and is migrated; with a valid API key also which database and sandbox),
+//! `/openapi.yaml`. None needs a key: probes come from orchestrators that have none.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
@@ -17,8 +18,12 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Readiness: the store answers. Reports the sandbox backend so an unconfined one is visible.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+/// Readiness: the store answers. Without a key, only `ready` or `not_ready`; with a valid key
+/// (any scope), also the database and the sandbox backend, so an unconfined one is visible.
+pub async fn readyz(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> (StatusCode, Json<Value>) {
     let database = match state.store.ping().await {
         Ok(()) => "ok",
         Err(e) => {
@@ -31,8 +36,23 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let ready = if database == "ok" {
+        "ready"
+    } else {
+        "not_ready"
+    };
+    let known = database == "ok"
+        && headers.contains_key(header::AUTHORIZATION)
+        && state
+            .auth
+            .authenticate(headers.get(header::AUTHORIZATION))
+            .await
+            .is_ok();
+    if !known {
+        return (status, Json(json!({"status": ready})));
+    }
     let mut body = json!({
-        "status": if database == "ok" { "ready" } else { "not_ready" },
+        "status": ready,
         "database": {"backend": state.store.backend(), "status": database},
         "sandbox": {"backend": state.sandbox},
     });

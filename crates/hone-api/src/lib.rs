@@ -7,12 +7,16 @@
 //! - [`server`] runs hyper connections with timeouts, a connection cap and a bounded
 //!   shutdown;
 //! - [`jobs`] holds one handler per file; [`health`] the liveness and readiness probes;
+//! - [`auth`] identifies the caller by API key, checks the route's scope and spends its
+//!   rate budget; [`keys`] lets `admin` keys manage their tenant's keys;
 //! - [`live`] fans committed events out to SSE streams; [`webhooks`] shows and rotates the
 //!   tenant's webhook signing secret.
 
+pub mod auth;
 pub mod body;
 pub mod health;
 pub mod jobs;
+pub mod keys;
 pub mod limits;
 pub mod live;
 pub mod problem;
@@ -26,7 +30,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::Method;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use hone_store::Store;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -37,6 +41,10 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     /// Where jobs live (and whose signals wake the workers, in this process or others).
     pub store: Arc<dyn Store>,
+    /// Checks API keys.
+    pub auth: Arc<auth::Authenticator>,
+    /// Each key's rate budgets.
+    pub rate: Arc<auth::RateLimits>,
     /// The sandbox backend's name, reported by `/readyz` (`none` in an API-only process).
     pub sandbox: &'static str,
     /// Live events for SSE streams.
@@ -123,12 +131,15 @@ pub fn routes() -> Vec<Route> {
             "/v1/jobs/{id}/cancel",
             post(jobs::cancel::cancel_job),
         ),
+        route(Method::POST, "/v1/keys", post(keys::create_key)),
+        route(Method::GET, "/v1/keys", get(keys::list_keys)),
+        route(Method::DELETE, "/v1/keys/{id}", delete(keys::revoke_key)),
     ]
 }
 
 /// The router with its middleware: request ids, tracing, the head, body size and body time
-/// limits, and problem documents for every error response (including the framework's own
-/// 400, 404, 405 and 413).
+/// limits, authentication and rate limits on every `/v1` route, and problem documents for
+/// every error response (including the framework's own 400, 404, 405 and 413).
 pub fn router(state: AppState, limits: HttpLimits) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for r in routes() {
@@ -147,7 +158,14 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         } else {
             limits.body_bytes
         };
-        router = router.route(path, handler.layer(RequestBodyLimitLayer::new(body_bytes)));
+        let mut handler = handler.layer(RequestBodyLimitLayer::new(body_bytes));
+        if path.starts_with("/v1/") {
+            handler = handler.layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::identify,
+            ));
+        }
+        router = router.route(path, handler);
     }
     router
         .fallback(problem::not_found_route)

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hone_domain::FieldError;
+use hone_domain::apikey::Scope;
 use hone_store::StoreError;
 use serde_json::{Value, json};
 
@@ -16,6 +17,8 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 pub enum ApiError {
     /// The job spec is invalid: 422 naming every bad field.
     Validation(Vec<FieldError>),
+    /// A request body other than a job spec is invalid: 422 naming every bad field.
+    InvalidBody(Vec<FieldError>),
     /// The body is not JSON (or nested too deeply): 400.
     MalformedJson(String),
     /// The body is not declared as JSON: 415.
@@ -39,6 +42,19 @@ pub enum ApiError {
     /// The headers are over [`crate::limits::MAX_HEADERS`] or
     /// [`crate::limits::MAX_HEADER_BYTES`]: 431.
     HeadersTooLarge,
+    /// No usable API key: 401 with `WWW-Authenticate: Bearer`. `presented` says whether the
+    /// request carried a key at all (then the challenge adds `error="invalid_token"`).
+    Unauthorized {
+        /// What is wrong, without repeating the key.
+        detail: &'static str,
+        /// Whether a key was presented.
+        presented: bool,
+    },
+    /// The key lacks the route's scope: 403.
+    Forbidden(Scope),
+    /// The key's rate limit for this kind of request is spent: 429 with `Retry-After` and
+    /// the `RateLimit-Policy` / `RateLimit` headers.
+    RateLimited(crate::auth::rate::Limited),
     /// Our fault: 500 (the cause is logged, not shown).
     Internal(StoreError),
 }
@@ -73,6 +89,13 @@ impl IntoResponse for ApiError {
                 S::UNPROCESSABLE_ENTITY,
                 "urn:hone:problem:invalid-job",
                 "The job spec is invalid",
+                format!("{} field(s) are invalid; see errors", errors.len()),
+                json!({"errors": errors}),
+            ),
+            Self::InvalidBody(errors) => problem(
+                S::UNPROCESSABLE_ENTITY,
+                "urn:hone:problem:invalid-body",
+                "The request body is invalid",
                 format!("{} field(s) are invalid; see errors", errors.len()),
                 json!({"errors": errors}),
             ),
@@ -154,6 +177,47 @@ impl IntoResponse for ApiError {
                 ),
                 json!({}),
             ),
+            Self::Unauthorized { detail, presented } => {
+                let mut resp = problem(
+                    S::UNAUTHORIZED,
+                    "urn:hone:problem:unauthorized",
+                    "An API key is required",
+                    detail.to_owned(),
+                    json!({}),
+                );
+                let challenge = if presented {
+                    "Bearer realm=\"hone\", error=\"invalid_token\""
+                } else {
+                    "Bearer realm=\"hone\""
+                };
+                resp.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(challenge),
+                );
+                resp
+            }
+            Self::Forbidden(scope) => problem(
+                S::FORBIDDEN,
+                "urn:hone:problem:forbidden",
+                "The key lacks the scope this route needs",
+                format!("this route needs a key with the scope {}", scope.as_str()),
+                json!({"scope": scope.as_str()}),
+            ),
+            Self::RateLimited(limited) => {
+                let mut resp = problem(
+                    S::TOO_MANY_REQUESTS,
+                    "urn:hone:problem:rate-limited",
+                    "Too many requests",
+                    format!(
+                        "this key's {} budget is spent; retry in {} s",
+                        limited.budget.as_str(),
+                        limited.retry_after_s
+                    ),
+                    json!({"budget": limited.budget.as_str()}),
+                );
+                limited.write_headers(resp.headers_mut());
+                resp
+            }
             Self::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
                 problem(

@@ -15,7 +15,7 @@ use hone_webhook::signing::generate_secret;
 use serde::Serialize;
 
 use crate::AppState;
-use crate::jobs::Caller;
+use crate::auth::{Admin, Caller};
 use crate::problem::ApiError;
 
 /// The secrets that sign deliveries now.
@@ -32,7 +32,7 @@ fn new_secret() -> Result<String, ApiError> {
 /// Shows the tenant's signing secrets, making the first one if there is none.
 pub async fn get_secret(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    Caller { tenant, .. }: Caller<Admin>,
 ) -> Result<Json<Secrets>, ApiError> {
     let items = state.store.webhook_secrets(&tenant, &new_secret()?).await?;
     Ok(Json(Secrets { items }))
@@ -42,7 +42,7 @@ pub async fn get_secret(
 /// operator's `HONE_WEBHOOK_SECRET_OVERLAP_S`; 0 retires it at once).
 pub async fn rotate_secret(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    Caller { tenant, .. }: Caller<Admin>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Secrets>, ApiError> {
     let mut overlap = state.secret_overlap;

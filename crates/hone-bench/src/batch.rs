@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::intake::{body, hone_server};
+use crate::intake::{body, client, hone_server};
 
 const JOBS: usize = 1000;
 const CONNECTIONS: usize = 32;
@@ -60,9 +60,7 @@ async fn batch(http: &reqwest::Client, url: &str) -> anyhow::Result<Duration> {
 
 async fn compare(name: &str, store: Arc<dyn hone_store::Store>) -> anyhow::Result<()> {
     let url = hone_server(store).await?;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONNECTIONS)
-        .build()?;
+    let http = client(CONNECTIONS)?;
     let mut ratios = Vec::new();
     for round in 0..ROUNDS {
         let s = singles(&http, &url).await?;

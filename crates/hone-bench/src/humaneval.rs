@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::engine::engine;
-use crate::intake::hone_server;
+use crate::intake::{client, hone_server};
 
 /// Runs at a time, on both sides: the sandbox's slots and the floor's.
 const AT_ONCE: usize = 2;
@@ -237,7 +237,7 @@ async fn service(store: Arc<dyn Store>, problems: &[Problem]) -> anyhow::Result<
     let worker = tokio::spawn(worker.run(async move {
         let _ = stopped.await;
     }));
-    let http = reqwest::Client::new();
+    let http = client(16)?;
     let before = succeeded(&store).await?.len();
     let started = Instant::now();
     for p in problems {

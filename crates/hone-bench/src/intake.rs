@@ -127,11 +127,67 @@ async fn floor_server(db: FloorDb) -> anyhow::Result<String> {
     .await
 }
 
+/// The API key every bench client sends: hone checks it, the floor ignores it, so both get
+/// the same bytes.
+pub(crate) fn bench_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let request = hone_api::auth::issue::KeyRequest {
+            tenant: hone_domain::TenantId::default_tenant(),
+            name: "bench".to_owned(),
+            scopes: hone_domain::apikey::Scope::ALL.to_vec(),
+            expires_in: None,
+        };
+        hone_api::auth::issue::issue(request, hone_domain::Timestamp::now())
+            .map(|issued| issued.key)
+            .unwrap_or_default()
+    })
+}
+
+/// A client sending [`bench_key`], keeping up to `idle` connections.
+pub(crate) fn client(idle: usize) -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {}", bench_key()).parse()?,
+    );
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(idle)
+        .default_headers(headers)
+        .build()?)
+}
+
+/// Stores [`bench_key`] (if it is not yet) and returns the key checker and rate limits of a
+/// bench server: the limits are real but far above any bench's rate, so they cost their
+/// check and never refuse.
+pub(crate) async fn access(
+    store: &Arc<dyn hone_store::Store>,
+) -> anyhow::Result<(
+    Arc<hone_api::auth::Authenticator>,
+    Arc<hone_api::auth::RateLimits>,
+)> {
+    let stored = hone_api::auth::issue::bootstrap(bench_key())?;
+    if store.find_key(&stored.hash).await?.is_none() {
+        store.create_key(stored).await?;
+    }
+    let rate = hone_api::auth::RateConfig {
+        reads_per_minute: 1_000_000_000,
+        writes_per_minute: 1_000_000_000,
+    };
+    Ok((
+        Arc::new(hone_api::auth::Authenticator::new(store.clone())),
+        Arc::new(hone_api::auth::RateLimits::new(rate)),
+    ))
+}
+
 pub(crate) async fn hone_server(store: Arc<dyn hone_store::Store>) -> anyhow::Result<String> {
     let hub = hone_api::live::Hub::start(store.clone()).await?;
     let providers = BTreeMap::from([("openai".to_owned(), Ok(()))]);
+    let (auth, rate) = access(&store).await?;
     let state = hone_api::AppState {
         store,
+        auth,
+        rate,
         sandbox: "none",
         hub,
         webhook_policy: hone_webhook::TargetPolicy::default(),
@@ -145,9 +201,7 @@ pub(crate) async fn hone_server(store: Arc<dyn hone_store::Store>) -> anyhow::Re
 
 /// Requests per second accepted by `url` under the load, over one round.
 async fn load(url: &str) -> anyhow::Result<f64> {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONNECTIONS)
-        .build()?;
+    let http = client(CONNECTIONS)?;
     let body = Arc::new(body().to_string());
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));

@@ -39,8 +39,11 @@ type Arrivals = Vec<(u64, u128)>;
 
 async fn serve(store: Arc<dyn Store>) -> anyhow::Result<String> {
     let hub = Hub::start(store.clone()).await?;
+    let (auth, rate) = crate::intake::access(&store).await?;
     let state = AppState {
         store,
+        auth,
+        rate,
         sandbox: "none",
         hub,
         webhook_policy: hone_webhook::TargetPolicy::default(),
@@ -223,9 +226,7 @@ fn pct(sorted: &[u128], p: f64) -> f64 {
 
 async fn one(name: &str, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let base = serve(store.clone()).await?;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .build()?;
+    let http = crate::intake::client(0)?;
     let total = 2 + u64::from(ITERATIONS) * 5 + 1;
 
     // Tenant clients first, so they see the job from its first event.

@@ -54,15 +54,30 @@ uuid_id!(
 );
 
 /// The tenant that owns a job. Every row carries one so that authentication can scope queries
-/// without a schema change; until API keys exist, everything belongs to [`TenantId::default_tenant`].
+/// without a schema change; a tenant exists once an API key names it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TenantId(pub String);
 
 impl TenantId {
-    /// The single tenant used before authentication exists.
+    /// The tenant of the first run's admin key.
     pub fn default_tenant() -> Self {
         Self("default".to_owned())
+    }
+
+    /// A tenant name an operator typed: 1 to 64 of `a-z`, `0-9`, `.`, `_`, `-`, starting with
+    /// a letter or digit, so it is safe in logs, URLs and file names.
+    pub fn parse(name: &str) -> Result<Self, &'static str> {
+        let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c);
+        let first_ok = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if (1..=64).contains(&name.len()) && first_ok && name.chars().all(ok_char) {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err("a tenant is 1 to 64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit")
+        }
     }
 
     /// The id as stored.

@@ -5,6 +5,8 @@ use hone_domain::apikey::{Scope, parse_scopes};
 use hone_domain::{KeyId, TenantId, Timestamp};
 use hone_store::{KeyInfo, NewKey, StoreError};
 
+use subtle::ConstantTimeEq;
+
 use crate::rows::get;
 use crate::{Backend, SqlStore, db_err};
 
@@ -54,15 +56,44 @@ where
 
     /// Stores a key, and its tenant if it is new, in one transaction.
     pub async fn create_key(&self, key: NewKey) -> Result<KeyInfo, StoreError> {
-        let now = self.now();
         let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let info = self.insert_key(&mut tx, &key).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(info)
+    }
+
+    /// Stores `key` only if the database holds no key yet, under a lock so that processes
+    /// starting together make one first key between them.
+    pub async fn create_first_key(&self, key: NewKey) -> Result<Option<KeyInfo>, StoreError> {
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        B::lock_key(&mut tx, "hone:first-key")
+            .await
+            .map_err(db_err)?;
+        let any = sqlx::query("SELECT 1 FROM api_keys LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if any.is_some() {
+            return Ok(None);
+        }
+        let info = self.insert_key(&mut tx, &key).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(info))
+    }
+
+    async fn insert_key(
+        &self,
+        tx: &mut sqlx::Transaction<'_, B>,
+        key: &NewKey,
+    ) -> Result<KeyInfo, StoreError> {
+        let now = self.now();
         sqlx::query(
             "INSERT INTO tenants (id, name, created_at) VALUES ($1, $1, $2) \
              ON CONFLICT DO NOTHING",
         )
         .bind(key.tenant.as_str())
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db_err)?;
         let sql = format!(
@@ -78,23 +109,47 @@ where
             .bind(key.prefix.as_str())
             .bind(now)
             .bind(key.expires_at.map(Timestamp::as_millis))
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await
             .map_err(db_err)?;
-        let info = Self::key_row(&row)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(info)
+        Self::key_row(&row)
     }
 
-    /// The key stored with `hash`.
+    /// Records when keys were last used, in one transaction; a later time wins.
+    pub async fn touch_keys(&self, used: &[(KeyId, Timestamp)]) -> Result<(), StoreError> {
+        if used.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        for (id, at) in used {
+            sqlx::query(
+                "UPDATE api_keys SET last_used_at = $1 \
+                 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
+            )
+            .bind(at.as_millis())
+            .bind(id.to_string().as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// The key stored with `hash`: found by index, then compared in constant time, so the
+    /// comparison leaks nothing of a stored hash whatever the database's collation does.
     pub async fn find_key(&self, hash: &str) -> Result<Option<KeyInfo>, StoreError> {
-        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = $1");
+        let sql = format!("SELECT {KEY_COLUMNS}, key_hash FROM api_keys WHERE key_hash = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(hash)
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?;
-        row.as_ref().map(Self::key_row).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let stored: String = get::<B, _>(&row, "key_hash")?;
+        if !bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) {
+            return Ok(None);
+        }
+        Self::key_row(&row).map(Some)
     }
 
     /// The keys of `tenant` (or of all tenants), oldest first.

@@ -3,7 +3,7 @@
 //! ([`Backend::announce`]: a broadcast on SQLite, nothing more on Postgres).
 
 use async_trait::async_trait;
-use hone_domain::{Attempt, Event, Job, JobId, KeyId, TenantId};
+use hone_domain::{Attempt, Event, Job, JobId, KeyId, TenantId, Timestamp};
 use hone_store::{
     ActorOutput, AttemptDecision, CancelOutcome, ClaimDeliveries, ClaimJobs, Claimed,
     CritiqueRecord, Delivery, DeliveryTry, DueDelivery, Enqueued, EnqueuedBatch, EventSignal,
@@ -267,6 +267,14 @@ where
 
     async fn create_key(&self, key: NewKey) -> Result<KeyInfo, StoreError> {
         SqlStore::create_key(self, key).await
+    }
+
+    async fn create_first_key(&self, key: NewKey) -> Result<Option<KeyInfo>, StoreError> {
+        SqlStore::create_first_key(self, key).await
+    }
+
+    async fn touch_keys(&self, used: &[(KeyId, Timestamp)]) -> Result<(), StoreError> {
+        SqlStore::touch_keys(self, used).await
     }
 
     async fn find_key(&self, hash: &str) -> Result<Option<KeyInfo>, StoreError> {

@@ -20,7 +20,7 @@ mod clock;
 pub mod conformance;
 
 use async_trait::async_trait;
-use hone_domain::{Attempt, Event, Job, JobId, KeyId, TenantId};
+use hone_domain::{Attempt, Event, Job, JobId, KeyId, TenantId, Timestamp};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, UnknownName};
@@ -186,6 +186,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a key (and its tenant, if new).
     async fn create_key(&self, key: NewKey) -> Result<KeyInfo, StoreError>;
+
+    /// Stores `key` only if the database holds no key at all (the first run's admin key),
+    /// once however many processes try at the same time. `None` if a key exists.
+    async fn create_first_key(&self, key: NewKey) -> Result<Option<KeyInfo>, StoreError>;
+
+    /// Records when keys were last used (the API batches them: no write per request); a
+    /// time earlier than the recorded one changes nothing.
+    async fn touch_keys(&self, used: &[(KeyId, Timestamp)]) -> Result<(), StoreError>;
 
     /// The key whose SHA-256 is `hash`, revoked and expired ones included (the caller
     /// decides, with [`KeyInfo::usable_at`]).

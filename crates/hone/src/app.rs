@@ -12,6 +12,9 @@ use tokio::net::TcpListener;
 use crate::config::{ApiSide, DeliveryArgs, EngineArgs, Settings};
 use crate::wiring::{build_providers, build_sandbox, provider_states};
 
+/// How often the API writes when its keys were last used.
+const KEY_USAGE_EVERY: Duration = Duration::from_secs(30);
+
 /// A built application, bound to its port (if it serves HTTP), not yet running.
 pub struct Application {
     http: Option<Http>,
@@ -21,6 +24,7 @@ pub struct Application {
 
 struct Http {
     listener: TcpListener,
+    auth: Arc<hone_api::auth::Authenticator>,
     router: axum::Router,
     hub: hone_api::live::Hub,
     server: ServerConfig,
@@ -117,12 +121,26 @@ impl Application {
         };
         let http = match &settings.api {
             None => None,
-            Some(ApiSide { http, secrets }) => {
+            Some(ApiSide {
+                http,
+                access,
+                secrets,
+            }) => {
+                crate::access::ensure_admin_key(store.as_ref(), access, url).await?;
+                let auth = Arc::new(hone_api::auth::Authenticator::new(store.clone()));
+                let rate = Arc::new(hone_api::auth::RateLimits::new(
+                    hone_api::auth::RateConfig {
+                        reads_per_minute: access.rate_reads_per_min,
+                        writes_per_minute: access.rate_writes_per_min,
+                    },
+                ));
                 let hub = hone_api::live::Hub::start(store.clone())
                     .await
                     .context("cannot listen for events")?;
                 let state = AppState {
                     store,
+                    auth: auth.clone(),
+                    rate,
                     sandbox: sandbox_name,
                     hub: hub.clone(),
                     webhook_policy: hone_webhook::TargetPolicy {
@@ -150,6 +168,7 @@ impl Application {
                 };
                 Some(Http {
                     listener,
+                    auth,
                     router,
                     hub,
                     server,
@@ -192,12 +211,14 @@ impl Application {
         if let Some(http) = self.http {
             tracing::info!(addr = %http.listener.local_addr()?, "listening");
             let hub = http.hub;
+            let usage = tokio::spawn(http.auth.record_usage(KEY_USAGE_EVERY, stopped(rx.clone())));
             let signal = stopped(rx);
             let closing = async move {
                 signal.await;
                 hub.close();
             };
             hone_api::serve(http.listener, http.router, http.server, closing).await;
+            usage.await.context("the key-usage recorder panicked")?;
         }
         if let Some(worker) = worker {
             worker.await.context("the worker panicked")?;

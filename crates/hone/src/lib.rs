@@ -1,7 +1,8 @@
-//! The `hone` service: configuration ([`config`]), the start-up checks and the parts a
+//! The `hone` service: configuration ([`config`]), keys outside the API ([`access`]), the start-up checks and the parts a
 //! worker needs ([`wiring`]), the wiring of store, engine and API ([`app`]), so that `main` only parses arguments and tests build
 //! the same application on `127.0.0.1:0`.
 
+pub mod access;
 pub mod app;
 pub mod config;
 pub mod store;

@@ -20,6 +20,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(backend = store.backend(), "database is migrated");
             Ok(())
         }
+        Command::Keys(command) => hone::access::run(command).await,
     }
 }
 

@@ -66,6 +66,8 @@ fn openapi_yaml_is_a_valid_openapi_document() {
 struct Server {
     child: std::process::Child,
     base: String,
+    /// The admin key the fuzzer sends (stored at start through `HONE_BOOTSTRAP_KEY`).
+    key: String,
     log: tempfile::NamedTempFile,
 }
 
@@ -76,6 +78,17 @@ impl Server {
             .map(|a| a.port())
             .expect("free port");
         let log = tempfile::NamedTempFile::new().expect("log file");
+        let key = hone_api::auth::issue::issue(
+            hone_api::auth::issue::KeyRequest {
+                tenant: hone_domain::TenantId::default_tenant(),
+                name: "fuzz".to_owned(),
+                scopes: hone_domain::apikey::Scope::ALL.to_vec(),
+                expires_in: None,
+            },
+            hone_domain::Timestamp::now(),
+        )
+        .expect("key")
+        .key;
         let child = Command::new(env!("CARGO_BIN_EXE_hone"))
             .args(["serve", "--database-url", db])
             .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -88,6 +101,12 @@ impl Server {
             .env("HONE_MODEL_RETRIES", "0")
             .env("HONE_MAX_REQUEUES", "0")
             .env("HONE_LOG", "warn")
+            .env("HONE_BOOTSTRAP_KEY", &key)
+            // Budgets far above what the fuzzer sends, so it explores the routes rather than
+            // the 429 (which tests/api/access.rs covers), while every answer still carries
+            // the rate-limit headers.
+            .env("HONE_RATE_READS_PER_MIN", "1000000")
+            .env("HONE_RATE_WRITES_PER_MIN", "1000000")
             .stdout(Stdio::null())
             .stderr(log.reopen().expect("log file"))
             .spawn()
@@ -95,6 +114,7 @@ impl Server {
         let server = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            key,
             log,
         };
         for _ in 0..200 {
@@ -137,6 +157,7 @@ fn fuzz(db: &str) {
         .arg("run")
         .arg(root().join("openapi.yaml"))
         .args(["--url", &server.base])
+        .args(["--header", &format!("Authorization: Bearer {}", server.key)])
         .args(["--checks", "all", "--phases", "coverage,fuzzing,stateful"])
         .args(["--max-time", &seconds, "--seed", &seed])
         // One worker: with two threads, CPython 3.11's `ast` module (which Hypothesis uses to

@@ -5,8 +5,9 @@ use axum::extract::{Path, State};
 use hone_domain::Attempt;
 use serde::Serialize;
 
-use super::{Caller, job_id, no_job};
+use super::{job_id, no_job};
 use crate::AppState;
+use crate::auth::{Caller, Read};
 use crate::problem::ApiError;
 
 /// Every attempt of a job, in order.
@@ -19,7 +20,7 @@ pub struct AttemptList {
 /// Lists a job's attempts.
 pub async fn list_attempts(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    Caller { tenant, .. }: Caller<Read>,
     Path(id): Path<String>,
 ) -> Result<Json<AttemptList>, ApiError> {
     let id = job_id(&id)?;
@@ -34,7 +35,7 @@ pub async fn list_attempts(
 /// One attempt by iteration number.
 pub async fn get_attempt(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    Caller { tenant, .. }: Caller<Read>,
     Path((id, n)): Path<(String, String)>,
 ) -> Result<Json<Attempt>, ApiError> {
     let id = job_id(&id)?;

@@ -12,9 +12,9 @@ use hone_store::{Idempotency, NewBatch, NewJob};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::Caller;
 use super::create::{answer, fingerprint, idempotency_key, runnable};
 use crate::AppState;
+use crate::auth::{Caller, Write};
 use crate::body::JsonBody;
 use crate::problem::ApiError;
 
@@ -76,7 +76,7 @@ fn specs(state: &AppState, items: &[Value]) -> Result<Vec<JobSpec>, ApiError> {
 /// Submits many jobs at once.
 pub async fn create_batch(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    Caller { tenant, .. }: Caller<Write>,
     headers: HeaderMap,
     body: JsonBody,
 ) -> Result<Response, ApiError> {

@@ -7,14 +7,15 @@ use axum::http::StatusCode;
 use hone_domain::Job;
 use hone_store::CancelOutcome;
 
-use super::{Caller, job_id, no_job};
+use super::{job_id, no_job};
 use crate::AppState;
+use crate::auth::{Caller, Write};
 use crate::problem::ApiError;
 
 /// Cancels a job; `202` with the job as it is now.
 pub async fn cancel_job(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    Caller { tenant, .. }: Caller<Write>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
     let id = job_id(&id)?;

@@ -9,8 +9,8 @@ use hone_domain::{FieldError, JobId, JobSpec};
 use hone_store::{Enqueued, Idempotency, NewJob};
 use sha2::{Digest, Sha256};
 
-use super::Caller;
 use crate::AppState;
+use crate::auth::{Caller, Write};
 use crate::body::JsonBody;
 use crate::problem::ApiError;
 
@@ -112,7 +112,7 @@ pub(crate) fn answer<T>(enqueued: Enqueued<T>) -> Result<(StatusCode, T), ApiErr
 /// Submits a job.
 pub async fn create_job(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    Caller { tenant, .. }: Caller<Write>,
     headers: HeaderMap,
     body: JsonBody,
 ) -> Result<Response, ApiError> {

@@ -5,8 +5,9 @@ use axum::extract::{Path, State};
 use hone_store::Delivery;
 use serde::Serialize;
 
-use super::{Caller, job_id, no_job};
+use super::{job_id, no_job};
 use crate::AppState;
+use crate::auth::{Caller, Read};
 use crate::problem::ApiError;
 
 /// The job's delivery tries.
@@ -19,7 +20,7 @@ pub struct DeliveryList {
 /// Lists the tries.
 pub async fn list_deliveries(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    Caller { tenant, .. }: Caller<Read>,
     Path(id): Path<String>,
 ) -> Result<Json<DeliveryList>, ApiError> {
     let id = job_id(&id)?;

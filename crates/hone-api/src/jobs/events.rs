@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use hone_domain::{Event, FieldError};
 use serde::Serialize;
 
-use super::{Caller, job_id, no_job};
+use super::{job_id, no_job};
 use crate::AppState;
+use crate::auth::{Caller, Read};
 use crate::live::sse;
 use crate::problem::ApiError;
 use hone_store::EventsPage;
@@ -41,7 +42,7 @@ fn wants_stream(headers: &HeaderMap) -> bool {
 /// Lists a job's events after a seq, or streams them.
 pub async fn list_events(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    Caller { tenant, .. }: Caller<Read>,
     Path(id): Path<String>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
@@ -106,6 +107,9 @@ pub async fn list_events(
 }
 
 /// `GET /v1/events`: every event of the caller's jobs, live, as SSE.
-pub async fn stream_tenant(State(state): State<AppState>, Caller(tenant): Caller) -> Response {
+pub async fn stream_tenant(
+    State(state): State<AppState>,
+    Caller { tenant, .. }: Caller<Read>,
+) -> Response {
     sse::tenant_stream(&state.hub, tenant)
 }

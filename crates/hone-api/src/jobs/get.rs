@@ -4,14 +4,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use hone_domain::Job;
 
-use super::{Caller, job_id, no_job};
+use super::{job_id, no_job};
 use crate::AppState;
+use crate::auth::{Caller, Read};
 use crate::problem::ApiError;
 
 /// Returns the job object.
 pub async fn get_job(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    Caller { tenant, .. }: Caller<Read>,
     Path(id): Path<String>,
 ) -> Result<Json<Job>, ApiError> {
     let id = job_id(&id)?;

@@ -11,8 +11,8 @@ use hone_domain::{FieldError, Job, JobId, JobStatus};
 use hone_store::ListJobs;
 use serde::Serialize;
 
-use super::Caller;
 use crate::AppState;
+use crate::auth::{Caller, Read};
 use crate::problem::ApiError;
 
 /// The default page size.
@@ -41,7 +41,7 @@ fn decode_cursor(cursor: &str) -> Option<JobId> {
 /// Lists jobs.
 pub async fn list_jobs(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    Caller { tenant, .. }: Caller<Read>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<JobList>, ApiError> {
     let mut errors = Vec::new();

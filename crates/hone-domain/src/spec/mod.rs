@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use reader::FieldError;
+pub use reader::{FieldError, as_integer};
 
 /// The language of the candidate code (and of the in-program `tests`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

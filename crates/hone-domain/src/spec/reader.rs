@@ -37,7 +37,7 @@ pub(crate) fn check_text(s: &str) -> Result<(), &'static str> {
 
 /// A JSON number as an integer when it is one: `5` and `5.0` alike (JSON Schema counts both
 /// as integers), but not `5.5`.
-fn as_integer(n: &serde_json::Number) -> Option<i64> {
+pub fn as_integer(n: &serde_json::Number) -> Option<i64> {
     n.as_i64().or_else(|| {
         n.as_f64()
             .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)

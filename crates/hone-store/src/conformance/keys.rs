@@ -114,3 +114,43 @@ pub async fn keys_are_found_by_hash_and_revoked_within_their_tenant(
     );
     assert_eq!(b.tenant, other);
 }
+
+/// The first key is made once, and only while there is no key; usage times only move
+/// forward.
+pub async fn first_key_is_made_once_and_usage_only_moves_forward(
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+) {
+    let (_, first) = new_key("default", 3, None, &clock);
+    let (_, second) = new_key("default", 4, None, &clock);
+    let made = store
+        .create_first_key(first.clone())
+        .await
+        .expect("first key");
+    assert_eq!(made.map(|k| k.id), Some(first.id));
+    assert!(
+        store
+            .create_first_key(second)
+            .await
+            .expect("second try")
+            .is_none(),
+        "a key exists: no second first key"
+    );
+    assert_eq!(store.list_keys(None).await.expect("list").len(), 1);
+
+    let later = clock.now();
+    clock.advance(Duration::from_secs(10));
+    let latest = clock.now();
+    store
+        .touch_keys(&[(first.id, latest)])
+        .await
+        .expect("touch");
+    store.touch_keys(&[(first.id, later)]).await.expect("touch");
+    store.touch_keys(&[]).await.expect("touch nothing");
+    let listed = store.list_keys(None).await.expect("list");
+    assert_eq!(
+        listed[0].last_used_at,
+        Some(latest),
+        "an earlier time loses"
+    );
+}

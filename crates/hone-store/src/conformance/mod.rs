@@ -41,7 +41,8 @@ macro_rules! conformance_suite {
             a_tenant_cap_limits_running_jobs, events_are_announced_and_read_back,
             webhook_outbox_follows_the_filter, webhook_leases_expire,
             webhook_secrets_rotate_with_overlap,
-            keys_are_found_by_hash_and_revoked_within_their_tenant);
+            keys_are_found_by_hash_and_revoked_within_their_tenant,
+            first_key_is_made_once_and_usage_only_moves_forward);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

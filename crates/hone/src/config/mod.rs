@@ -6,10 +6,12 @@
 //! shutdown, logging); each sub-command takes only the groups it uses, so `hone api --help`
 //! lists no sandbox flag. [`Settings`] is what a process runs, whichever command described it.
 
+pub mod access;
 pub mod groups;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use access::*;
 pub use groups::*;
 
 /// hone runs language-model code against your tests until it is right: submit a coding job
@@ -39,6 +41,9 @@ pub enum Command {
     Worker(Box<WorkerArgs>),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
+    /// Create, list and revoke API keys in the database.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 /// The groups every running process takes.
@@ -58,12 +63,16 @@ pub struct CommonArgs {
     pub shutdown: ShutdownArgs,
 }
 
-/// The API side: the HTTP server, and the webhook secrets it shows and rotates.
+/// The API side: the HTTP server, who may call it, and the webhook secrets it shows and
+/// rotates.
 #[derive(Debug, Clone, Args)]
 pub struct ApiSide {
     /// The HTTP server.
     #[command(flatten)]
     pub http: HttpArgs,
+    /// API keys and rate limits.
+    #[command(flatten)]
+    pub access: AccessArgs,
     /// Webhook secrets.
     #[command(flatten)]
     pub secrets: SecretArgs,

@@ -8,6 +8,7 @@ use serde_json::Value;
 use tokio::process::{Child, Command};
 
 use crate::fake_model::FakeModel;
+use crate::helpers::{client_with, shared_key};
 
 pub struct Cluster {
     pub base: String,
@@ -50,6 +51,7 @@ pub fn hone_with(
         .env("HONE_MAX_LEASE_LOSSES", "50")
         .env("OPENAI_API_KEY", "sk-test")
         .env("HONE_LOG", "warn")
+        .env("HONE_BOOTSTRAP_KEY", shared_key())
         .env("HONE_WEBHOOK_ALLOW_PRIVATE", "true")
         .env("HONE_WEBHOOK_TIMEOUT_MS", "1000")
         .stdout(Stdio::null())
@@ -79,7 +81,7 @@ impl Cluster {
             .collect();
         let cluster = Self {
             base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
+            http: client_with(shared_key()),
             api,
             workers,
             db,

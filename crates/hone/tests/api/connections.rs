@@ -14,7 +14,7 @@ use tokio::process::{Child, Command};
 
 use crate::cluster::free_port;
 use crate::fake_model::FakeModel;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, client_with, shared_key};
 use crate::receiver::SseClient;
 
 /// Opens a connection, sends `start`, then one byte of `trickle` every 100 ms until the server
@@ -102,7 +102,14 @@ async fn a_trickled_body_gets_a_408_problem() {
     let addr = app.base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream
-        .write_all(b"POST /v1/jobs HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 50\r\n\r\n{\"ta")
+        .write_all(
+            format!(
+                "POST /v1/jobs HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\n\
+                 content-type: application/json\r\ncontent-length: 50\r\n\r\n{{\"ta",
+                app.key
+            )
+            .as_bytes(),
+        )
         .await
         .expect("write");
     let mut answer = Vec::new();
@@ -127,6 +134,7 @@ fn serve(db: &str, model_url: &str, port: u16) -> Child {
         .args(["--shutdown-grace-s", "2", "--sandbox-concurrency", "2"])
         .env("OPENAI_API_KEY", "sk-test")
         .env("HONE_LOG", "warn")
+        .env("HONE_BOOTSTRAP_KEY", shared_key())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -161,7 +169,7 @@ async fn sigterm_with_clients_connected_exits_within_the_grace_and_sse_resumes_a
     let db = format!("sqlite://{}", dir.path().join("hone.db").display());
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let http = client_with(shared_key());
     let mut first = serve(&db, &model.base_url, port);
     wait_healthy(&http, &base).await;
 

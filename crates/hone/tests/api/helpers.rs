@@ -17,9 +17,42 @@ pub enum Backend {
     Postgres,
 }
 
+/// A fresh admin key (tenant `default`, every scope) for a service to store at start.
+pub fn admin_key() -> String {
+    let request = hone_api::auth::issue::KeyRequest {
+        tenant: hone_domain::TenantId::default_tenant(),
+        name: "test admin".to_owned(),
+        scopes: hone_domain::apikey::Scope::ALL.to_vec(),
+        expires_in: None,
+    };
+    hone_api::auth::issue::issue(request, hone_domain::Timestamp::now())
+        .expect("issue")
+        .key
+}
+
+/// One admin key for every service process a test binary spawns (each stores it at start,
+/// `HONE_BOOTSTRAP_KEY`), so clients of any of them can use it.
+pub fn shared_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(admin_key)
+}
+
+/// A client that sends `key` with every request.
+pub fn client_with(key: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = format!("Bearer {key}").parse().expect("header");
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
 /// The running service.
 pub struct TestApp {
     pub base: String,
+    /// The admin key `http` sends (tenant `default`, every scope).
+    pub key: String,
     /// The database the service runs on (for tests that reach into it).
     pub db_url: String,
     pub http: reqwest::Client,
@@ -57,6 +90,7 @@ impl TestApp {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("hone.db").display()),
             Backend::Postgres => hone_store_postgres::testing::fresh_database().await?,
         };
+        let admin = admin_key();
         let mut argv = vec![
             "hone",
             "serve",
@@ -64,6 +98,8 @@ impl TestApp {
             "127.0.0.1:0",
             "--database-url",
             &url,
+            "--bootstrap-key",
+            &admin,
         ];
         if !extra.contains(&"--openai-base-url") {
             argv.extend_from_slice(&["--openai-base-url", &model.base_url]);
@@ -87,7 +123,8 @@ impl TestApp {
         Some(Self {
             db_url: url.clone(),
             base: format!("http://{addr}"),
-            http: reqwest::Client::new(),
+            http: client_with(&admin),
+            key: admin.clone(),
             _shutdown: tx,
             _dir: dir,
         })

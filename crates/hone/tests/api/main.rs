@@ -7,6 +7,7 @@
     reason = "test helpers: a failure is a failed test"
 )]
 
+mod access;
 mod bad_input;
 mod batch;
 mod cluster;
@@ -15,6 +16,7 @@ mod fake_model;
 mod first_run;
 mod helpers;
 mod jobs;
+mod keys_cli;
 mod live;
 mod processes;
 mod receiver;

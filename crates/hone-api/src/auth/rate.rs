@@ -1,0 +1,240 @@
+//! Rate limits per API key: two GCRA budgets (`governor`), one for reads (GET) and one for
+//! writes (everything else: submissions, cancels, rotations, key changes), each a number of
+//! requests per minute that may also arrive as one burst. The budgets live in this process's
+//! memory: N API processes behind a load balancer let a key through at up to N times the
+//! rate. Answers carry the IETF `RateLimit-Policy` and `RateLimit` headers; a refusal is a
+//! `429` with `Retry-After`.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+use hone_domain::KeyId;
+
+type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
+
+/// The two budgets of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Budget {
+    /// `GET` requests, SSE streams included (one per stream opened).
+    Reads,
+    /// Every other method.
+    Writes,
+}
+
+impl Budget {
+    /// The budget a request of `method` spends.
+    pub fn of(method: &axum::http::Method) -> Self {
+        if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+            Self::Reads
+        } else {
+            Self::Writes
+        }
+    }
+
+    /// Its name in headers and problem documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reads => "reads",
+            Self::Writes => "writes",
+        }
+    }
+}
+
+/// The default budgets, in requests per minute; 0 turns a budget off.
+#[derive(Debug, Clone, Copy)]
+pub struct RateConfig {
+    /// Reads per minute per key.
+    pub reads_per_minute: u32,
+    /// Writes per minute per key.
+    pub writes_per_minute: u32,
+}
+
+impl Default for RateConfig {
+    fn default() -> Self {
+        Self {
+            reads_per_minute: 6000,
+            writes_per_minute: 600,
+        }
+    }
+}
+
+/// Where a key stands after a request that was let through.
+#[derive(Debug, Clone, Copy)]
+pub struct Allowed {
+    budget: Budget,
+    per_minute: u32,
+    remaining: u32,
+}
+
+/// A refused request: which budget, and when to come back.
+#[derive(Debug, Clone, Copy)]
+pub struct Limited {
+    /// The spent budget.
+    pub budget: Budget,
+    /// Its size.
+    pub per_minute: u32,
+    /// Whole seconds until one more request is allowed (at least 1).
+    pub retry_after_s: u64,
+}
+
+fn policy(budget: Budget, per_minute: u32) -> String {
+    format!("\"{}\";q={per_minute};w=60", budget.as_str())
+}
+
+fn put(headers: &mut HeaderMap, name: &'static str, value: String) {
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        headers.insert(name, v);
+    }
+}
+
+impl Allowed {
+    /// Adds `RateLimit-Policy` and `RateLimit` (remaining requests, and seconds until the
+    /// whole budget is back).
+    pub fn write_headers(&self, headers: &mut HeaderMap) {
+        let used = u64::from(self.per_minute.saturating_sub(self.remaining));
+        let reset = (used * 60).div_ceil(u64::from(self.per_minute.max(1)));
+        put(
+            headers,
+            "ratelimit-policy",
+            policy(self.budget, self.per_minute),
+        );
+        put(
+            headers,
+            "ratelimit",
+            format!(
+                "\"{}\";r={};t={reset}",
+                self.budget.as_str(),
+                self.remaining
+            ),
+        );
+    }
+}
+
+impl Limited {
+    /// Adds `Retry-After`, `RateLimit-Policy` and `RateLimit` (nothing remaining).
+    pub fn write_headers(&self, headers: &mut HeaderMap) {
+        put(
+            headers,
+            header::RETRY_AFTER.as_str(),
+            self.retry_after_s.to_string(),
+        );
+        put(
+            headers,
+            "ratelimit-policy",
+            policy(self.budget, self.per_minute),
+        );
+        put(
+            headers,
+            "ratelimit",
+            format!("\"{}\";r=0;t={}", self.budget.as_str(), self.retry_after_s),
+        );
+    }
+}
+
+/// The budgets of every key that made a request, made on first use. Only authenticated
+/// keys get one, so the map grows with the keys in the database, not with callers.
+pub struct RateLimits {
+    config: RateConfig,
+    clock: DefaultClock,
+    limiters: Mutex<HashMap<(KeyId, Budget, u32), Arc<Limiter>>>,
+}
+
+impl RateLimits {
+    /// Budgets of the given default sizes.
+    pub fn new(config: RateConfig) -> Self {
+        Self {
+            config,
+            clock: DefaultClock::default(),
+            limiters: Mutex::default(),
+        }
+    }
+
+    /// Spends one request of `key`'s `budget`; `per_minute` overrides the default size.
+    /// `Ok(None)` when the budget is off.
+    pub fn check(
+        &self,
+        key: KeyId,
+        budget: Budget,
+        per_minute: Option<u32>,
+    ) -> Result<Option<Allowed>, Limited> {
+        let default = match budget {
+            Budget::Reads => self.config.reads_per_minute,
+            Budget::Writes => self.config.writes_per_minute,
+        };
+        let Some(size) = NonZeroU32::new(per_minute.unwrap_or(default)) else {
+            return Ok(None);
+        };
+        let limiter = {
+            let mut map = self
+                .limiters
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            map.entry((key, budget, size.get()))
+                .or_insert_with(|| {
+                    Arc::new(
+                        RateLimiter::direct_with_clock(Quota::per_minute(size), self.clock.clone())
+                            .with_middleware::<StateInformationMiddleware>(),
+                    )
+                })
+                .clone()
+        };
+        match limiter.check() {
+            Ok(state) => Ok(Some(Allowed {
+                budget,
+                per_minute: size.get(),
+                remaining: state.remaining_burst_capacity(),
+            })),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                Err(Limited {
+                    budget,
+                    per_minute: size.get(),
+                    retry_after_s: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_is_let_through_then_refused_with_a_wait() {
+        let limits = RateLimits::new(RateConfig {
+            reads_per_minute: 3,
+            writes_per_minute: 0,
+        });
+        let key = KeyId::new();
+        for left in [2, 1, 0] {
+            let allowed = limits.check(key, Budget::Reads, None);
+            assert!(matches!(allowed, Ok(Some(a)) if a.remaining == left));
+        }
+        let refused = limits.check(key, Budget::Reads, None);
+        let Err(limited) = refused else {
+            panic!("the fourth read in a minute is refused")
+        };
+        assert!((1..=20).contains(&limited.retry_after_s), "{limited:?}");
+        let mut headers = HeaderMap::new();
+        limited.write_headers(&mut headers);
+        assert_eq!(headers["ratelimit-policy"], "\"reads\";q=3;w=60");
+        assert!(
+            headers["ratelimit"]
+                .to_str()
+                .is_ok_and(|v| v.starts_with("\"reads\";r=0;t="))
+        );
+
+        // Another key, and the writes budget (off), are untouched.
+        assert!(limits.check(KeyId::new(), Budget::Reads, None).is_ok());
+        assert!(matches!(limits.check(key, Budget::Writes, None), Ok(None)));
+        // A per-key override gives its own budget.
+        assert!(limits.check(key, Budget::Reads, Some(10)).is_ok());
+    }
+}
