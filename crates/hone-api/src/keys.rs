@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use hone_domain::apikey::Scope;
 use hone_domain::spec::as_integer;
 use hone_domain::{FieldError, KeyId, Timestamp};
-use hone_store::KeyInfo;
+use hone_store::{Actor, KeyInfo};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -105,6 +105,7 @@ fn key_request(body: &Value, caller: &Caller<Admin>) -> Result<KeyRequest, ApiEr
         name,
         scopes,
         expires_in,
+        by: Actor::Key(caller.key),
     })
 }
 
@@ -147,7 +148,7 @@ pub async fn revoke_key(
     let key_id: KeyId = id.parse().map_err(|_| no_key())?;
     let info = state
         .store
-        .revoke_key(Some(&caller.tenant), key_id)
+        .revoke_key(Some(&caller.tenant), key_id, Actor::Key(caller.key))
         .await?
         .ok_or_else(no_key)?;
     state.auth.forget(key_id);

@@ -8,12 +8,15 @@
 //!   shutdown;
 //! - [`jobs`] holds one handler per file; [`health`] the liveness and readiness probes;
 //! - [`auth`] identifies the caller by API key, checks the route's scope and spends its
-//!   rate budget; [`keys`] lets `admin` keys manage their tenant's keys;
+//!   rate budget; [`keys`] lets `admin` keys manage their tenant's keys, and [`audit`]
+//!   read who changed keys and secrets; [`cursor`] makes the paging cursors;
 //! - [`live`] fans committed events out to SSE streams; [`webhooks`] shows and rotates the
 //!   tenant's webhook signing secret.
 
+pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod cursor;
 pub mod health;
 pub mod jobs;
 pub mod keys;
@@ -134,6 +137,7 @@ pub fn routes() -> Vec<Route> {
         route(Method::POST, "/v1/keys", post(keys::create_key)),
         route(Method::GET, "/v1/keys", get(keys::list_keys)),
         route(Method::DELETE, "/v1/keys/{id}", delete(keys::revoke_key)),
+        route(Method::GET, "/v1/audit", get(audit::list_audit)),
     ]
 }
 

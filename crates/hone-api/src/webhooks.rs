@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Query, State};
 use hone_domain::FieldError;
-use hone_store::{RotateSecret, StoreError, WebhookSecret};
+use hone_store::{Actor, RotateSecret, StoreError, WebhookSecret};
 use hone_webhook::signing::generate_secret;
 use serde::Serialize;
 
@@ -42,7 +42,7 @@ pub async fn get_secret(
 /// operator's `HONE_WEBHOOK_SECRET_OVERLAP_S`; 0 retires it at once).
 pub async fn rotate_secret(
     State(state): State<AppState>,
-    Caller { tenant, .. }: Caller<Admin>,
+    Caller { tenant, key, .. }: Caller<Admin>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Secrets>, ApiError> {
     let mut overlap = state.secret_overlap;
@@ -62,6 +62,7 @@ pub async fn rotate_secret(
         secret: new_secret()?,
         overlap_ms,
         max_active: state.max_secrets,
+        by: Actor::Key(key),
     };
     let items = state.store.rotate_webhook_secret(&tenant, rotation).await?;
     Ok(Json(Secrets { items }))

@@ -137,6 +137,7 @@ pub(crate) fn bench_key() -> &'static str {
             name: "bench".to_owned(),
             scopes: hone_domain::apikey::Scope::ALL.to_vec(),
             expires_in: None,
+            by: hone_store::Actor::Operator,
         };
         hone_api::auth::issue::issue(request, hone_domain::Timestamp::now())
             .map(|issued| issued.key)

@@ -3,10 +3,11 @@
 
 use hone_domain::apikey::{Scope, parse_scopes};
 use hone_domain::{KeyId, TenantId, Timestamp};
-use hone_store::{KeyInfo, NewKey, StoreError};
+use hone_store::{Actor, AuditAction, KeyInfo, NewKey, StoreError};
 
 use subtle::ConstantTimeEq;
 
+use crate::audit::{self, Audit};
 use crate::rows::get;
 use crate::{Backend, SqlStore, db_err};
 
@@ -112,7 +113,21 @@ where
             .fetch_one(&mut **tx)
             .await
             .map_err(db_err)?;
-        Self::key_row(&row)
+        let info = Self::key_row(&row)?;
+        let scopes: Vec<&str> = info.scopes.iter().map(|s| s.as_str()).collect();
+        let entry = Audit {
+            tenant: &info.tenant,
+            actor: key.created_by,
+            action: AuditAction::KeyCreated,
+            target: info.id.to_string(),
+            detail: serde_json::json!({
+                "name": info.name,
+                "scopes": scopes,
+                "expires_at": info.expires_at,
+            }),
+        };
+        audit::record(tx, entry, now).await?;
+        Ok(info)
     }
 
     /// Records when keys were last used, in one transaction; a later time wins.
@@ -166,23 +181,56 @@ where
         rows.iter().map(Self::key_row).collect()
     }
 
-    /// Revokes a key (within `tenant`, when given); the first revocation time stays.
+    /// Revokes a key (within `tenant`, when given); the first revocation time stays, and only
+    /// the first revocation is audited.
     pub async fn revoke_key(
         &self,
         tenant: Option<&TenantId>,
         id: KeyId,
+        by: Actor,
     ) -> Result<Option<KeyInfo>, StoreError> {
+        let now = self.now();
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
         let sql = format!(
-            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) \
-             WHERE id = $2 AND ($3 IS NULL OR tenant_id = $3) RETURNING {KEY_COLUMNS}"
+            "UPDATE api_keys SET revoked_at = $1 \
+             WHERE id = $2 AND ($3 IS NULL OR tenant_id = $3) AND revoked_at IS NULL \
+             RETURNING {KEY_COLUMNS}"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(self.now())
+        let revoked = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now)
             .bind(id.to_string().as_str())
             .bind(tenant.map(TenantId::as_str))
-            .fetch_optional(&self.writer)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?;
-        row.as_ref().map(Self::key_row).transpose()
+        let info = match revoked {
+            Some(row) => {
+                let info = Self::key_row(&row)?;
+                let entry = Audit {
+                    tenant: &info.tenant,
+                    actor: by,
+                    action: AuditAction::KeyRevoked,
+                    target: info.id.to_string(),
+                    detail: serde_json::json!({"name": info.name}),
+                };
+                audit::record(&mut tx, entry, now).await?;
+                Some(info)
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {KEY_COLUMNS} FROM api_keys \
+                     WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2)"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id.to_string().as_str())
+                    .bind(tenant.map(TenantId::as_str))
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                row.as_ref().map(Self::key_row).transpose()?
+            }
+        };
+        tx.commit().await.map_err(db_err)?;
+        Ok(info)
     }
 }

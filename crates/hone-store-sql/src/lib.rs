@@ -8,7 +8,7 @@
 //! - [`intake`] stores submitted jobs and cancels them, [`batch`] many at once; [`events`] appends to a job's log;
 //! - [`lifecycle`] keeps a claimed job's lease, ends it, or sends it back to the queue;
 //! - [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries;
-//! - [`keys`] the tenants' API keys, by hash; [`secrets`] the tenants' webhook signing secrets; [`deliveries`] leases due outbox rows
+//! - [`keys`] the tenants' API keys, by hash, and [`audit`] the log of their changes; [`secrets`] the tenants' webhook signing secrets; [`deliveries`] leases due outbox rows
 //!   to dispatchers and records each try;
 //! - [`steps`] claims jobs and writes the attempt steps, described once and written by
 //!   the backend;
@@ -16,6 +16,7 @@
 //!
 //! What lives in the backend crates: connecting, migrations and test support.
 
+pub mod audit;
 pub mod backend;
 pub mod batch;
 pub mod deliveries;

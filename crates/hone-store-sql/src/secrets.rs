@@ -2,8 +2,9 @@
 //! ones that still sign until they expire, at most `max_active` at once.
 
 use hone_domain::{TenantId, Timestamp};
-use hone_store::{RotateSecret, StoreError, WebhookSecret};
+use hone_store::{AuditAction, RotateSecret, StoreError, WebhookSecret};
 
+use crate::audit::{self, Audit};
 use crate::rows::get;
 use crate::{Backend, SqlStore, db_err, ms};
 
@@ -124,6 +125,14 @@ where
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        let entry = Audit {
+            tenant,
+            actor: rotation.by,
+            action: AuditAction::SecretRotated,
+            target: tenant.to_string(),
+            detail: serde_json::json!({"overlap_s": rotation.overlap_ms / 1000}),
+        };
+        audit::record(&mut tx, entry, now).await?;
         tx.commit().await.map_err(db_err)?;
         self.signing(&self.writer, tenant).await
     }

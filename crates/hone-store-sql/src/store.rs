@@ -5,11 +5,11 @@
 use async_trait::async_trait;
 use hone_domain::{Attempt, Event, Job, JobId, KeyId, TenantId, Timestamp};
 use hone_store::{
-    ActorOutput, AttemptDecision, CancelOutcome, ClaimDeliveries, ClaimJobs, Claimed,
-    CritiqueRecord, Delivery, DeliveryTry, DueDelivery, Enqueued, EnqueuedBatch, EventSignal,
-    EventsPage, ExecutionRecord, FinishJob, JobControl, JobPage, KeyInfo, Lease, ListJobs,
-    NewBatch, NewJob, NewKey, Requeue, RotateSecret, Signal, Store, StoreError, TenantEvent,
-    WebhookSecret,
+    Actor, ActorOutput, AttemptDecision, AuditEntry, AuditPage, CancelOutcome, ClaimDeliveries,
+    ClaimJobs, Claimed, CritiqueRecord, Delivery, DeliveryTry, DueDelivery, Enqueued,
+    EnqueuedBatch, EventSignal, EventsPage, ExecutionRecord, FinishJob, JobControl, JobPage,
+    KeyInfo, Lease, ListJobs, NewBatch, NewJob, NewKey, Requeue, RotateSecret, Signal, Store,
+    StoreError, TenantEvent, WebhookSecret,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -289,7 +289,16 @@ where
         &self,
         tenant: Option<&TenantId>,
         id: KeyId,
+        by: Actor,
     ) -> Result<Option<KeyInfo>, StoreError> {
-        SqlStore::revoke_key(self, tenant, id).await
+        SqlStore::revoke_key(self, tenant, id, by).await
+    }
+
+    async fn list_audit(
+        &self,
+        tenant: &TenantId,
+        page: AuditPage,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        SqlStore::list_audit(self, tenant, page).await
     }
 }

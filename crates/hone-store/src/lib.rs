@@ -11,6 +11,7 @@
 //! - each step of an attempt is written once; a second write fails with
 //!   [`StoreError::StepExists`].
 
+mod audit;
 mod error;
 mod params;
 mod webhooks;
@@ -22,6 +23,7 @@ pub mod conformance;
 use async_trait::async_trait;
 use hone_domain::{Attempt, Event, Job, JobId, KeyId, TenantId, Timestamp};
 
+pub use audit::{Actor, AuditAction, AuditEntry, AuditPage};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, UnknownName};
 pub use params::*;
@@ -155,7 +157,7 @@ pub trait Store: Send + Sync + 'static {
         candidate: &str,
     ) -> Result<Vec<WebhookSecret>, StoreError>;
 
-    /// Makes the rotation's secret the tenant's current one; the old current one keeps
+    /// Makes the rotation's secret the tenant's current one (recording `webhook_secret.rotated`); the old current one keeps
     /// signing for `overlap_ms` more, and beyond `max_active` signing secrets the oldest are
     /// retired at once. Returns the secrets that sign now, as [`Store::webhook_secrets`].
     async fn rotate_webhook_secret(
@@ -184,7 +186,7 @@ pub trait Store: Send + Sync + 'static {
 
     // ----- API keys ---------------------------------------------------------------------------
 
-    /// Stores a key (and its tenant, if new).
+    /// Stores a key (and its tenant, if new), with its `key.created` audit entry.
     async fn create_key(&self, key: NewKey) -> Result<KeyInfo, StoreError>;
 
     /// Stores `key` only if the database holds no key at all (the first run's admin key),
@@ -202,11 +204,20 @@ pub trait Store: Send + Sync + 'static {
     /// The keys of `tenant`, or of every tenant, oldest first.
     async fn list_keys(&self, tenant: Option<&TenantId>) -> Result<Vec<KeyInfo>, StoreError>;
 
-    /// Revokes key `id` (within `tenant`, when given). `None` if no such key there; a key
-    /// revoked before keeps its first revocation time.
+    /// Revokes key `id` (within `tenant`, when given), recording `key.revoked` by `by` when
+    /// it was not revoked yet. `None` if no such key there; a key revoked before keeps its
+    /// first revocation time.
     async fn revoke_key(
         &self,
         tenant: Option<&TenantId>,
         id: KeyId,
+        by: Actor,
     ) -> Result<Option<KeyInfo>, StoreError>;
+
+    /// A page of the tenant's audit log, newest first.
+    async fn list_audit(
+        &self,
+        tenant: &TenantId,
+        page: AuditPage,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 }

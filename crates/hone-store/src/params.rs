@@ -260,6 +260,8 @@ pub struct NewKey {
     pub prefix: String,
     /// When it stops working, if ever.
     pub expires_at: Option<Timestamp>,
+    /// Who made it (the audit log names them).
+    pub created_by: crate::Actor,
 }
 
 /// A stored key, as listings and authentication see it: never the key, never its hash.

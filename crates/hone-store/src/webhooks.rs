@@ -14,6 +14,8 @@ pub struct RotateSecret {
     pub overlap_ms: u64,
     /// The most secrets that sign at once (at least 1); the oldest beyond it are retired.
     pub max_active: u32,
+    /// Who rotates it (the audit log names them).
+    pub by: crate::Actor,
 }
 
 /// One of a tenant's signing secrets (`whsec_` + base64 of the key bytes).

@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use hone_api::auth::issue::{KeyRequest, bootstrap, issue};
 use hone_domain::apikey::{Scope, parse_scopes};
 use hone_domain::{KeyId, TenantId, Timestamp};
-use hone_store::{KeyInfo, Store};
+use hone_store::{Actor, KeyInfo, Store};
 
 use crate::config::{AccessArgs, CreateKeyArgs, KeysCommand};
 
@@ -66,6 +66,7 @@ pub async fn ensure_admin_key(
         name: "first-run admin".to_owned(),
         scopes: Scope::ALL.to_vec(),
         expires_in: None,
+        by: Actor::Bootstrap,
     };
     let issued = issue(request, Timestamp::now()).map_err(|e| anyhow::anyhow!(e.message))?;
     let Some(info) = store.create_first_key(issued.stored).await? else {
@@ -123,6 +124,7 @@ async fn create(store: &dyn Store, args: CreateKeyArgs) -> anyhow::Result<()> {
         name: args.name,
         scopes,
         expires_in: args.expires_in,
+        by: Actor::Operator,
     };
     let issued = issue(request, Timestamp::now())
         .map_err(|e| anyhow::anyhow!("--{}: {}", e.field.replace('_', "-"), e.message))?;
@@ -160,7 +162,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
                 .parse()
                 .with_context(|| format!("{:?} is not a key id", args.id))?;
             let store = crate::store::connect(&args.database.database_url).await?;
-            match store.revoke_key(None, id).await? {
+            match store.revoke_key(None, id, Actor::Operator).await? {
                 Some(key) => {
                     println!("{}", describe(&key));
                     Ok(())

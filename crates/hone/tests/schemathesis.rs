@@ -84,6 +84,7 @@ impl Server {
                 name: "fuzz".to_owned(),
                 scopes: hone_domain::apikey::Scope::ALL.to_vec(),
                 expires_in: None,
+                by: hone_store::Actor::Operator,
             },
             hone_domain::Timestamp::now(),
         )

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hone_domain::apikey::{self, Scope};
 use hone_domain::{KeyId, TenantId, Timestamp};
-use hone_store::NewKey;
+use hone_store::{Actor, NewKey};
 
 /// The longest a key may live: ten years.
 pub const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 86_400);
@@ -24,6 +24,8 @@ pub struct KeyRequest {
     pub scopes: Vec<Scope>,
     /// How long it works, if not forever (at most [`MAX_LIFETIME`]).
     pub expires_in: Option<Duration>,
+    /// Who asks (the audit log names them).
+    pub by: Actor,
 }
 
 /// A made key: the key, shown once, and what the store keeps of it.
@@ -95,6 +97,7 @@ pub fn issue(request: KeyRequest, now: Timestamp) -> Result<Issued, Invalid> {
         hash: apikey::hash(&key),
         prefix: apikey::shown_prefix(&key).to_owned(),
         expires_at,
+        created_by: request.by,
     };
     Ok(Issued { key, stored })
 }
@@ -111,6 +114,7 @@ pub fn bootstrap(key: &str) -> Result<NewKey, apikey::KeyFormatError> {
         hash: apikey::hash(key),
         prefix: apikey::shown_prefix(key).to_owned(),
         expires_at: None,
+        created_by: Actor::Bootstrap,
     })
 }
 
@@ -124,6 +128,7 @@ mod tests {
             name: name.to_owned(),
             scopes,
             expires_in,
+            by: Actor::Operator,
         }
     }
 

@@ -5,15 +5,13 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hone_domain::{FieldError, Job, JobId, JobStatus};
 use hone_store::ListJobs;
 use serde::Serialize;
 
-use crate::AppState;
 use crate::auth::{Caller, Read};
 use crate::problem::ApiError;
+use crate::{AppState, cursor};
 
 /// The default page size.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -27,15 +25,6 @@ pub struct JobList {
     pub items: Vec<Job>,
     /// Pass as `cursor` for the next page; `null` on the last.
     pub next_cursor: Option<String>,
-}
-
-fn encode_cursor(id: JobId) -> String {
-    URL_SAFE_NO_PAD.encode(id.0.as_bytes())
-}
-
-fn decode_cursor(cursor: &str) -> Option<JobId> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    uuid::Uuid::from_slice(&bytes).ok().map(JobId)
 }
 
 /// Lists jobs.
@@ -65,8 +54,8 @@ pub async fn list_jobs(
                     format!("must be 1 to {MAX_LIMIT}"),
                 )),
             },
-            "cursor" => match decode_cursor(v) {
-                Some(id) => params.before = Some(id),
+            "cursor" => match cursor::decode(v) {
+                Some(id) => params.before = Some(JobId(id)),
                 None => errors.push(FieldError::new(
                     "cursor",
                     "is not a cursor this API returned",
@@ -81,6 +70,6 @@ pub async fn list_jobs(
     let page = state.store.list_jobs(&tenant, params).await?;
     Ok(Json(JobList {
         items: page.items,
-        next_cursor: page.next.map(encode_cursor),
+        next_cursor: page.next.map(|id| cursor::encode(id.0)),
     }))
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use hone_domain::apikey::{self, Scope};
 use hone_domain::{KeyId, TenantId};
 
-use crate::{Clock, ManualClock, NewKey, Store};
+use crate::{Actor, AuditAction, AuditPage, Clock, ManualClock, NewKey, Store};
 
 fn new_key(
     tenant: &str,
@@ -29,6 +29,7 @@ fn new_key(
         hash: apikey::hash(&key),
         prefix: apikey::shown_prefix(&key).to_owned(),
         expires_at,
+        created_by: Actor::Operator,
     };
     (key, new)
 }
@@ -82,20 +83,20 @@ pub async fn keys_are_found_by_hash_and_revoked_within_their_tenant(
     let other = TenantId("tenant-b".into());
     assert!(
         store
-            .revoke_key(Some(&other), a.id)
+            .revoke_key(Some(&other), a.id, Actor::Key(b.id))
             .await
             .expect("revoke")
             .is_none()
     );
     let revoked = store
-        .revoke_key(Some(&TenantId("tenant-a".into())), a.id)
+        .revoke_key(Some(&TenantId("tenant-a".into())), a.id, Actor::Key(a.id))
         .await
         .expect("revoke")
         .expect("a");
     let first = revoked.revoked_at.expect("revoked");
     clock.advance(Duration::from_secs(5));
     let again = store
-        .revoke_key(None, a.id)
+        .revoke_key(None, a.id, Actor::Operator)
         .await
         .expect("revoke")
         .expect("a");
@@ -107,12 +108,44 @@ pub async fn keys_are_found_by_hash_and_revoked_within_their_tenant(
     assert!(!again.usable_at(clock.now()));
     assert!(
         store
-            .revoke_key(None, KeyId::new())
+            .revoke_key(None, KeyId::new(), Actor::Operator)
             .await
             .expect("revoke")
             .is_none()
     );
     assert_eq!(b.tenant, other);
+
+    // The audit log: each tenant's own changes, newest first; the second revocation and
+    // tenant B's failed one are not changes.
+    let page = |before| AuditPage { before, limit: 10 };
+    let a_log = store
+        .list_audit(&TenantId("tenant-a".into()), page(None))
+        .await
+        .expect("audit");
+    let actions: Vec<AuditAction> = a_log.iter().map(|e| e.action).collect();
+    assert_eq!(
+        actions,
+        vec![AuditAction::KeyRevoked, AuditAction::KeyCreated]
+    );
+    assert_eq!(a_log[0].actor, format!("key:{}", a.id));
+    assert_eq!(a_log[0].target, a.id.to_string());
+    assert_eq!(a_log[0].at, first);
+    assert_eq!(a_log[1].actor, "operator");
+    assert_eq!(
+        a_log[1].detail["scopes"],
+        serde_json::json!(["jobs:read", "jobs:write"])
+    );
+    let older = store
+        .list_audit(&TenantId("tenant-a".into()), page(Some(a_log[0].id)))
+        .await
+        .expect("audit");
+    assert_eq!(
+        older.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![a_log[1].id]
+    );
+    let b_log = store.list_audit(&other, page(None)).await.expect("audit");
+    assert_eq!(b_log.len(), 1, "{b_log:?}");
+    assert_eq!(b_log[0].target, b.id.to_string());
 }
 
 /// The first key is made once, and only while there is no key; usage times only move

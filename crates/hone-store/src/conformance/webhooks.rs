@@ -234,10 +234,31 @@ pub async fn webhook_secrets_rotate_with_overlap(store: Arc<dyn Store>, _clock: 
         .await
         .expect("secrets");
     assert_eq!(shown, last);
+
+    // Every rotation is in the tenant's audit log, with its overlap; the first secret, made on
+    // first use, is not a rotation.
+    let log = store
+        .list_audit(
+            &tenant(),
+            crate::AuditPage {
+                before: None,
+                limit: 100,
+            },
+        )
+        .await
+        .expect("audit");
+    assert_eq!(log.len(), 22);
+    assert!(
+        log.iter()
+            .all(|e| e.action == crate::AuditAction::SecretRotated)
+    );
+    assert_eq!(log[0].detail["overlap_s"], 86_400);
+    assert_eq!(log[21].detail["overlap_s"], 60);
 }
 
 fn rotation(secret: &str, overlap_ms: u64, max_active: u32) -> crate::RotateSecret {
     crate::RotateSecret {
+        by: crate::Actor::Operator,
         secret: secret.to_owned(),
         overlap_ms,
         max_active,

@@ -1,6 +1,6 @@
 //! Who may call what: every `/v1` route against no key, bad keys, revoked and expired keys
 //! (401), a key without the route's scope (403) and another tenant's key on this tenant's ids
-//! (404, and nothing changed); then the rate limits (429 with their headers, per key).
+//! (404, and nothing changed). The helpers here make keys for the other access tests.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +12,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::fake_model::FakeModel;
-use crate::helpers::{Backend, TestApp, client_with};
-use crate::receiver::SseClient;
+use crate::helpers::{Backend, TestApp};
 
 /// One call: method, path, body.
 struct Call {
@@ -32,7 +31,7 @@ fn call(method: Method, path: &str, body: Option<Value>, scope: Scope) -> Call {
     }
 }
 
-fn spec() -> Value {
+pub(crate) fn spec() -> Value {
     json!({"task": "print one", "tests": "assert True", "critic": null})
 }
 
@@ -89,6 +88,7 @@ fn routes(job: &str, key: &str) -> Vec<Call> {
             Admin,
         ),
         call(Method::GET, "/v1/keys", None, Admin),
+        call(Method::GET, "/v1/audit", None, Admin),
         call(Method::DELETE, &format!("/v1/keys/{key}"), None, Admin),
     ]
 }
@@ -111,7 +111,11 @@ async fn send(app: &TestApp, c: &Call, auth: Option<&str>) -> (u16, reqwest::hea
 }
 
 /// Makes a key through the API with the app's admin key; the key and its id.
-async fn make_key(app: &TestApp, scopes: &[&str], expires_in_s: Option<u64>) -> (String, String) {
+pub(crate) async fn make_key(
+    app: &TestApp,
+    scopes: &[&str],
+    expires_in_s: Option<u64>,
+) -> (String, String) {
     let reply = app
         .post_json(
             "/v1/keys",
@@ -127,7 +131,7 @@ async fn make_key(app: &TestApp, scopes: &[&str], expires_in_s: Option<u64>) -> 
 }
 
 /// A key of another tenant, made straight in the database as `hone keys create` does.
-async fn key_in_database(app: &TestApp, tenant: &str) -> String {
+pub(crate) async fn key_in_database(app: &TestApp, tenant: &str) -> String {
     let store = hone::store::connect(&app.db_url).await.expect("store");
     let issued = issue(
         KeyRequest {
@@ -135,6 +139,7 @@ async fn key_in_database(app: &TestApp, tenant: &str) -> String {
             name: "other".to_owned(),
             scopes: Scope::ALL.to_vec(),
             expires_in: None,
+            by: hone_store::Actor::Operator,
         },
         Timestamp::now(),
     )
@@ -143,7 +148,7 @@ async fn key_in_database(app: &TestApp, tenant: &str) -> String {
     issued.key
 }
 
-async fn job_count(app: &TestApp) -> usize {
+pub(crate) async fn job_count(app: &TestApp) -> usize {
     app.get("/v1/jobs?limit=100").await.body["items"]
         .as_array()
         .map_or(0, Vec::len)
@@ -184,6 +189,7 @@ async fn every_route_refuses_strangers_and_hides_other_tenants(backend: Backend)
                 name: "never stored".to_owned(),
                 scopes: Scope::ALL.to_vec(),
                 expires_in: None,
+                by: hone_store::Actor::Operator,
             },
             Timestamp::now(),
         )
@@ -278,113 +284,4 @@ async fn every_route_refuses_strangers_and_hides_other_tenants_on_sqlite() {
 #[tokio::test]
 async fn every_route_refuses_strangers_and_hides_other_tenants_on_postgres() {
     every_route_refuses_strangers_and_hides_other_tenants(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn submissions_beyond_the_rate_get_429_with_the_headers_and_other_keys_go_on() {
-    let model = FakeModel::start(Arc::new(|_: &str, _: &str| "print(1)".to_owned())).await;
-    let app = TestApp::start_with(Backend::Sqlite, &model, &["--rate-writes-per-min", "3"])
-        .await
-        .expect("sqlite app");
-    for left in (0..3).rev() {
-        let reply = app.submit(&spec()).await;
-        assert_eq!(reply.status, 202, "{}", reply.body);
-        assert_eq!(reply.headers["ratelimit-policy"], "\"writes\";q=3;w=60");
-        let remaining = reply.headers["ratelimit"].to_str().expect("ratelimit");
-        assert!(
-            remaining.starts_with(&format!("\"writes\";r={left};t=")),
-            "{remaining}"
-        );
-    }
-    let before = job_count(&app).await;
-    let refused = app.submit(&spec()).await;
-    assert_eq!(refused.status, 429, "{}", refused.body);
-    assert_eq!(refused.body["type"], "urn:hone:problem:rate-limited");
-    assert_eq!(refused.body["budget"], "writes");
-    let retry: u64 = refused.headers["retry-after"]
-        .to_str()
-        .expect("retry-after")
-        .parse()
-        .expect("seconds");
-    assert!((1..=20).contains(&retry), "{retry}");
-    assert_eq!(refused.headers["ratelimit-policy"], "\"writes\";q=3;w=60");
-    assert_eq!(
-        refused.headers["ratelimit"],
-        format!("\"writes\";r=0;t={retry}").as_str()
-    );
-    // Reads have their own budget; nothing was stored by the refusal.
-    assert_eq!(job_count(&app).await, before);
-    // Another key has a budget of its own. It is made in the database: making it through the
-    // API would be a write of the admin key, whose budget is spent.
-    let other = key_in_database(&app, "default").await;
-    let reply = reqwest::Client::new()
-        .post(format!("{}/v1/jobs", app.base))
-        .header("authorization", format!("Bearer {other}"))
-        .json(&spec())
-        .send()
-        .await
-        .expect("submit");
-    assert_eq!(reply.status().as_u16(), 202);
-}
-
-#[tokio::test]
-async fn the_tenant_stream_carries_only_the_callers_tenant() {
-    let model = FakeModel::start(Arc::new(|_: &str, _: &str| "print(1)".to_owned())).await;
-    let app = TestApp::start(Backend::Sqlite, &model)
-        .await
-        .expect("sqlite app");
-    let b = client_with(&key_in_database(&app, "tenant-b").await);
-    let url = format!("{}/v1/events", app.base);
-    let mut a_stream = SseClient::open(&app.http, &url, None).await;
-    let mut b_stream = SseClient::open(&b, &url, None).await;
-    let a_job = app.submit(&spec()).await.body["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    app.wait_finished(&a_job).await;
-    let b_job: Value = b
-        .post(format!("{}/v1/jobs", app.base))
-        .json(&spec())
-        .send()
-        .await
-        .expect("submit")
-        .json()
-        .await
-        .expect("job");
-    let b_job = b_job["id"].as_str().expect("id");
-    let first_a = a_stream.next().await.expect("A's frame");
-    assert!(first_a.data.contains(&a_job), "{first_a:?}");
-    // B's first frame is about B's job: none of A's events (all committed before) reached it.
-    let first_b = b_stream.next().await.expect("B's frame");
-    assert!(first_b.data.contains(b_job), "{first_b:?}");
-    assert!(!first_b.data.contains(&a_job));
-}
-
-#[tokio::test]
-async fn idempotency_keys_are_per_tenant() {
-    let model = FakeModel::start(Arc::new(|_: &str, _: &str| "print(1)".to_owned())).await;
-    let app = TestApp::start(Backend::Sqlite, &model)
-        .await
-        .expect("sqlite app");
-    let b = client_with(&key_in_database(&app, "tenant-b").await);
-    let body = spec().to_string();
-    let a = app
-        .submit_raw(body.clone(), &[("idempotency-key", "nightly-1")])
-        .await;
-    assert_eq!(a.status, 202);
-    let reply = b
-        .post(format!("{}/v1/jobs", app.base))
-        .header("content-type", "application/json")
-        .header("idempotency-key", "nightly-1")
-        .body(body)
-        .send()
-        .await
-        .expect("submit");
-    assert_eq!(
-        reply.status().as_u16(),
-        202,
-        "B's key is B's own: a new job"
-    );
-    let b_job: Value = reply.json().await.expect("job");
-    assert_ne!(b_job["id"], a.body["id"]);
 }

@@ -24,6 +24,7 @@ pub fn admin_key() -> String {
         name: "test admin".to_owned(),
         scopes: hone_domain::apikey::Scope::ALL.to_vec(),
         expires_in: None,
+        by: hone_store::Actor::Operator,
     };
     hone_api::auth::issue::issue(request, hone_domain::Timestamp::now())
         .expect("issue")

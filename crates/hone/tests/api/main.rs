@@ -21,5 +21,6 @@ mod live;
 mod processes;
 mod receiver;
 mod self_correction;
+mod tenancy;
 mod untrusted_text;
 mod webhooks;

@@ -1,0 +1,175 @@
+//! What a key's tenant and budget give it: rate limits (429 with their headers, per key),
+//! the tenant's own event stream and idempotency keys, and the audit log of key and secret
+//! changes.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::access::{job_count, key_in_database, make_key, spec};
+use crate::fake_model::FakeModel;
+use crate::helpers::{Backend, TestApp, client_with};
+use crate::receiver::SseClient;
+
+#[tokio::test]
+async fn submissions_beyond_the_rate_get_429_with_the_headers_and_other_keys_go_on() {
+    let model = FakeModel::start(Arc::new(|_: &str, _: &str| "print(1)".to_owned())).await;
+    let app = TestApp::start_with(Backend::Sqlite, &model, &["--rate-writes-per-min", "3"])
+        .await
+        .expect("sqlite app");
+    for left in (0..3).rev() {
+        let reply = app.submit(&spec()).await;
+        assert_eq!(reply.status, 202, "{}", reply.body);
+        assert_eq!(reply.headers["ratelimit-policy"], "\"writes\";q=3;w=60");
+        let remaining = reply.headers["ratelimit"].to_str().expect("ratelimit");
+        assert!(
+            remaining.starts_with(&format!("\"writes\";r={left};t=")),
+            "{remaining}"
+        );
+    }
+    let before = job_count(&app).await;
+    let refused = app.submit(&spec()).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert_eq!(refused.body["type"], "urn:hone:problem:rate-limited");
+    assert_eq!(refused.body["budget"], "writes");
+    let retry: u64 = refused.headers["retry-after"]
+        .to_str()
+        .expect("retry-after")
+        .parse()
+        .expect("seconds");
+    assert!((1..=20).contains(&retry), "{retry}");
+    assert_eq!(refused.headers["ratelimit-policy"], "\"writes\";q=3;w=60");
+    assert_eq!(
+        refused.headers["ratelimit"],
+        format!("\"writes\";r=0;t={retry}").as_str()
+    );
+    // Reads have their own budget; nothing was stored by the refusal.
+    assert_eq!(job_count(&app).await, before);
+    // Another key has a budget of its own. It is made in the database: making it through the
+    // API would be a write of the admin key, whose budget is spent.
+    let other = key_in_database(&app, "default").await;
+    let reply = reqwest::Client::new()
+        .post(format!("{}/v1/jobs", app.base))
+        .header("authorization", format!("Bearer {other}"))
+        .json(&spec())
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(reply.status().as_u16(), 202);
+}
+
+#[tokio::test]
+async fn the_tenant_stream_carries_only_the_callers_tenant() {
+    let model = FakeModel::start(Arc::new(|_: &str, _: &str| "print(1)".to_owned())).await;
+    let app = TestApp::start(Backend::Sqlite, &model)
+        .await
+        .expect("sqlite app");
+    let b = client_with(&key_in_database(&app, "tenant-b").await);
+    let url = format!("{}/v1/events", app.base);
+    let mut a_stream = SseClient::open(&app.http, &url, None).await;
+    let mut b_stream = SseClient::open(&b, &url, None).await;
+    let a_job = app.submit(&spec()).await.body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.wait_finished(&a_job).await;
+    let b_job: Value = b
+        .post(format!("{}/v1/jobs", app.base))
+        .json(&spec())
+        .send()
+        .await
+        .expect("submit")
+        .json()
+        .await
+        .expect("job");
+    let b_job = b_job["id"].as_str().expect("id");
+    let first_a = a_stream.next().await.expect("A's frame");
+    assert!(first_a.data.contains(&a_job), "{first_a:?}");
+    // B's first frame is about B's job: none of A's events (all committed before) reached it.
+    let first_b = b_stream.next().await.expect("B's frame");
+    assert!(first_b.data.contains(b_job), "{first_b:?}");
+    assert!(!first_b.data.contains(&a_job));
+}
+
+#[tokio::test]
+async fn idempotency_keys_are_per_tenant() {
+    let model = FakeModel::start(Arc::new(|_: &str, _: &str| "print(1)".to_owned())).await;
+    let app = TestApp::start(Backend::Sqlite, &model)
+        .await
+        .expect("sqlite app");
+    let b = client_with(&key_in_database(&app, "tenant-b").await);
+    let body = spec().to_string();
+    let a = app
+        .submit_raw(body.clone(), &[("idempotency-key", "nightly-1")])
+        .await;
+    assert_eq!(a.status, 202);
+    let reply = b
+        .post(format!("{}/v1/jobs", app.base))
+        .header("content-type", "application/json")
+        .header("idempotency-key", "nightly-1")
+        .body(body)
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(
+        reply.status().as_u16(),
+        202,
+        "B's key is B's own: a new job"
+    );
+    let b_job: Value = reply.json().await.expect("job");
+    assert_ne!(b_job["id"], a.body["id"]);
+}
+
+#[tokio::test]
+async fn the_audit_log_names_who_made_and_revoked_keys_and_rotated_the_secret() {
+    let model = FakeModel::start(Arc::new(|_: &str, _: &str| "print(1)".to_owned())).await;
+    let app = TestApp::start(Backend::Sqlite, &model)
+        .await
+        .expect("sqlite app");
+    let admin_id = app.get("/v1/keys").await.body["items"][0]["id"]
+        .as_str()
+        .expect("admin id")
+        .to_owned();
+    let (_, made) = make_key(&app, &["jobs:read"], Some(3600)).await;
+    let reply = app
+        .http
+        .delete(format!("{}/v1/keys/{made}", app.base))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(reply.status().as_u16(), 200);
+    let rotated = app.post("/v1/webhook-secret/rotate?overlap_s=60").await;
+    assert_eq!(rotated.status, 200);
+    let log = app.get("/v1/audit").await.body;
+    let items = log["items"].as_array().expect("items");
+    let seen: Vec<(&str, &str)> = items
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or(""),
+                e["actor"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let by_admin = format!("key:{admin_id}");
+    assert_eq!(
+        seen,
+        vec![
+            ("webhook_secret.rotated", by_admin.as_str()),
+            ("key.revoked", by_admin.as_str()),
+            ("key.created", by_admin.as_str()),
+            ("key.created", "bootstrap"),
+        ]
+    );
+    assert_eq!(items[0]["detail"]["overlap_s"], 60);
+    assert_eq!(items[2]["target"], made.as_str());
+    assert_eq!(items[2]["detail"]["scopes"], json!(["jobs:read"]));
+    let page = app.get("/v1/audit?limit=1").await.body;
+    let cursor = page["next_cursor"].as_str().expect("cursor");
+    let next = app
+        .get(&format!("/v1/audit?limit=1&cursor={cursor}"))
+        .await
+        .body;
+    assert_eq!(next["items"][0]["action"], "key.revoked");
+    assert_eq!(app.get("/v1/audit?cursor=nope").await.status, 400);
+}
