@@ -55,6 +55,9 @@ pub enum ApiError {
     /// The key's rate limit for this kind of request is spent: 429 with `Retry-After` and
     /// the `RateLimit-Policy` / `RateLimit` headers.
     RateLimited(crate::auth::rate::Limited),
+    /// The tenant's quota would be exceeded: 429 naming it (`Retry-After` the next UTC day
+    /// for the daily token quota).
+    OverQuota(hone_store::QuotaExceeded),
     /// Our fault: 500 (the cause is logged, not shown).
     Internal(StoreError),
 }
@@ -218,6 +221,7 @@ impl IntoResponse for ApiError {
                 limited.write_headers(resp.headers_mut());
                 resp
             }
+            Self::OverQuota(quota) => over_quota(quota),
             Self::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
                 problem(
@@ -230,6 +234,37 @@ impl IntoResponse for ApiError {
             }
         }
     }
+}
+
+fn over_quota(quota: hone_store::QuotaExceeded) -> Response {
+    use hone_store::QuotaExceeded as Q;
+    let (name, limit, detail) = match quota {
+        Q::QueuedJobs { limit } => (
+            "queued_jobs",
+            limit,
+            format!("the tenant has {limit} queued jobs, its quota; submit when some have started"),
+        ),
+        Q::TokensPerDay { limit } => (
+            "tokens_per_day",
+            limit,
+            format!("the tenant's jobs spent {limit} model tokens today (UTC), its daily quota"),
+        ),
+    };
+    let mut resp = problem(
+        StatusCode::TOO_MANY_REQUESTS,
+        "urn:hone:problem:quota-exceeded",
+        "A quota of the tenant is reached",
+        detail,
+        json!({"quota": name, "limit": limit}),
+    );
+    if let Q::TokensPerDay { .. } = quota {
+        let day_ms: i64 = 86_400_000;
+        let now = hone_domain::Timestamp::now().as_millis();
+        let wait_s = ((day_ms - now.rem_euclid(day_ms)) / 1000).max(1);
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait_s));
+    }
+    resp
 }
 
 fn payload_too_large() -> Response {

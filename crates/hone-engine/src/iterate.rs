@@ -1,7 +1,7 @@
 //! The self-correction loop, read as its steps: resume from the stored attempts, check the
-//! budgets, run one iteration (actor, sandbox, critic, each stored before the next and
-//! reused when already stored), then record the decision. The decisions themselves are the
-//! pure functions of [`crate::plan`].
+//! budgets (the job's, and its tenant's daily token quota), run one iteration (actor,
+//! sandbox, critic, each stored before the next and reused when already stored), then record
+//! the decision. The decisions themselves are the pure functions of [`crate::plan`].
 
 use hone_domain::{
     Attempt, AttemptStatus, Critique, Execution, Feedback, JobStatus, Outcome, OutcomeReason,
@@ -66,6 +66,18 @@ pub(crate) async fn iterate(
                 best_code(engine, claimed).await,
                 format!(
                     "the job's {why} budget is spent after {} iterations",
+                    iteration - 1
+                ),
+            ));
+        }
+        if let Some(limit) = store.tokens_quota_spent(&claimed.tenant).await? {
+            return Ok(failure(
+                JobStatus::Failed,
+                OutcomeReason::BudgetExhausted,
+                best_code(engine, claimed).await,
+                format!(
+                    "the tenant's daily quota of {limit} model tokens is spent after {} \
+                     iterations",
                     iteration - 1
                 ),
             ));

@@ -1,6 +1,7 @@
 //! Batch intake: many jobs in one transaction, written as multi-row `INSERT`s (two
 //! statements for a thousand jobs, not one per job; the `jobs` trigger appends each one's
-//! `job.queued` event), and the batch's idempotency key with the ids it stored.
+//! `job.queued` event), and the batch's idempotency key with the ids it stored. The tenant's
+//! quotas are checked at the start of the transaction, for the whole batch.
 
 use hone_domain::{JobId, TenantId};
 use hone_store::{EnqueuedBatch, Idempotency, NewBatch, NewJob, StoreError};
@@ -46,6 +47,7 @@ where
     for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
     for<'q> Option<&'q str>: sqlx::Encode<'q, B>,
     for<'q> Json<&'q RawValue>: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'r> i64: sqlx::Decode<'r, B> + sqlx::Type<B>,
     for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
     for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
 {
@@ -101,6 +103,10 @@ where
         let ids: Vec<JobId> = batch.jobs.iter().map(|j| j.id).collect();
         let tenant = batch.tenant.as_str();
         let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let adding = i64::try_from(batch.jobs.len()).unwrap_or(i64::MAX);
+        if let Some(quota) = self.over_quota(&mut tx, &batch.tenant, adding).await? {
+            return Ok(EnqueuedBatch::OverQuota(quota));
+        }
         if let Some(idem) = &batch.idempotency {
             let id_list =
                 serde_json::to_string(&ids).map_err(|e| StoreError::corrupt("batch job ids", e))?;

@@ -5,13 +5,14 @@
 //! its in-process broadcast after the commit, from what these return.
 
 use hone_domain::{EventType, Job, JobId, JobStatus, Outcome, OutcomeReason, TenantId};
-use hone_store::{CancelOutcome, Enqueued, NewJob, StoreError};
+use hone_store::{CancelOutcome, Enqueued, NewJob, QuotaExceeded, StoreError};
 use serde_json::json;
 use serde_json::value::RawValue;
 use sqlx::AssertSqlSafe;
 use sqlx::types::Json;
 
 use crate::events::{insert_event, json};
+use crate::quotas::OVER_QUOTA;
 use crate::rows::{self, JOB_COLUMNS, get};
 use crate::{Backend, SqlStore, db_err};
 
@@ -43,7 +44,7 @@ where
     for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
     for<'q> Option<&'q str>: sqlx::Encode<'q, B>,
     for<'q> Json<&'q RawValue>: sqlx::Encode<'q, B> + sqlx::Type<B>,
-    for<'r> i64: sqlx::Decode<'r, B>,
+    for<'r> i64: sqlx::Decode<'r, B> + sqlx::Type<B>,
     for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
     for<'r> bool: sqlx::Decode<'r, B> + sqlx::Type<B>,
     for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
@@ -69,8 +70,8 @@ where
 
     /// Stores a queued job and its `job.queued` event (seq 1) in one statement: the `jobs`
     /// trigger appends the event (and on Postgres wakes the workers) inside the INSERT's own
-    /// transaction. Under an idempotency key, a job stored before with the same fingerprint
-    /// is returned instead.
+    /// transaction, and the INSERT's own `WHERE` checks the tenant's quotas. Under an
+    /// idempotency key, a job stored before with the same fingerprint is returned instead.
     pub async fn enqueue_job(&self, job: NewJob) -> Result<Enqueued, StoreError> {
         if let Some(idem) = &job.idempotency
             && let Some(found) = self.find_by_key(&job.tenant, &idem.key).await?
@@ -88,37 +89,51 @@ where
             .unwrap_or_default();
         let webhook_url = job.spec.webhook.as_ref().map(|w| w.url.as_str());
         let webhook_events = job.spec.webhook.as_ref().map(|w| w.stored_filter());
-        let inserted = sqlx::query(
+        let sql = format!(
             "INSERT INTO jobs (id, tenant_id, status, priority, language, spec, metadata, \
              idempotency_key, request_fingerprint, last_seq, available_at, created_at, \
              updated_at, webhook_url, webhook_events) \
-             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11)",
-        )
-        .bind(B::id(job.id))
-        .bind(job.tenant.as_str())
-        .bind(i64::from(job.spec.priority))
-        .bind(job.spec.language.as_str())
-        .bind(Json(&*spec))
-        .bind(Json(&*metadata))
-        .bind(key)
-        .bind(fingerprint)
-        .bind(now)
-        .bind(webhook_url)
-        .bind(webhook_events.as_deref())
-        .execute(&self.writer)
-        .await;
-        if let Err(e) = inserted {
-            if is_unique_violation(&e)
-                && let Some(idem) = &job.idempotency
-            {
-                return Ok(match self.find_by_key(&job.tenant, &idem.key).await? {
+             SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11 \
+             WHERE NOT EXISTS ({OVER_QUOTA}) RETURNING 1 AS stored"
+        );
+        let inserted = sqlx::query(AssertSqlSafe(sql))
+            .bind(B::id(job.id))
+            .bind(job.tenant.as_str())
+            .bind(i64::from(job.spec.priority))
+            .bind(job.spec.language.as_str())
+            .bind(Json(&*spec))
+            .bind(Json(&*metadata))
+            .bind(key)
+            .bind(fingerprint)
+            .bind(now)
+            .bind(webhook_url)
+            .bind(webhook_events.as_deref())
+            .bind(self.today())
+            .bind(1_i64)
+            .fetch_optional(&self.writer)
+            .await;
+        match inserted {
+            Ok(Some(_)) => Ok(Enqueued::Created(job.queued(now_ts))),
+            Ok(None) => {
+                let mut conn = self.writer.acquire().await.map_err(db_err)?;
+                let quota = self.over_quota(&mut conn, &job.tenant, 1).await?;
+                // The usage fell below the quota in between: name the quota anyway, the
+                // client's retry will find room.
+                Ok(Enqueued::OverQuota(
+                    quota.unwrap_or(QuotaExceeded::QueuedJobs { limit: 0 }),
+                ))
+            }
+            Err(e) if is_unique_violation(&e) && job.idempotency.is_some() => {
+                let Some(idem) = &job.idempotency else {
+                    return Err(db_err(e));
+                };
+                Ok(match self.find_by_key(&job.tenant, &idem.key).await? {
                     Some(found) => existing(found, &idem.fingerprint),
                     None => Enqueued::KeyInFlight,
-                });
+                })
             }
-            return Err(db_err(e));
+            Err(e) => Err(db_err(e)),
         }
-        Ok(Enqueued::Created(job.queued(now_ts)))
     }
 
     /// Cancels a queued job at once, or flags a running one for its worker. Returns what

@@ -6,6 +6,7 @@
 //!   step is written, how a commit is announced), one module a database;
 //! - [`rows`] maps rows to domain types;
 //! - [`intake`] stores submitted jobs and cancels them, [`batch`] many at once; [`events`] appends to a job's log;
+//! - [`quotas`] checks and sets the tenants' quotas;
 //! - [`lifecycle`] keeps a claimed job's lease, ends it, or sends it back to the queue;
 //! - [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries;
 //! - [`keys`] the tenants' API keys, by hash, and [`audit`] the log of their changes; [`secrets`] the tenants' webhook signing secrets; [`deliveries`] leases due outbox rows
@@ -24,6 +25,7 @@ pub mod events;
 pub mod intake;
 pub mod keys;
 pub mod lifecycle;
+pub mod quotas;
 pub mod reads;
 pub mod rows;
 pub mod secrets;
@@ -76,6 +78,11 @@ impl<B: Backend> SqlStore<B> {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Today, as `tenant_usage.day` counts days (UTC), by the store's clock.
+    pub(crate) fn today(&self) -> i64 {
+        self.now().div_euclid(quotas::DAY_MS)
     }
 
     /// Now, in milliseconds since the epoch, by the store's clock.

@@ -9,7 +9,7 @@ use hone_store::{
     ClaimJobs, Claimed, CritiqueRecord, Delivery, DeliveryTry, DueDelivery, Enqueued,
     EnqueuedBatch, EventSignal, EventsPage, ExecutionRecord, FinishJob, JobControl, JobPage,
     KeyInfo, Lease, ListJobs, NewBatch, NewJob, NewKey, Requeue, RotateSecret, Signal, Store,
-    StoreError, TenantEvent, WebhookSecret,
+    StoreError, TenantEvent, TenantQuotas, TenantUsage, WebhookSecret,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -263,6 +263,25 @@ where
         id: JobId,
     ) -> Result<Option<Vec<Delivery>>, StoreError> {
         SqlStore::list_deliveries(self, tenant, id).await
+    }
+
+    async fn set_quotas(
+        &self,
+        tenant: &TenantId,
+        quotas: TenantQuotas,
+    ) -> Result<bool, StoreError> {
+        SqlStore::set_quotas(self, tenant, quotas).await
+    }
+
+    async fn tenant_usage(
+        &self,
+        tenant: Option<&TenantId>,
+    ) -> Result<Vec<TenantUsage>, StoreError> {
+        SqlStore::tenant_usage(self, tenant).await
+    }
+
+    async fn tokens_quota_spent(&self, tenant: &TenantId) -> Result<Option<u64>, StoreError> {
+        SqlStore::tokens_quota_spent(self, tenant).await
     }
 
     async fn create_key(&self, key: NewKey) -> Result<KeyInfo, StoreError> {

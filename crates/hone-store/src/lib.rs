@@ -184,6 +184,20 @@ pub trait Store: Send + Sync + 'static {
         id: JobId,
     ) -> Result<Option<Vec<Delivery>>, StoreError>;
 
+    // ----- quotas ------------------------------------------------------------------------------
+
+    /// Sets a tenant's quotas (checked by [`Store::enqueue_job`] and [`Store::enqueue_batch`],
+    /// which answer [`Enqueued::OverQuota`]). `false` if no such tenant.
+    async fn set_quotas(&self, tenant: &TenantId, quotas: TenantQuotas)
+    -> Result<bool, StoreError>;
+
+    /// The quotas and usage of `tenant`, or of every tenant.
+    async fn tenant_usage(&self, tenant: Option<&TenantId>)
+    -> Result<Vec<TenantUsage>, StoreError>;
+
+    /// The tenant's daily token quota if today's tokens reached it (running jobs stop then).
+    async fn tokens_quota_spent(&self, tenant: &TenantId) -> Result<Option<u64>, StoreError>;
+
     // ----- API keys ---------------------------------------------------------------------------
 
     /// Stores a key (and its tenant, if new), with its `key.created` audit entry.

@@ -1,9 +1,11 @@
-//! The `hone` service: configuration ([`config`]), keys outside the API ([`access`]), the start-up checks and the parts a
-//! worker needs ([`wiring`]), the wiring of store, engine and API ([`app`]), so that `main` only parses arguments and tests build
-//! the same application on `127.0.0.1:0`.
+//! The `hone` service: configuration ([`config`]), keys and tenants outside the API
+//! ([`access`], [`tenants`]), the start-up checks and the parts a worker needs ([`wiring`]),
+//! the wiring of store, engine and API ([`app`]), so that `main` only parses arguments and
+//! tests build the same application on `127.0.0.1:0`.
 
 pub mod access;
 pub mod app;
 pub mod config;
 pub mod store;
+pub mod tenants;
 pub mod wiring;

@@ -21,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys(command) => hone::access::run(command).await,
+        Command::Tenants(command) => hone::tenants::run(command).await,
     }
 }
 

@@ -106,6 +106,7 @@ pub(crate) fn answer<T>(enqueued: Enqueued<T>) -> Result<(StatusCode, T), ApiErr
         Enqueued::Existing(stored) => Ok((StatusCode::OK, stored)),
         Enqueued::KeyReused => Err(ApiError::IdempotencyKeyReused),
         Enqueued::KeyInFlight => Err(ApiError::IdempotencyKeyInFlight),
+        Enqueued::OverQuota(quota) => Err(ApiError::OverQuota(quota)),
     }
 }
 

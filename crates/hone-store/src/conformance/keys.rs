@@ -9,6 +9,11 @@ use hone_domain::{KeyId, TenantId};
 
 use crate::{Actor, AuditAction, AuditPage, Clock, ManualClock, NewKey, Store};
 
+/// A key of `tenant` to store (and so the tenant), for cases that need a second tenant.
+pub(crate) fn key_for(tenant: &str, clock: &ManualClock) -> NewKey {
+    new_key(tenant, 9, None, clock).1
+}
+
 fn new_key(
     tenant: &str,
     entropy: u8,

@@ -13,6 +13,7 @@ mod claims;
 mod fixtures;
 mod jobs;
 mod keys;
+mod quotas;
 mod signals;
 mod webhooks;
 
@@ -22,6 +23,7 @@ pub use cancellation::*;
 pub use claims::*;
 pub use jobs::*;
 pub use keys::*;
+pub use quotas::*;
 pub use signals::*;
 pub use webhooks::*;
 
@@ -42,7 +44,8 @@ macro_rules! conformance_suite {
             webhook_outbox_follows_the_filter, webhook_leases_expire,
             webhook_secrets_rotate_with_overlap,
             keys_are_found_by_hash_and_revoked_within_their_tenant,
-            first_key_is_made_once_and_usage_only_moves_forward);
+            first_key_is_made_once_and_usage_only_moves_forward,
+            quotas_hold_per_tenant_and_day);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

@@ -114,6 +114,56 @@ pub struct RevokeKeyArgs {
     pub database: DatabaseArgs,
 }
 
+/// `hone tenants`: the tenants' quotas and what they use (straight in the database).
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// One line a tenant: its quotas, its queued jobs and the tokens it spent today (UTC).
+    List(ListTenantsArgs),
+    /// Set a tenant's quotas; a flag left out keeps its value, `none` removes the quota.
+    SetQuota(SetQuotaArgs),
+}
+
+/// `hone tenants list`.
+#[derive(Debug, Args)]
+pub struct ListTenantsArgs {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// `hone tenants set-quota`.
+#[derive(Debug, Args)]
+pub struct SetQuotaArgs {
+    /// The tenant (made by its first key).
+    pub tenant: String,
+    /// The most queued jobs at once (a submission beyond gets `429`), or `none`.
+    #[arg(long, value_parser = parse_quota)]
+    pub queued_jobs: Option<Quota>,
+    /// The most model tokens a UTC day (new jobs get `429`, running jobs stop with
+    /// `budget_exhausted`), or `none`.
+    #[arg(long, value_parser = parse_quota)]
+    pub tokens_per_day: Option<Quota>,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// A quota given on the command line: a number, or `none` for no quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota(pub Option<u64>);
+
+/// Parses a quota: a whole number, or `none`.
+pub fn parse_quota(text: &str) -> Result<Quota, String> {
+    if text == "none" {
+        return Ok(Quota(None));
+    }
+    text.parse::<u64>()
+        .ok()
+        .filter(|&n| i64::try_from(n).is_ok())
+        .map(|n| Quota(Some(n)))
+        .ok_or_else(|| format!("{text:?} is not a quota: a whole number, or none"))
+}
+
 /// Parses `90d`, `12h`, `30m`, `3600s`.
 pub fn parse_lifetime(text: &str) -> Result<Duration, String> {
     let bad = || format!("{text:?} is not a lifetime like 90d, 12h, 30m or 3600s");

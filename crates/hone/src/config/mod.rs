@@ -44,6 +44,9 @@ pub enum Command {
     /// Create, list and revoke API keys in the database.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// List tenants with their quotas and usage, and set their quotas, in the database.
+    #[command(subcommand)]
+    Tenants(TenantsCommand),
 }
 
 /// The groups every running process takes.

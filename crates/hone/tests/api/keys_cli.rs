@@ -243,3 +243,55 @@ async fn keys_made_by_the_cli_work_are_revoked_by_it_and_never_appear_in_clear()
         );
     }
 }
+
+#[test]
+fn tenants_quotas_are_set_and_listed_by_the_cli() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("hone.db").display());
+    let set = hone_cli(
+        &[
+            "tenants",
+            "set-quota",
+            "default",
+            "--queued-jobs",
+            "5",
+            "--tokens-per-day",
+            "900",
+        ],
+        &db,
+    );
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    assert_eq!(
+        stdout(&set).trim(),
+        "default  queued 0 of 5  tokens today 0 of 900"
+    );
+    // A flag left out keeps its value; `none` removes the quota.
+    let set = hone_cli(
+        &[
+            "tenants",
+            "set-quota",
+            "default",
+            "--tokens-per-day",
+            "none",
+        ],
+        &db,
+    );
+    assert_eq!(
+        stdout(&set).trim(),
+        "default  queued 0 of 5  tokens today 0 of none"
+    );
+    assert!(stdout(&hone_cli(&["tenants", "list"], &db)).contains("queued 0 of 5"));
+    for bad in [
+        vec!["tenants", "set-quota", "default", "--queued-jobs", "-1"],
+        vec!["tenants", "set-quota", "default", "--queued-jobs", "1e3"],
+        vec!["tenants", "set-quota", "nobody", "--queued-jobs", "1"],
+        vec!["tenants", "set-quota", "Bad Name", "--queued-jobs", "1"],
+    ] {
+        let out = hone_cli(&bad, &db);
+        assert!(!out.status.success(), "{bad:?}");
+    }
+}

@@ -19,6 +19,7 @@ mod jobs;
 mod keys_cli;
 mod live;
 mod processes;
+mod quotas;
 mod receiver;
 mod self_correction;
 mod tenancy;

@@ -1,0 +1,164 @@
+//! Tenants' quotas: at most so many queued jobs, at most so many model tokens a UTC day.
+//! Submissions check them in the database (the single-job `INSERT` carries the check in its
+//! own statement; a batch checks at the start of its transaction), so they hold across API
+//! processes. Tokens are counted per tenant and day by a trigger on `jobs` (migration 9).
+//! Concurrent submissions of one tenant may overshoot the queued-jobs quota by those in
+//! flight at the same moment: the check and the insert are not serialised, which would
+//! cost every submission a lock.
+
+use hone_domain::TenantId;
+use hone_store::{QuotaExceeded, StoreError, TenantQuotas, TenantUsage};
+
+use crate::rows::get;
+use crate::{Backend, SqlStore, db_err};
+
+/// Milliseconds in a day: `tenant_usage.day` is `updated_at / DAY_MS` (a UTC day).
+pub(crate) const DAY_MS: i64 = 86_400_000;
+
+/// The condition, over `$2` (tenant), `$12` (today) and `$13` (jobs being added), that
+/// holds when the tenant may not queue more: what the single-job `INSERT` puts in its own
+/// `WHERE NOT EXISTS`.
+pub(crate) const OVER_QUOTA: &str = "SELECT 1 FROM tenants t WHERE t.id = $2 AND ( \
+    (t.max_queued_jobs IS NOT NULL AND t.max_queued_jobs < $13 + \
+        (SELECT count(*) FROM jobs q WHERE q.tenant_id = $2 AND q.status = 'queued')) \
+    OR (t.max_tokens_per_day IS NOT NULL AND t.max_tokens_per_day <= COALESCE( \
+        (SELECT u.tokens FROM tenant_usage u WHERE u.tenant_id = $2 AND u.day = $12), 0)))";
+
+fn count(v: Option<i64>) -> Option<u64> {
+    v.map(|n| u64::try_from(n).unwrap_or(0))
+}
+
+fn limit(v: Option<u64>) -> Option<i64> {
+    v.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+impl<B> SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut B::Connection: sqlx::Executor<'c, Database = B>,
+    B::Arguments: sqlx::IntoArguments<B>,
+    for<'q> i64: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'r> i64: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
+{
+    /// Which quota adding `adding` queued jobs would exceed, read within `conn`.
+    pub(crate) async fn over_quota(
+        &self,
+        conn: &mut B::Connection,
+        tenant: &TenantId,
+        adding: i64,
+    ) -> Result<Option<QuotaExceeded>, StoreError> {
+        let row = sqlx::query(
+            "SELECT t.max_queued_jobs, t.max_tokens_per_day, \
+               (SELECT count(*) FROM jobs q WHERE q.tenant_id = $1 AND q.status = 'queued' \
+                  AND t.max_queued_jobs IS NOT NULL) AS queued, \
+               COALESCE((SELECT u.tokens FROM tenant_usage u \
+                  WHERE u.tenant_id = $1 AND u.day = $2), 0) AS tokens \
+             FROM tenants t WHERE t.id = $1",
+        )
+        .bind(tenant.as_str())
+        .bind(self.today())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let queued: i64 = get::<B, _>(&row, "queued")?;
+        let tokens: i64 = get::<B, _>(&row, "tokens")?;
+        if let Some(max) = count(get::<B, _>(&row, "max_queued_jobs")?)
+            && u64::try_from(queued.saturating_add(adding)).unwrap_or(0) > max
+        {
+            return Ok(Some(QuotaExceeded::QueuedJobs { limit: max }));
+        }
+        if let Some(max) = count(get::<B, _>(&row, "max_tokens_per_day")?)
+            && u64::try_from(tokens).unwrap_or(0) >= max
+        {
+            return Ok(Some(QuotaExceeded::TokensPerDay { limit: max }));
+        }
+        Ok(None)
+    }
+}
+
+impl<B> SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut B::Connection: sqlx::Executor<'c, Database = B>,
+    B::Arguments: sqlx::IntoArguments<B>,
+    for<'q> i64: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> Option<i64>: sqlx::Encode<'q, B>,
+    for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, B>,
+    for<'r> i64: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
+{
+    /// Sets a tenant's quotas; `false` if there is no such tenant.
+    pub async fn set_quotas(
+        &self,
+        tenant: &TenantId,
+        quotas: TenantQuotas,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE tenants SET max_queued_jobs = $1, max_tokens_per_day = $2 WHERE id = $3 \
+             RETURNING id",
+        )
+        .bind(limit(quotas.max_queued_jobs))
+        .bind(limit(quotas.max_tokens_per_day))
+        .bind(tenant.as_str())
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(done.is_some())
+    }
+
+    /// The quotas and usage of `tenant`, or of every tenant, by name.
+    pub async fn tenant_usage(
+        &self,
+        tenant: Option<&TenantId>,
+    ) -> Result<Vec<TenantUsage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.max_queued_jobs, t.max_tokens_per_day, \
+               (SELECT count(*) FROM jobs q WHERE q.tenant_id = t.id AND q.status = 'queued') \
+                  AS queued, \
+               COALESCE((SELECT u.tokens FROM tenant_usage u \
+                  WHERE u.tenant_id = t.id AND u.day = $2), 0) AS tokens \
+             FROM tenants t WHERE $1 IS NULL OR t.id = $1 ORDER BY t.id",
+        )
+        .bind(tenant.map(TenantId::as_str))
+        .bind(self.today())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(TenantUsage {
+                    tenant: TenantId(get::<B, _>(row, "id")?),
+                    quotas: TenantQuotas {
+                        max_queued_jobs: count(get::<B, _>(row, "max_queued_jobs")?),
+                        max_tokens_per_day: count(get::<B, _>(row, "max_tokens_per_day")?),
+                    },
+                    queued_jobs: count(Some(get::<B, _>(row, "queued")?)).unwrap_or(0),
+                    tokens_today: count(Some(get::<B, _>(row, "tokens")?)).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    /// The tenant's daily token quota, if today's tokens reached it.
+    pub async fn tokens_quota_spent(&self, tenant: &TenantId) -> Result<Option<u64>, StoreError> {
+        let row = sqlx::query(
+            "SELECT t.max_tokens_per_day, COALESCE(u.tokens, 0) AS tokens FROM tenants t \
+             LEFT JOIN tenant_usage u ON u.tenant_id = t.id AND u.day = $2 \
+             WHERE t.id = $1 AND t.max_tokens_per_day IS NOT NULL",
+        )
+        .bind(tenant.as_str())
+        .bind(self.today())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let max = count(get::<B, _>(&row, "max_tokens_per_day")?);
+        let used = count(Some(get::<B, _>(&row, "tokens")?)).unwrap_or(0);
+        Ok(max.filter(|&m| used >= m))
+    }
+}
