@@ -3,7 +3,7 @@
 
 use hone_domain::apikey::{Scope, parse_scopes};
 use hone_domain::{KeyId, TenantId, Timestamp};
-use hone_store::{Actor, AuditAction, KeyInfo, NewKey, StoreError};
+use hone_store::{Actor, AuditAction, KeyInfo, KeyRates, NewKey, StoreError};
 
 use subtle::ConstantTimeEq;
 
@@ -11,8 +11,12 @@ use crate::audit::{self, Audit};
 use crate::rows::get;
 use crate::{Backend, SqlStore, db_err};
 
-const KEY_COLUMNS: &str =
-    "id, tenant_id, name, scopes, prefix, created_at, expires_at, revoked_at, last_used_at";
+const KEY_COLUMNS: &str = "id, tenant_id, name, scopes, prefix, created_at, expires_at, \
+     revoked_at, last_used_at, reads_per_min, writes_per_min";
+
+fn rate(v: Option<i64>) -> Option<u32> {
+    v.map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+}
 
 fn scopes_text(scopes: &[Scope]) -> String {
     scopes
@@ -52,6 +56,10 @@ where
             expires_at: at("expires_at")?,
             revoked_at: at("revoked_at")?,
             last_used_at: at("last_used_at")?,
+            rates: KeyRates {
+                reads_per_min: rate(get::<B, _>(row, "reads_per_min")?),
+                writes_per_min: rate(get::<B, _>(row, "writes_per_min")?),
+            },
         })
     }
 
@@ -99,7 +107,8 @@ where
         .map_err(db_err)?;
         let sql = format!(
             "INSERT INTO api_keys (id, tenant_id, name, scopes, key_hash, prefix, created_at, \
-             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {KEY_COLUMNS}"
+             expires_at, reads_per_min, writes_per_min) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {KEY_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(key.id.to_string().as_str())
@@ -110,6 +119,8 @@ where
             .bind(key.prefix.as_str())
             .bind(now)
             .bind(key.expires_at.map(Timestamp::as_millis))
+            .bind(key.rates.reads_per_min.map(i64::from))
+            .bind(key.rates.writes_per_min.map(i64::from))
             .fetch_one(&mut **tx)
             .await
             .map_err(db_err)?;
@@ -232,5 +243,39 @@ where
         };
         tx.commit().await.map_err(db_err)?;
         Ok(info)
+    }
+
+    /// Sets a key's own rate budgets, with its `key.rates_set` audit entry.
+    pub async fn set_key_rates(
+        &self,
+        id: KeyId,
+        rates: KeyRates,
+        by: Actor,
+    ) -> Result<Option<KeyInfo>, StoreError> {
+        let now = self.now();
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let sql = format!(
+            "UPDATE api_keys SET reads_per_min = $1, writes_per_min = $2 WHERE id = $3 \
+             RETURNING {KEY_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(rates.reads_per_min.map(i64::from))
+            .bind(rates.writes_per_min.map(i64::from))
+            .bind(id.to_string().as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let info = Self::key_row(&row)?;
+        let entry = Audit {
+            tenant: &info.tenant,
+            actor: by,
+            action: AuditAction::KeyRatesSet,
+            target: info.id.to_string(),
+            detail: serde_json::json!(rates),
+        };
+        audit::record(&mut tx, entry, now).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(info))
     }
 }

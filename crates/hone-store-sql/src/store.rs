@@ -8,8 +8,8 @@ use hone_store::{
     Actor, ActorOutput, AttemptDecision, AuditEntry, AuditPage, CancelOutcome, ClaimDeliveries,
     ClaimJobs, Claimed, CritiqueRecord, Delivery, DeliveryTry, DueDelivery, Enqueued,
     EnqueuedBatch, EventSignal, EventsPage, ExecutionRecord, FinishJob, JobControl, JobPage,
-    KeyInfo, Lease, ListJobs, NewBatch, NewJob, NewKey, Requeue, RotateSecret, Signal, Store,
-    StoreError, TenantEvent, TenantQuotas, TenantUsage, WebhookSecret,
+    KeyInfo, KeyRates, Lease, ListJobs, NewBatch, NewJob, NewKey, Requeue, RotateSecret, Signal,
+    Store, StoreError, TenantEvent, TenantQuotas, TenantUsage, WebhookSecret,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -311,6 +311,15 @@ where
         by: Actor,
     ) -> Result<Option<KeyInfo>, StoreError> {
         SqlStore::revoke_key(self, tenant, id, by).await
+    }
+
+    async fn set_key_rates(
+        &self,
+        id: KeyId,
+        rates: KeyRates,
+        by: Actor,
+    ) -> Result<Option<KeyInfo>, StoreError> {
+        SqlStore::set_key_rates(self, id, rates, by).await
     }
 
     async fn list_audit(

@@ -43,6 +43,9 @@ pub enum AuditAction {
     /// A key was revoked (`target`: its id).
     #[serde(rename = "key.revoked")]
     KeyRevoked,
+    /// A key's own rate budgets were set (`target`: its id).
+    #[serde(rename = "key.rates_set")]
+    KeyRatesSet,
     /// The webhook signing secret was rotated (`target`: the tenant).
     #[serde(rename = "webhook_secret.rotated")]
     SecretRotated,
@@ -54,15 +57,21 @@ impl AuditAction {
         match self {
             Self::KeyCreated => "key.created",
             Self::KeyRevoked => "key.revoked",
+            Self::KeyRatesSet => "key.rates_set",
             Self::SecretRotated => "webhook_secret.rotated",
         }
     }
 
     /// The action of a stored name.
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::KeyCreated, Self::KeyRevoked, Self::SecretRotated]
-            .into_iter()
-            .find(|a| a.as_str() == name)
+        [
+            Self::KeyCreated,
+            Self::KeyRevoked,
+            Self::KeyRatesSet,
+            Self::SecretRotated,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == name)
     }
 }
 

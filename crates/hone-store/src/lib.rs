@@ -228,6 +228,15 @@ pub trait Store: Send + Sync + 'static {
         by: Actor,
     ) -> Result<Option<KeyInfo>, StoreError>;
 
+    /// Sets key `id`'s own rate budgets (the operator's), recording `key.rates_set` by `by`.
+    /// `None` if no such key.
+    async fn set_key_rates(
+        &self,
+        id: KeyId,
+        rates: KeyRates,
+        by: Actor,
+    ) -> Result<Option<KeyInfo>, StoreError>;
+
     /// A page of the tenant's audit log, newest first.
     async fn list_audit(
         &self,

@@ -301,6 +301,18 @@ pub struct NewKey {
     pub expires_at: Option<Timestamp>,
     /// Who made it (the audit log names them).
     pub created_by: crate::Actor,
+    /// Its own rate budgets, if not the server's.
+    pub rates: KeyRates,
+}
+
+/// A key's own rate budgets, in requests a minute: `None` keeps the server's default, `0`
+/// turns the budget off for the key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct KeyRates {
+    /// `GET` requests a minute.
+    pub reads_per_min: Option<u32>,
+    /// Other requests a minute.
+    pub writes_per_min: Option<u32>,
 }
 
 /// A stored key, as listings and authentication see it: never the key, never its hash.
@@ -324,6 +336,9 @@ pub struct KeyInfo {
     pub revoked_at: Option<Timestamp>,
     /// When it was last used, as last recorded.
     pub last_used_at: Option<Timestamp>,
+    /// Its own rate budgets, if not the server's.
+    #[serde(flatten)]
+    pub rates: KeyRates,
 }
 
 impl KeyInfo {

@@ -14,9 +14,9 @@ use anyhow::{Context, bail};
 use hone_api::auth::issue::{KeyRequest, bootstrap, issue};
 use hone_domain::apikey::{Scope, parse_scopes};
 use hone_domain::{KeyId, TenantId, Timestamp};
-use hone_store::{Actor, KeyInfo, Store};
+use hone_store::{Actor, KeyInfo, KeyRates, Store};
 
-use crate::config::{AccessArgs, CreateKeyArgs, KeysCommand};
+use crate::config::{AccessArgs, CreateKeyArgs, KeysCommand, SetRateArgs};
 
 /// Where the first admin key is written: `--key-file`, else beside a SQLite database file
 /// (`hone.db` → `hone.key`); `None` for Postgres and in-memory SQLite.
@@ -101,9 +101,11 @@ pub async fn ensure_admin_key(
 
 fn describe(key: &KeyInfo) -> String {
     let at = |t: Option<Timestamp>| t.map_or("-".to_owned(), Timestamp::to_rfc3339);
+    let rate = |r: Option<u32>| r.map_or("default".to_owned(), |n| n.to_string());
     let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
     format!(
-        "{}  {}  {}  {}  {}…  created {}  expires {}  revoked {}  last used {}",
+        "{}  {}  {}  {}  {}…  created {}  expires {}  revoked {}  last used {}  \
+         reads/min {}  writes/min {}",
         key.id,
         key.tenant,
         key.name,
@@ -113,7 +115,38 @@ fn describe(key: &KeyInfo) -> String {
         at(key.expires_at),
         at(key.revoked_at),
         at(key.last_used_at),
+        rate(key.rates.reads_per_min),
+        rate(key.rates.writes_per_min),
     )
+}
+
+async fn set_rate(args: SetRateArgs) -> anyhow::Result<()> {
+    let id: KeyId = args
+        .id
+        .parse()
+        .with_context(|| format!("{:?} is not a key id", args.id))?;
+    let store = crate::store::connect(&args.database.database_url).await?;
+    let Some(now) = store
+        .list_keys(None)
+        .await?
+        .into_iter()
+        .find(|k| k.id == id)
+    else {
+        bail!("no key with id {id}");
+    };
+    let rates = KeyRates {
+        reads_per_min: args.reads_per_min.map_or(now.rates.reads_per_min, |r| r.0),
+        writes_per_min: args
+            .writes_per_min
+            .map_or(now.rates.writes_per_min, |r| r.0),
+    };
+    match store.set_key_rates(id, rates, Actor::Operator).await? {
+        Some(key) => {
+            println!("{}", describe(&key));
+            Ok(())
+        }
+        None => bail!("no key with id {id}"),
+    }
 }
 
 async fn create(store: &dyn Store, args: CreateKeyArgs) -> anyhow::Result<()> {
@@ -126,8 +159,12 @@ async fn create(store: &dyn Store, args: CreateKeyArgs) -> anyhow::Result<()> {
         expires_in: args.expires_in,
         by: Actor::Operator,
     };
-    let issued = issue(request, Timestamp::now())
+    let mut issued = issue(request, Timestamp::now())
         .map_err(|e| anyhow::anyhow!("--{}: {}", e.field.replace('_', "-"), e.message))?;
+    issued.stored.rates = KeyRates {
+        reads_per_min: args.reads_per_min,
+        writes_per_min: args.writes_per_min,
+    };
     let info = store.create_key(issued.stored).await?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", describe(&info))?;
@@ -156,6 +193,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        KeysCommand::SetRate(args) => set_rate(args).await,
         KeysCommand::Revoke(args) => {
             let id: KeyId = args
                 .id

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hone_domain::apikey::{self, Scope};
 use hone_domain::{KeyId, TenantId, Timestamp};
-use hone_store::{Actor, NewKey};
+use hone_store::{Actor, KeyRates, NewKey};
 
 /// The longest a key may live: ten years.
 pub const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 86_400);
@@ -98,6 +98,7 @@ pub fn issue(request: KeyRequest, now: Timestamp) -> Result<Issued, Invalid> {
         prefix: apikey::shown_prefix(&key).to_owned(),
         expires_at,
         created_by: request.by,
+        rates: KeyRates::default(),
     };
     Ok(Issued { key, stored })
 }
@@ -115,6 +116,7 @@ pub fn bootstrap(key: &str) -> Result<NewKey, apikey::KeyFormatError> {
         prefix: apikey::shown_prefix(key).to_owned(),
         expires_at: None,
         created_by: Actor::Bootstrap,
+        rates: KeyRates::default(),
     })
 }
 

@@ -110,7 +110,11 @@ pub async fn identify(State(state): State<AppState>, mut req: Request, next: Nex
         }
     };
     let budget = Budget::of(req.method());
-    let allowed = match state.rate.check(key.id, budget, None) {
+    let own = match budget {
+        Budget::Reads => key.rates.reads_per_min,
+        Budget::Writes => key.rates.writes_per_min,
+    };
+    let allowed = match state.rate.check(key.id, budget, own) {
         Ok(allowed) => allowed,
         Err(limited) => return ApiError::RateLimited(limited).into_response(),
     };

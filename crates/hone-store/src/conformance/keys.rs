@@ -35,6 +35,7 @@ fn new_key(
         prefix: apikey::shown_prefix(&key).to_owned(),
         expires_at,
         created_by: Actor::Operator,
+        rates: crate::KeyRates::default(),
     };
     (key, new)
 }
@@ -148,9 +149,38 @@ pub async fn keys_are_found_by_hash_and_revoked_within_their_tenant(
         older.iter().map(|e| e.id).collect::<Vec<_>>(),
         vec![a_log[1].id]
     );
+    // The operator's own budgets for a key: stored, listed, audited.
+    let rates = crate::KeyRates {
+        reads_per_min: Some(5),
+        writes_per_min: Some(0),
+    };
+    let set = store
+        .set_key_rates(b.id, rates, Actor::Operator)
+        .await
+        .expect("set rates")
+        .expect("b");
+    assert_eq!(set.rates, rates);
+    let found = store
+        .find_key(&apikey::hash(&key_b))
+        .await
+        .expect("find")
+        .expect("b");
+    assert_eq!(found.rates, rates);
+    assert!(
+        store
+            .set_key_rates(KeyId::new(), rates, Actor::Operator)
+            .await
+            .expect("set rates")
+            .is_none()
+    );
     let b_log = store.list_audit(&other, page(None)).await.expect("audit");
-    assert_eq!(b_log.len(), 1, "{b_log:?}");
-    assert_eq!(b_log[0].target, b.id.to_string());
+    let b_actions: Vec<AuditAction> = b_log.iter().map(|e| e.action).collect();
+    assert_eq!(
+        b_actions,
+        vec![AuditAction::KeyRatesSet, AuditAction::KeyCreated]
+    );
+    assert_eq!(b_log[0].detail["reads_per_min"], 5);
+    assert_eq!(b_log[1].target, b.id.to_string());
 }
 
 /// The first key is made once, and only while there is no key; usage times only move

@@ -71,6 +71,39 @@ pub enum KeysCommand {
     List(ListKeysArgs),
     /// Revoke a key by id; it stops working at once here, within 5 s in running servers.
     Revoke(RevokeKeyArgs),
+    /// Set a key's own rate budgets; a flag left out keeps its value, `default` returns to
+    /// the server's. Running servers use them within 5 s.
+    SetRate(SetRateArgs),
+}
+
+/// `hone keys set-rate`.
+#[derive(Debug, Args)]
+pub struct SetRateArgs {
+    /// The key's id (from `hone keys list`).
+    pub id: String,
+    /// Reads a minute (`0`: no limit), or `default`.
+    #[arg(long, value_parser = parse_rate)]
+    pub reads_per_min: Option<Rate>,
+    /// Writes a minute (`0`: no limit), or `default`.
+    #[arg(long, value_parser = parse_rate)]
+    pub writes_per_min: Option<Rate>,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// A rate given on the command line: requests a minute, or `default` for the server's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate(pub Option<u32>);
+
+/// Parses a rate: a whole number, or `default`.
+pub fn parse_rate(text: &str) -> Result<Rate, String> {
+    if text == "default" {
+        return Ok(Rate(None));
+    }
+    text.parse::<u32>()
+        .map(|n| Rate(Some(n)))
+        .map_err(|_| format!("{text:?} is not a rate: requests a minute, or default"))
 }
 
 /// `hone keys create`.
@@ -88,6 +121,12 @@ pub struct CreateKeyArgs {
     /// How long the key works: a number and a unit, `s`, `m`, `h` or `d` (`90d`).
     #[arg(long, value_parser = parse_lifetime)]
     pub expires_in: Option<Duration>,
+    /// The key's own reads budget, requests a minute (`0`: no limit); default: the server's.
+    #[arg(long)]
+    pub reads_per_min: Option<u32>,
+    /// The key's own writes budget, requests a minute (`0`: no limit); default: the server's.
+    #[arg(long)]
+    pub writes_per_min: Option<u32>,
     /// The database.
     #[command(flatten)]
     pub database: DatabaseArgs,

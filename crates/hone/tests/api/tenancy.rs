@@ -56,6 +56,30 @@ async fn submissions_beyond_the_rate_get_429_with_the_headers_and_other_keys_go_
         .await
         .expect("submit");
     assert_eq!(reply.status().as_u16(), 202);
+
+    // The operator's own budget for a key wins over the server's default.
+    let store = hone::store::connect(&app.db_url).await.expect("store");
+    let listed = store.list_keys(None).await.expect("keys");
+    let own = listed.last().expect("the other key");
+    let rates = hone_store::KeyRates {
+        reads_per_min: None,
+        writes_per_min: Some(10),
+    };
+    store
+        .set_key_rates(own.id, rates, hone_store::Actor::Operator)
+        .await
+        .expect("set rates");
+    // A new client of the same key: the server reads the key afresh after at most 5 s.
+    tokio::time::sleep(std::time::Duration::from_millis(5100)).await;
+    let reply = reqwest::Client::new()
+        .post(format!("{}/v1/jobs", app.base))
+        .header("authorization", format!("Bearer {other}"))
+        .json(&spec())
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(reply.status().as_u16(), 202);
+    assert_eq!(reply.headers()["ratelimit-policy"], "\"writes\";q=10;w=60");
 }
 
 #[tokio::test]
