@@ -13,11 +13,6 @@ use crate::auth::{Admin, Caller};
 use crate::problem::ApiError;
 use crate::{AppState, cursor};
 
-/// The default page size.
-pub const DEFAULT_LIMIT: u32 = 50;
-/// The largest page size.
-pub const MAX_LIMIT: u32 = 500;
-
 /// A page of the audit log.
 #[derive(Serialize)]
 pub struct AuditList {
@@ -34,32 +29,19 @@ pub async fn list_audit(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<AuditList>, ApiError> {
     let mut errors = Vec::new();
-    let mut page = AuditPage {
-        before: None,
-        limit: DEFAULT_LIMIT,
-    };
+    let mut paging = cursor::Paging::default();
     for (k, v) in &query {
-        match k.as_str() {
-            "limit" => match v.parse() {
-                Ok(l) if (1..=MAX_LIMIT).contains(&l) => page.limit = l,
-                _ => errors.push(FieldError::new(
-                    "limit",
-                    format!("must be 1 to {MAX_LIMIT}"),
-                )),
-            },
-            "cursor" => match cursor::decode(v) {
-                Some(id) => page.before = Some(id),
-                None => errors.push(FieldError::new(
-                    "cursor",
-                    "is not a cursor this API returned",
-                )),
-            },
-            other => errors.push(FieldError::new(other, "unknown query parameter")),
+        if !paging.read(k, v, &mut errors) {
+            errors.push(FieldError::new(k, "unknown query parameter"));
         }
     }
     if !errors.is_empty() {
         return Err(ApiError::BadRequest(errors));
     }
+    let page = AuditPage {
+        before: paging.before,
+        limit: paging.limit,
+    };
     let items = state.store.list_audit(&caller.tenant, page).await?;
     let full = items.len() == usize::try_from(page.limit).unwrap_or(usize::MAX);
     let next_cursor = items

@@ -63,7 +63,7 @@ pub struct AppState {
     pub providers: Arc<std::collections::BTreeMap<String, Result<(), String>>>,
     /// The languages whose runtime passed the sandbox's start-up check in this process;
     /// `None` in an API-only process, which cannot know its workers' runtimes.
-    pub languages: Option<Vec<hone_domain::Language>>,
+    pub languages: Option<Arc<[hone_domain::Language]>>,
 }
 
 /// Request bodies larger than this get `413`.

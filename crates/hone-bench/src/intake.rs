@@ -172,8 +172,14 @@ pub(crate) async fn access(
         store.create_key(stored).await?;
     }
     let rate = hone_api::auth::RateConfig {
-        reads_per_minute: 1_000_000_000,
-        writes_per_minute: 1_000_000_000,
+        reads_per_minute: std::env::var("RATE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000_000),
+        writes_per_minute: std::env::var("RATE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000_000),
     };
     Ok((
         Arc::new(hone_api::auth::Authenticator::new(store.clone())),

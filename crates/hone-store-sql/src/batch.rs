@@ -104,7 +104,9 @@ where
         let tenant = batch.tenant.as_str();
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let adding = i64::try_from(batch.jobs.len()).unwrap_or(i64::MAX);
-        if let Some(quota) = self.over_quota(&mut tx, &batch.tenant, adding).await? {
+        if self.has_quota(&batch.tenant).await?
+            && let Some(quota) = self.over_quota(&mut tx, &batch.tenant, adding).await?
+        {
             return Ok(EnqueuedBatch::OverQuota(quota));
         }
         if let Some(idem) = &batch.idempotency {

@@ -21,6 +21,11 @@ pub const JOBS_CHANNEL: &str = "hone_jobs";
 /// The channel that tells workers a running job is to be cancelled (payload: its id).
 pub const CANCEL_CHANNEL: &str = "hone_cancel";
 
+/// The columns a submission writes, in the order of its values.
+const INSERT_COLUMNS: &str = "id, tenant_id, status, priority, language, spec, metadata, \
+    idempotency_key, request_fingerprint, last_seq, available_at, created_at, updated_at, \
+    webhook_url, webhook_events";
+
 /// Whether `e` is a unique-key violation (an idempotency key taken meanwhile).
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
@@ -89,14 +94,22 @@ where
             .unwrap_or_default();
         let webhook_url = job.spec.webhook.as_ref().map(|w| w.url.as_str());
         let webhook_events = job.spec.webhook.as_ref().map(|w| w.stored_filter());
-        let sql = format!(
-            "INSERT INTO jobs (id, tenant_id, status, priority, language, spec, metadata, \
-             idempotency_key, request_fingerprint, last_seq, available_at, created_at, \
-             updated_at, webhook_url, webhook_events) \
-             SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11 \
-             WHERE NOT EXISTS ({OVER_QUOTA}) RETURNING 1 AS stored"
-        );
-        let inserted = sqlx::query(AssertSqlSafe(sql))
+        // A tenant with a quota gets the check in the INSERT's own WHERE (`$12` today, `$13`
+        // the one job); the others, most, the plain INSERT.
+        let checked = self.has_quota(&job.tenant).await?;
+        let sql = if checked {
+            format!(
+                "INSERT INTO jobs ({INSERT_COLUMNS}) \
+                 SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11 \
+                 WHERE NOT EXISTS ({OVER_QUOTA}) RETURNING 1 AS stored"
+            )
+        } else {
+            format!(
+                "INSERT INTO jobs ({INSERT_COLUMNS}) \
+                 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11)"
+            )
+        };
+        let mut query = sqlx::query(AssertSqlSafe(sql))
             .bind(B::id(job.id))
             .bind(job.tenant.as_str())
             .bind(i64::from(job.spec.priority))
@@ -107,14 +120,23 @@ where
             .bind(fingerprint)
             .bind(now)
             .bind(webhook_url)
-            .bind(webhook_events.as_deref())
-            .bind(self.today())
-            .bind(1_i64)
-            .fetch_optional(&self.writer)
-            .await;
+            .bind(webhook_events.as_deref());
+        // The plain INSERT either stores the job or fails; the checked one returns a row when
+        // it stored it. `fetch_all`, not `fetch_optional`: SQLite commits an autocommit
+        // statement only once it has run to its end (a statement left mid-way held the write
+        // transaction open and made the batch benchmark 2x slower).
+        let inserted = if checked {
+            query = query.bind(self.today()).bind(1_i64);
+            query
+                .fetch_all(&self.writer)
+                .await
+                .map(|rows| !rows.is_empty())
+        } else {
+            query.execute(&self.writer).await.map(|_| true)
+        };
         match inserted {
-            Ok(Some(_)) => Ok(Enqueued::Created(job.queued(now_ts))),
-            Ok(None) => {
+            Ok(true) => Ok(Enqueued::Created(job.queued(now_ts))),
+            Ok(false) => {
                 let mut conn = self.writer.acquire().await.map_err(db_err)?;
                 let quota = self.over_quota(&mut conn, &job.tenant, 1).await?;
                 // The usage fell below the quota in between: name the quota anyway, the

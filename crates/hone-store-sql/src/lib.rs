@@ -48,6 +48,8 @@ pub struct SqlStore<B: Backend> {
     hub: B::Hub,
     /// Where "now" comes from.
     clock: Arc<dyn Clock>,
+    /// Which tenants have a quota, as last read ([`quotas`]).
+    quota_tenants: quotas::QuotaTenants,
 }
 
 impl<B: Backend> Clone for SqlStore<B> {
@@ -57,6 +59,7 @@ impl<B: Backend> Clone for SqlStore<B> {
             writer: self.writer.clone(),
             hub: self.hub.clone(),
             clock: self.clock.clone(),
+            quota_tenants: self.quota_tenants.clone(),
         }
     }
 }
@@ -69,6 +72,7 @@ impl<B: Backend> SqlStore<B> {
             writer: writes,
             hub: B::hub(),
             clock: Arc::new(SystemClock),
+            quota_tenants: quotas::QuotaTenants::default(),
         }
     }
 

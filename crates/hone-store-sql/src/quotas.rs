@@ -5,12 +5,51 @@
 //! Concurrent submissions of one tenant may overshoot the queued-jobs quota by those in
 //! flight at the same moment: the check and the insert are not serialised, which would
 //! cost every submission a lock.
+//!
+//! Most tenants have no quota, and their submissions should not pay for the check: each
+//! process keeps the set of tenants that have one, read again every [`QUOTA_CACHE`] (and at
+//! once after [`SqlStore::set_quotas`] in this process). A quota set elsewhere applies
+//! within that time.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use hone_domain::TenantId;
 use hone_store::{QuotaExceeded, StoreError, TenantQuotas, TenantUsage};
 
 use crate::rows::get;
 use crate::{Backend, SqlStore, db_err};
+
+/// How long the set of tenants with a quota is trusted.
+pub const QUOTA_CACHE: Duration = Duration::from_secs(5);
+
+/// A set of tenant names, shared.
+type Names = Arc<HashSet<String>>;
+
+/// The tenants with a quota, and when they were read.
+#[derive(Clone, Default)]
+pub(crate) struct QuotaTenants(Arc<Mutex<Option<(Instant, Names)>>>);
+
+impl QuotaTenants {
+    fn fresh(&self) -> Option<Names> {
+        let held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        held.as_ref()
+            .filter(|(at, _)| at.elapsed() < QUOTA_CACHE)
+            .map(|(_, set)| set.clone())
+    }
+
+    fn put(&self, set: HashSet<String>) -> Names {
+        let set = Arc::new(set);
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((Instant::now(), set.clone()));
+        set
+    }
+
+    fn forget(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
 
 /// Milliseconds in a day: `tenant_usage.day` is `updated_at / DAY_MS` (a UTC day).
 pub(crate) const DAY_MS: i64 = 86_400_000;
@@ -42,6 +81,28 @@ where
     for<'r> i64: sqlx::Decode<'r, B> + sqlx::Type<B>,
     for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
 {
+    /// Whether the tenant has a quota (from the set read at most [`QUOTA_CACHE`] ago).
+    pub(crate) async fn has_quota(&self, tenant: &TenantId) -> Result<bool, StoreError>
+    where
+        for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    {
+        if let Some(set) = self.quota_tenants.fresh() {
+            return Ok(set.contains(tenant.as_str()));
+        }
+        let rows = sqlx::query(
+            "SELECT id FROM tenants \
+             WHERE max_queued_jobs IS NOT NULL OR max_tokens_per_day IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let set = rows
+            .iter()
+            .map(|row| get::<B, String>(row, "id"))
+            .collect::<Result<HashSet<_>, _>>()?;
+        Ok(self.quota_tenants.put(set).contains(tenant.as_str()))
+    }
+
     /// Which quota adding `adding` queued jobs would exceed, read within `conn`.
     pub(crate) async fn over_quota(
         &self,
@@ -105,10 +166,11 @@ where
         .bind(limit(quotas.max_queued_jobs))
         .bind(limit(quotas.max_tokens_per_day))
         .bind(tenant.as_str())
-        .fetch_optional(&self.writer)
+        .fetch_all(&self.writer)
         .await
         .map_err(db_err)?;
-        Ok(done.is_some())
+        self.quota_tenants.forget();
+        Ok(!done.is_empty())
     }
 
     /// The quotas and usage of `tenant`, or of every tenant, by name.
@@ -146,6 +208,9 @@ where
 
     /// The tenant's daily token quota, if today's tokens reached it.
     pub async fn tokens_quota_spent(&self, tenant: &TenantId) -> Result<Option<u64>, StoreError> {
+        if !self.has_quota(tenant).await? {
+            return Ok(None);
+        }
         let row = sqlx::query(
             "SELECT t.max_tokens_per_day, COALESCE(u.tokens, 0) AS tokens FROM tenants t \
              LEFT JOIN tenant_usage u ON u.tenant_id = t.id AND u.day = $2 \

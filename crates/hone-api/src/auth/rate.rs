@@ -93,26 +93,30 @@ fn put(headers: &mut HeaderMap, name: &'static str, value: String) {
     }
 }
 
+/// Adds `RateLimit-Policy` and `RateLimit` for `budget`: `remaining` requests, whole again
+/// in `reset_s` seconds.
+fn write_state(
+    headers: &mut HeaderMap,
+    budget: Budget,
+    per_minute: u32,
+    remaining: u32,
+    reset_s: u64,
+) {
+    put(headers, "ratelimit-policy", policy(budget, per_minute));
+    put(
+        headers,
+        "ratelimit",
+        format!("\"{}\";r={remaining};t={reset_s}", budget.as_str()),
+    );
+}
+
 impl Allowed {
     /// Adds `RateLimit-Policy` and `RateLimit` (remaining requests, and seconds until the
     /// whole budget is back).
     pub fn write_headers(&self, headers: &mut HeaderMap) {
         let used = u64::from(self.per_minute.saturating_sub(self.remaining));
         let reset = (used * 60).div_ceil(u64::from(self.per_minute.max(1)));
-        put(
-            headers,
-            "ratelimit-policy",
-            policy(self.budget, self.per_minute),
-        );
-        put(
-            headers,
-            "ratelimit",
-            format!(
-                "\"{}\";r={};t={reset}",
-                self.budget.as_str(),
-                self.remaining
-            ),
-        );
+        write_state(headers, self.budget, self.per_minute, self.remaining, reset);
     }
 }
 
@@ -124,16 +128,7 @@ impl Limited {
             header::RETRY_AFTER.as_str(),
             self.retry_after_s.to_string(),
         );
-        put(
-            headers,
-            "ratelimit-policy",
-            policy(self.budget, self.per_minute),
-        );
-        put(
-            headers,
-            "ratelimit",
-            format!("\"{}\";r=0;t={}", self.budget.as_str(), self.retry_after_s),
-        );
+        write_state(headers, self.budget, self.per_minute, 0, self.retry_after_s);
     }
 }
 

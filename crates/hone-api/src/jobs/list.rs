@@ -13,11 +13,6 @@ use crate::auth::{Caller, Read};
 use crate::problem::ApiError;
 use crate::{AppState, cursor};
 
-/// The default page size.
-pub const DEFAULT_LIMIT: u32 = 50;
-/// The largest page size.
-pub const MAX_LIMIT: u32 = 500;
-
 /// A page of jobs.
 #[derive(Serialize)]
 pub struct JobList {
@@ -34,31 +29,18 @@ pub async fn list_jobs(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<JobList>, ApiError> {
     let mut errors = Vec::new();
-    let mut params = ListJobs {
-        limit: DEFAULT_LIMIT,
-        ..Default::default()
-    };
+    let mut paging = cursor::Paging::default();
+    let mut status = None;
     for (k, v) in &query {
+        if paging.read(k, v, &mut errors) {
+            continue;
+        }
         match k.as_str() {
             "status" => match JobStatus::parse(v) {
-                Some(s) => params.status = Some(s),
+                Some(s) => status = Some(s),
                 None => errors.push(FieldError::new(
                     "status",
                     "must be queued, running, succeeded, failed or cancelled",
-                )),
-            },
-            "limit" => match v.parse() {
-                Ok(l) if (1..=MAX_LIMIT).contains(&l) => params.limit = l,
-                _ => errors.push(FieldError::new(
-                    "limit",
-                    format!("must be 1 to {MAX_LIMIT}"),
-                )),
-            },
-            "cursor" => match cursor::decode(v) {
-                Some(id) => params.before = Some(JobId(id)),
-                None => errors.push(FieldError::new(
-                    "cursor",
-                    "is not a cursor this API returned",
                 )),
             },
             other => errors.push(FieldError::new(other, "unknown query parameter")),
@@ -67,6 +49,11 @@ pub async fn list_jobs(
     if !errors.is_empty() {
         return Err(ApiError::BadRequest(errors));
     }
+    let params = ListJobs {
+        status,
+        limit: paging.limit,
+        before: paging.before.map(JobId),
+    };
     let page = state.store.list_jobs(&tenant, params).await?;
     Ok(Json(JobList {
         items: page.items,

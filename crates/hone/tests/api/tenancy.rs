@@ -11,6 +11,16 @@ use crate::fake_model::FakeModel;
 use crate::helpers::{Backend, TestApp, client_with};
 use crate::receiver::SseClient;
 
+/// Submits the test spec with `key`.
+async fn submit_as(app: &TestApp, key: &str) -> reqwest::Response {
+    client_with(key)
+        .post(format!("{}/v1/jobs", app.base))
+        .json(&spec())
+        .send()
+        .await
+        .expect("submit")
+}
+
 #[tokio::test]
 async fn submissions_beyond_the_rate_get_429_with_the_headers_and_other_keys_go_on() {
     let model = FakeModel::start(Arc::new(|_: &str, _: &str| "print(1)".to_owned())).await;
@@ -48,13 +58,7 @@ async fn submissions_beyond_the_rate_get_429_with_the_headers_and_other_keys_go_
     // Another key has a budget of its own. It is made in the database: making it through the
     // API would be a write of the admin key, whose budget is spent.
     let other = key_in_database(&app, "default").await;
-    let reply = reqwest::Client::new()
-        .post(format!("{}/v1/jobs", app.base))
-        .header("authorization", format!("Bearer {other}"))
-        .json(&spec())
-        .send()
-        .await
-        .expect("submit");
+    let reply = submit_as(&app, &other).await;
     assert_eq!(reply.status().as_u16(), 202);
 
     // The operator's own budget for a key wins over the server's default.
@@ -71,13 +75,7 @@ async fn submissions_beyond_the_rate_get_429_with_the_headers_and_other_keys_go_
         .expect("set rates");
     // A new client of the same key: the server reads the key afresh after at most 5 s.
     tokio::time::sleep(std::time::Duration::from_millis(5100)).await;
-    let reply = reqwest::Client::new()
-        .post(format!("{}/v1/jobs", app.base))
-        .header("authorization", format!("Bearer {other}"))
-        .json(&spec())
-        .send()
-        .await
-        .expect("submit");
+    let reply = submit_as(&app, &other).await;
     assert_eq!(reply.status().as_u16(), 202);
     assert_eq!(reply.headers()["ratelimit-policy"], "\"writes\";q=10;w=60");
 }
