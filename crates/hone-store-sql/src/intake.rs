@@ -48,6 +48,7 @@ where
     for<'q> i64: sqlx::Encode<'q, B> + sqlx::Type<B>,
     for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
     for<'q> Option<&'q str>: sqlx::Encode<'q, B>,
+    for<'q> Option<i64>: sqlx::Encode<'q, B>,
     for<'q> Json<&'q RawValue>: sqlx::Encode<'q, B> + sqlx::Type<B>,
     for<'r> i64: sqlx::Decode<'r, B> + sqlx::Type<B>,
     for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
@@ -95,7 +96,9 @@ where
         let webhook_url = job.spec.webhook.as_ref().map(|w| w.url.as_str());
         let webhook_events = job.spec.webhook.as_ref().map(|w| w.stored_filter());
         // A tenant with a quota gets the check in the INSERT's own WHERE (`$12` today, `$13`
-        // the one job); the others, most, the plain INSERT.
+        // the one job); the others, most, the plain INSERT. A refused INSERT is named by a
+        // second read; if that finds room (a queued job started in between), it is tried
+        // again.
         let checked = self.has_quota(&job.tenant).await?;
         let sql = if checked {
             format!(
@@ -109,42 +112,49 @@ where
                  VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11)"
             )
         };
-        let mut query = sqlx::query(AssertSqlSafe(sql))
-            .bind(B::id(job.id))
-            .bind(job.tenant.as_str())
-            .bind(i64::from(job.spec.priority))
-            .bind(job.spec.language.as_str())
-            .bind(Json(&*spec))
-            .bind(Json(&*metadata))
-            .bind(key)
-            .bind(fingerprint)
-            .bind(now)
-            .bind(webhook_url)
-            .bind(webhook_events.as_deref());
-        // The plain INSERT either stores the job or fails; the checked one returns a row when
-        // it stored it. `fetch_all`, not `fetch_optional`: SQLite commits an autocommit
-        // statement only once it has run to its end (a statement left mid-way held the write
-        // transaction open and made the batch benchmark 2x slower).
-        let inserted = if checked {
-            query = query.bind(self.today()).bind(1_i64);
-            query
-                .fetch_all(&self.writer)
-                .await
-                .map(|rows| !rows.is_empty())
-        } else {
-            query.execute(&self.writer).await.map(|_| true)
+        let mut tries = 0;
+        let inserted = loop {
+            tries += 1;
+            let query = sqlx::query(AssertSqlSafe(sql.as_str()))
+                .bind(B::id(job.id))
+                .bind(job.tenant.as_str())
+                .bind(i64::from(job.spec.priority))
+                .bind(job.spec.language.as_str())
+                .bind(Json(&*spec))
+                .bind(Json(&*metadata))
+                .bind(key)
+                .bind(fingerprint)
+                .bind(now)
+                .bind(webhook_url)
+                .bind(webhook_events.as_deref());
+            // `fetch_all`, not `fetch_optional`: SQLite commits an autocommit statement only
+            // once it has run to its end (one left mid-way held the write transaction open
+            // and made the batch benchmark 2x slower).
+            let stored = if checked {
+                let query = query.bind(self.today()).bind(1_i64);
+                query
+                    .fetch_all(&self.writer)
+                    .await
+                    .map(|rows| !rows.is_empty())
+            } else {
+                query.execute(&self.writer).await.map(|_| true)
+            };
+            if let Ok(false) = stored {
+                let mut conn = self.writer.acquire().await.map_err(db_err)?;
+                match self.over_quota(&mut conn, &job.tenant, 1).await? {
+                    Some(quota) => return Ok(Enqueued::OverQuota(quota)),
+                    None if tries < 3 => continue,
+                    None => {
+                        return Ok(Enqueued::OverQuota(QuotaExceeded::QueuedJobs {
+                            limit: self.queued_quota(&job.tenant).await?,
+                        }));
+                    }
+                }
+            }
+            break stored;
         };
         match inserted {
-            Ok(true) => Ok(Enqueued::Created(job.queued(now_ts))),
-            Ok(false) => {
-                let mut conn = self.writer.acquire().await.map_err(db_err)?;
-                let quota = self.over_quota(&mut conn, &job.tenant, 1).await?;
-                // The usage fell below the quota in between: name the quota anyway, the
-                // client's retry will find room.
-                Ok(Enqueued::OverQuota(
-                    quota.unwrap_or(QuotaExceeded::QueuedJobs { limit: 0 }),
-                ))
-            }
+            Ok(_) => Ok(Enqueued::Created(job.queued(now_ts))),
             Err(e) if is_unique_violation(&e) && job.idempotency.is_some() => {
                 let Some(idem) = &job.idempotency else {
                     return Err(db_err(e));

@@ -153,6 +153,16 @@ where
     for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
     for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
 {
+    /// The tenant's queued-jobs quota (0 if none): what a refusal names when the usage kept
+    /// moving under it.
+    pub(crate) async fn queued_quota(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        let usage = self.tenant_usage(Some(tenant)).await?;
+        Ok(usage
+            .first()
+            .and_then(|u| u.quotas.max_queued_jobs)
+            .unwrap_or(0))
+    }
+
     /// Sets a tenant's quotas; `false` if there is no such tenant.
     pub async fn set_quotas(
         &self,

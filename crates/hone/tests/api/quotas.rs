@@ -41,6 +41,18 @@ async fn a_tenant_at_its_queued_quota_is_refused_and_another_is_not(backend: Bac
         },
     )
     .await;
+    // One job runs (and, at one running job a tenant, no other starts for 10 s), so the
+    // queue holds still while the test fills it.
+    let first = app.submit(&spec()).await.body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    for _ in 0..100 {
+        if app.get(&format!("/v1/jobs/{first}")).await.body["status"] == "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut refused = None;
     for _ in 0..5 {
         let reply = app.submit(&spec()).await;
