@@ -164,10 +164,11 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         };
         let mut handler = handler.layer(RequestBodyLimitLayer::new(body_bytes));
         if path.starts_with("/v1/") {
-            handler = handler.layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                auth::identify,
-            ));
+            let gate = auth::Gate {
+                auth: state.auth.clone(),
+                rate: state.rate.clone(),
+            };
+            handler = handler.layer(axum::middleware::from_fn_with_state(gate, auth::identify));
         }
         router = router.route(path, handler);
     }

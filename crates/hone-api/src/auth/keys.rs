@@ -52,7 +52,7 @@ impl Refusal {
 }
 
 struct Cached {
-    key: KeyInfo,
+    key: Arc<KeyInfo>,
     fetched: Instant,
 }
 
@@ -85,7 +85,10 @@ impl Authenticator {
     }
 
     /// The usable key an `Authorization` header carries.
-    pub async fn authenticate(&self, header: Option<&HeaderValue>) -> Result<KeyInfo, Refusal> {
+    pub async fn authenticate(
+        &self,
+        header: Option<&HeaderValue>,
+    ) -> Result<Arc<KeyInfo>, Refusal> {
         let header = header.ok_or(Refusal::Missing)?;
         let key = bearer(header).ok_or(Refusal::Malformed)?;
         apikey::check(key).map_err(|_| Refusal::Malformed)?;
@@ -93,12 +96,13 @@ impl Authenticator {
         let info = match self.cached(&hash) {
             Some(info) => info,
             None => {
-                let info = self
-                    .store
-                    .find_key(&hash)
-                    .await
-                    .map_err(Refusal::Store)?
-                    .ok_or(Refusal::Unknown)?;
+                let info = Arc::new(
+                    self.store
+                        .find_key(&hash)
+                        .await
+                        .map_err(Refusal::Store)?
+                        .ok_or(Refusal::Unknown)?,
+                );
                 self.remember(hash, info.clone());
                 info
             }
@@ -117,7 +121,7 @@ impl Authenticator {
         Ok(info)
     }
 
-    fn cached(&self, hash: &str) -> Option<KeyInfo> {
+    fn cached(&self, hash: &str) -> Option<Arc<KeyInfo>> {
         let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         cache
             .get(hash)
@@ -125,7 +129,7 @@ impl Authenticator {
             .map(|c| c.key.clone())
     }
 
-    fn remember(&self, hash: String, key: KeyInfo) {
+    fn remember(&self, hash: String, key: Arc<KeyInfo>) {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= CACHE_MAX {
             cache.clear();

@@ -21,7 +21,6 @@ use hone_domain::apikey::Scope;
 use hone_domain::{KeyId, TenantId};
 use hone_store::KeyInfo;
 
-use crate::AppState;
 use crate::problem::ApiError;
 
 pub use keys::{Authenticator, Refusal};
@@ -92,8 +91,18 @@ impl<N: Need, S: Send + Sync> FromRequestParts<S> for Caller<N> {
     }
 }
 
+/// What [`identify`] needs: the key checker and the budgets (two `Arc`s to clone per
+/// request, not the whole [`AppState`]).
+#[derive(Clone)]
+pub struct Gate {
+    /// Checks keys.
+    pub auth: Arc<Authenticator>,
+    /// Spends budgets.
+    pub rate: Arc<RateLimits>,
+}
+
 /// Authenticates the request and spends its rate budget; see the module header.
-pub async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn identify(State(state): State<Gate>, mut req: Request, next: Next) -> Response {
     let found = state
         .auth
         .authenticate(req.headers().get(header::AUTHORIZATION))
@@ -118,7 +127,7 @@ pub async fn identify(State(state): State<AppState>, mut req: Request, next: Nex
         Ok(allowed) => allowed,
         Err(limited) => return ApiError::RateLimited(limited).into_response(),
     };
-    req.extensions_mut().insert(Identity::Known(Arc::new(key)));
+    req.extensions_mut().insert(Identity::Known(key));
     let mut resp = next.run(req).await;
     if let Some(allowed) = allowed {
         allowed.write_headers(resp.headers_mut());
