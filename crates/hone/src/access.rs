@@ -55,9 +55,20 @@ pub async fn ensure_admin_key(
     if let Some(key) = &args.bootstrap_key {
         let stored = bootstrap(key.expose().trim())
             .map_err(|e| anyhow::anyhow!("HONE_BOOTSTRAP_KEY is not a hone API key: {e}"))?;
-        if store.find_key(&stored.hash).await?.is_none() {
-            let info = store.create_key(stored).await?;
-            tracing::info!(key = %info.id, "HONE_BOOTSTRAP_KEY stored: an admin key of tenant default");
+        if store.find_key(&stored.hash).await?.is_some() {
+            return Ok(());
+        }
+        let hash = stored.hash.clone();
+        match store.create_key(stored).await {
+            Ok(info) => {
+                tracing::info!(key = %info.id, "HONE_BOOTSTRAP_KEY stored: an admin key of tenant default");
+            }
+            // API processes starting together with the same key: another one stored it
+            // between the lookup and the insert (the hash is unique).
+            Err(e) if store.find_key(&hash).await?.is_some() => {
+                tracing::debug!(error = %e, "HONE_BOOTSTRAP_KEY stored by another process");
+            }
+            Err(e) => return Err(e.into()),
         }
         return Ok(());
     }

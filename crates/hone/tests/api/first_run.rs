@@ -148,3 +148,45 @@ async fn rotations_beyond_the_cap_retire_the_oldest_secret() {
     assert_eq!(items.len(), 2, "{last}");
     assert_eq!(app.get("/v1/webhook-secret").await.body, last);
 }
+
+async fn api_processes_starting_together_store_one_bootstrap_key(
+    store: std::sync::Arc<dyn hone_store::Store>,
+) {
+    let key = crate::helpers::admin_key();
+    let args = hone::config::AccessArgs {
+        bootstrap_key: Some(key.parse().expect("secret")),
+        key_file: None,
+        rate_reads_per_min: 0,
+        rate_writes_per_min: 0,
+    };
+    let starts = (0..8).map(|_| {
+        let (store, args) = (store.clone(), args.clone());
+        tokio::spawn(async move {
+            hone::access::ensure_admin_key(store.as_ref(), &args, "postgres://unused").await
+        })
+    });
+    for start in starts.collect::<Vec<_>>() {
+        start.await.expect("task").expect("every start succeeds");
+    }
+    let keys = store.list_keys(None).await.expect("keys");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0].prefix, hone_domain::apikey::shown_prefix(&key));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn api_processes_starting_together_store_one_bootstrap_key_on_postgres() {
+    let Some(url) = hone_store_postgres::testing::fresh_database().await else {
+        eprintln!("skipped: Postgres not configured");
+        return;
+    };
+    let store = hone::store::connect(&url).await.expect("store");
+    api_processes_starting_together_store_one_bootstrap_key(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn api_processes_starting_together_store_one_bootstrap_key_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("hone.db").display());
+    let store = hone::store::connect(&url).await.expect("store");
+    api_processes_starting_together_store_one_bootstrap_key(store).await;
+}
