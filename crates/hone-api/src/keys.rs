@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::AppState;
-use crate::auth::issue::{KeyRequest, issue};
+use crate::auth::issue::{Invalid, KeyRequest, check_lifetime, check_name, issue};
 use crate::auth::{Admin, Caller};
 use crate::body::JsonBody;
 use crate::problem::ApiError;
@@ -42,7 +42,11 @@ fn field(errors: &mut Vec<FieldError>, name: &str, message: &str) {
     errors.push(FieldError::new(name, message));
 }
 
-/// Reads `{"name", "scopes", "expires_in_s"?}`, naming every bad field.
+fn invalid(errors: &mut Vec<FieldError>, e: Invalid) {
+    field(errors, e.field, e.message);
+}
+
+/// Reads `{"name", "scopes", "expires_in_s"?}`, naming every bad field at once.
 fn key_request(body: &Value, caller: &Caller<Admin>) -> Result<KeyRequest, ApiError> {
     let Some(obj) = body.as_object() else {
         return Err(ApiError::InvalidBody(vec![FieldError::new(
@@ -57,7 +61,12 @@ fn key_request(body: &Value, caller: &Caller<Admin>) -> Result<KeyRequest, ApiEr
         }
     }
     let name = match obj.get("name").map(Value::as_str) {
-        Some(Some(n)) => n.to_owned(),
+        Some(Some(n)) => {
+            if let Err(e) = check_name(n) {
+                invalid(&mut errors, e);
+            }
+            n.to_owned()
+        }
         _ => {
             field(&mut errors, "name", "is required and must be a string");
             String::new()
@@ -90,7 +99,12 @@ fn key_request(body: &Value, caller: &Caller<Admin>) -> Result<KeyRequest, ApiEr
             .and_then(as_integer)
             .and_then(|s| u64::try_from(s).ok())
         {
-            Some(s) => Some(Duration::from_secs(s)),
+            Some(s) => {
+                if let Err(e) = check_lifetime(Duration::from_secs(s)) {
+                    invalid(&mut errors, e);
+                }
+                Some(Duration::from_secs(s))
+            }
             None => {
                 field(&mut errors, "expires_in_s", "must be 1 s to 10 years");
                 None

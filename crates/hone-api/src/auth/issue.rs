@@ -58,28 +58,33 @@ pub fn check_name(name: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// Checks a lifetime: 1 s to [`MAX_LIFETIME`].
+pub fn check_lifetime(lifetime: Duration) -> Result<(), Invalid> {
+    if lifetime.is_zero() || lifetime > MAX_LIFETIME {
+        return Err(Invalid {
+            field: "expires_in_s",
+            message: "must be 1 s to 10 years",
+        });
+    }
+    Ok(())
+}
+
 /// Makes a key for `request`, created at `now`.
 pub fn issue(request: KeyRequest, now: Timestamp) -> Result<Issued, Invalid> {
     check_name(&request.name)?;
+    request.expires_in.map(check_lifetime).transpose()?;
     if request.scopes.is_empty() {
         return Err(Invalid {
             field: "scopes",
             message: "must name at least one of jobs:read, jobs:write, admin",
         });
     }
-    let expires_at = match request.expires_in {
-        None => None,
-        Some(d) if d.is_zero() || d > MAX_LIFETIME => {
-            return Err(Invalid {
-                field: "expires_in_s",
-                message: "must be 1 s to 10 years",
-            });
-        }
-        Some(d) => Some(Timestamp::from_millis(
+    let expires_at = request.expires_in.map(|d| {
+        Timestamp::from_millis(
             now.as_millis()
                 .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-        )),
-    };
+        )
+    });
     let mut entropy = [0u8; 16];
     getrandom::fill(&mut entropy).map_err(|_| Invalid {
         field: "key",

@@ -195,3 +195,27 @@ async fn the_audit_log_names_who_made_and_revoked_keys_and_rotated_the_secret() 
     assert_eq!(next["items"][0]["action"], "key.revoked");
     assert_eq!(app.get("/v1/audit?cursor=nope").await.status, 400);
 }
+
+#[tokio::test]
+async fn a_bad_key_request_names_every_bad_field_and_stores_nothing() {
+    let model = FakeModel::start(Arc::new(|_: &str, _: &str| "print(1)".to_owned())).await;
+    let app = TestApp::start(Backend::Sqlite, &model)
+        .await
+        .expect("sqlite app");
+    let body = json!({"name": "a\u{7}b", "scopes": ["jobs:read", "root"], "expires_in_s": 0});
+    let reply = app.post_json("/v1/keys", body.to_string(), &[]).await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    let fields: Vec<&str> = reply.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, vec!["name", "scopes[1]", "expires_in_s"]);
+    let keys = app.get("/v1/keys").await.body;
+    assert_eq!(
+        keys["items"].as_array().map(Vec::len),
+        Some(1),
+        "only the admin key"
+    );
+}
