@@ -219,3 +219,49 @@ async fn a_bad_key_request_names_every_bad_field_and_stores_nothing() {
         "only the admin key"
     );
 }
+
+#[tokio::test]
+async fn a_key_revoked_through_the_api_stops_at_once_and_use_is_recorded_in_batches() {
+    let model = FakeModel::start(Arc::new(|_: &str, _: &str| "print(1)".to_owned())).await;
+    let app = TestApp::start(Backend::Sqlite, &model)
+        .await
+        .expect("sqlite app");
+    let (key, id) = make_key(&app, &["jobs:read"], None).await;
+    let reader = client_with(&key);
+    let list = |c: reqwest::Client| {
+        let url = format!("{}/v1/jobs", app.base);
+        async move { c.get(url).send().await.expect("list").status().as_u16() }
+    };
+    assert_eq!(
+        list(reader.clone()).await,
+        200,
+        "the key is used, so cached"
+    );
+    let reply = app
+        .http
+        .delete(format!("{}/v1/keys/{id}", app.base))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(reply.status().as_u16(), 200);
+    assert_eq!(
+        list(reader).await,
+        401,
+        "the revoking process forgets the key at once"
+    );
+
+    // Last use is gathered in memory and written by a flush, not by the request.
+    let store = hone::store::connect(&app.db_url).await.expect("store");
+    let auth = hone_api::auth::Authenticator::new(store.clone());
+    let (other, other_id) = make_key(&app, &["jobs:read"], None).await;
+    let header = format!("Bearer {other}").parse().expect("header");
+    auth.authenticate(Some(&header)).await.expect("known key");
+    let stored = |keys: Vec<hone_store::KeyInfo>| {
+        keys.into_iter()
+            .find(|k| k.id.to_string() == other_id)
+            .and_then(|k| k.last_used_at)
+    };
+    assert_eq!(stored(store.list_keys(None).await.expect("keys")), None);
+    auth.flush_usage().await.expect("flush");
+    assert!(stored(store.list_keys(None).await.expect("keys")).is_some());
+}
