@@ -265,3 +265,24 @@ async fn a_key_revoked_through_the_api_stops_at_once_and_use_is_recorded_in_batc
     auth.flush_usage().await.expect("flush");
     assert!(stored(store.list_keys(None).await.expect("keys")).is_some());
 }
+
+#[tokio::test]
+async fn readiness_without_a_key_says_only_ready() {
+    let model = FakeModel::start(Arc::new(|_: &str, _: &str| "print(1)".to_owned())).await;
+    let app = TestApp::start(Backend::Sqlite, &model)
+        .await
+        .expect("sqlite app");
+    for auth in [None, Some("Bearer hone_not_a_key")] {
+        let mut req = reqwest::Client::new().get(format!("{}/readyz", app.base));
+        if let Some(auth) = auth {
+            req = req.header("authorization", auth);
+        }
+        let reply = req.send().await.expect("readyz");
+        assert_eq!(reply.status().as_u16(), 200);
+        let body: Value = reply.json().await.expect("json");
+        assert_eq!(body, json!({"status": "ready"}), "{auth:?}");
+    }
+    let detailed = app.get("/readyz").await.body;
+    assert_eq!(detailed["database"]["backend"], "sqlite");
+    assert_eq!(detailed["sandbox"]["backend"], "bubblewrap");
+}
