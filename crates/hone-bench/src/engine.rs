@@ -76,6 +76,7 @@ async fn enqueue(store: &Arc<dyn Store>, n: usize) -> anyhow::Result<()> {
             tenant: TenantId::default_tenant(),
             spec: spec.clone(),
             idempotency: None,
+            retry_of: None,
         };
         anyhow::ensure!(matches!(
             store.enqueue_job(new).await?,
@@ -93,7 +94,7 @@ async fn count(store: &Arc<dyn Store>, status: JobStatus) -> anyhow::Result<usiz
             .list_jobs(
                 &TenantId::default_tenant(),
                 ListJobs {
-                    status: Some(status),
+                    filter: hone_store::JobFilter::status(status),
                     limit: 500,
                     before,
                 },

@@ -202,7 +202,7 @@ fn floor(python: &Path, programs: &[(PathBuf, bool)]) -> anyhow::Result<Duration
 async fn all_ended(store: &Arc<dyn Store>) -> anyhow::Result<bool> {
     for status in [JobStatus::Queued, JobStatus::Running] {
         let query = ListJobs {
-            status: Some(status),
+            filter: hone_store::JobFilter::status(status),
             limit: 1,
             before: None,
         };
@@ -217,7 +217,7 @@ async fn all_ended(store: &Arc<dyn Store>) -> anyhow::Result<bool> {
 /// The jobs that succeeded so far (a round adds 164; two rounds fit one page).
 async fn succeeded(store: &Arc<dyn Store>) -> anyhow::Result<Vec<hone_domain::Job>> {
     let query = ListJobs {
-        status: Some(JobStatus::Succeeded),
+        filter: hone_store::JobFilter::status(JobStatus::Succeeded),
         limit: 500,
         before: None,
     };

@@ -242,6 +242,7 @@ async fn one(name: &str, store: Arc<dyn Store>) -> anyhow::Result<()> {
         tenant: TenantId::default_tenant(),
         spec,
         idempotency: None,
+        retry_of: None,
     };
     anyhow::ensure!(matches!(
         store.enqueue_job(new).await?,

@@ -28,6 +28,35 @@ pub enum OutcomeReason {
     NoProgress,
 }
 
+impl OutcomeReason {
+    /// Every reason.
+    pub const ALL: [OutcomeReason; 6] = [
+        Self::Accepted,
+        Self::MaxIterations,
+        Self::BudgetExhausted,
+        Self::Cancelled,
+        Self::Error,
+        Self::NoProgress,
+    ];
+
+    /// Its name on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::MaxIterations => "max_iterations",
+            Self::BudgetExhausted => "budget_exhausted",
+            Self::Cancelled => "cancelled",
+            Self::Error => "error",
+            Self::NoProgress => "no_progress",
+        }
+    }
+
+    /// The reason named `s`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
 /// How a job ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
@@ -64,6 +93,15 @@ pub struct Job {
     pub spec: JobSpec,
     /// The client's labels (also inside `spec`; repeated here for dashboards).
     pub metadata: BTreeMap<String, String>,
+    /// The client's tags (also inside `spec`; repeated here for dashboards).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The job this one re-runs (`POST /v1/jobs/{id}/retry`).
+    #[serde(default)]
+    pub retry_of: Option<JobId>,
+    /// The newest job that re-runs this one.
+    #[serde(default)]
+    pub retried_as: Option<JobId>,
     /// Whether a cancel was requested and not yet carried out.
     pub cancel_requested: bool,
     /// How many times an infrastructure error sent the job back to the queue.

@@ -24,7 +24,7 @@ pub const CANCEL_CHANNEL: &str = "hone_cancel";
 /// The columns a submission writes, in the order of its values.
 const INSERT_COLUMNS: &str = "id, tenant_id, status, priority, language, spec, metadata, \
     idempotency_key, request_fingerprint, last_seq, available_at, created_at, updated_at, \
-    webhook_url, webhook_events";
+    webhook_url, webhook_events, retry_of";
 
 /// Whether `e` is a unique-key violation (an idempotency key taken meanwhile).
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -49,6 +49,7 @@ where
     for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
     for<'q> Option<&'q str>: sqlx::Encode<'q, B>,
     for<'q> Option<i64>: sqlx::Encode<'q, B>,
+    for<'q> Option<B::Id>: sqlx::Encode<'q, B>,
     for<'q> Json<&'q RawValue>: sqlx::Encode<'q, B> + sqlx::Type<B>,
     for<'r> i64: sqlx::Decode<'r, B> + sqlx::Type<B>,
     for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
@@ -95,7 +96,7 @@ where
             .unwrap_or_default();
         let webhook_url = job.spec.webhook.as_ref().map(|w| w.url.as_str());
         let webhook_events = job.spec.webhook.as_ref().map(|w| w.stored_filter());
-        // A tenant with a quota gets the check in the INSERT's own WHERE (`$12` today, `$13`
+        // A tenant with a quota gets the check in the INSERT's own WHERE (`$13` today, `$14`
         // the one job); the others, most, the plain INSERT. A refused INSERT is named by a
         // second read; if that finds room (a queued job started in between), it is tried
         // again.
@@ -103,13 +104,13 @@ where
         let sql = if checked {
             format!(
                 "INSERT INTO jobs ({INSERT_COLUMNS}) \
-                 SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11 \
+                 SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12 \
                  WHERE NOT EXISTS ({OVER_QUOTA}) RETURNING 1 AS stored"
             )
         } else {
             format!(
                 "INSERT INTO jobs ({INSERT_COLUMNS}) \
-                 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11)"
+                 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12)"
             )
         };
         let mut tries = 0;
@@ -126,7 +127,8 @@ where
                 .bind(fingerprint)
                 .bind(now)
                 .bind(webhook_url)
-                .bind(webhook_events.as_deref());
+                .bind(webhook_events.as_deref())
+                .bind(job.retry_of.map(B::id));
             // `fetch_all`, not `fetch_optional`: SQLite commits an autocommit statement only
             // once it has run to its end (one left mid-way held the write transaction open
             // and made the batch benchmark 2x slower).

@@ -8,7 +8,8 @@
 //! - [`intake`] stores submitted jobs and cancels them, [`batch`] many at once; [`events`] appends to a job's log;
 //! - [`quotas`] checks and sets the tenants' quotas;
 //! - [`lifecycle`] keeps a claimed job's lease, ends it, or sends it back to the queue;
-//! - [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries;
+//! - [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries; [`filter`]
+//!   turns a history filter into SQL conditions;
 //! - [`keys`] the tenants' API keys, by hash, and [`audit`] the log of their changes; [`secrets`] the tenants' webhook signing secrets; [`deliveries`] leases due outbox rows
 //!   to dispatchers and records each try;
 //! - [`steps`] claims jobs and writes the attempt steps, described once and written by
@@ -22,6 +23,7 @@ pub mod backend;
 pub mod batch;
 pub mod deliveries;
 pub mod events;
+pub mod filter;
 pub mod intake;
 pub mod keys;
 pub mod lifecycle;

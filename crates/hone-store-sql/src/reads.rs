@@ -3,10 +3,11 @@
 //! reads as absent); [`SqlStore::read_events`] is the live-event hub's, which serves every
 //! tenant and says whose each event is.
 
-use hone_domain::{Attempt, Event, EventType, Job, JobId, JobStatus, TenantId, Timestamp};
+use hone_domain::{Attempt, Event, EventType, Job, JobId, TenantId, Timestamp};
 use hone_store::{Delivery, JobPage, ListJobs, StoreError, TenantEvent, UnknownName, webhook_id};
 use sqlx::AssertSqlSafe;
 
+use crate::filter::{Conditions, bind_all};
 use crate::rows::{self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS};
 use crate::{Backend, SqlStore, db_err};
 
@@ -37,26 +38,28 @@ where
             .transpose()
     }
 
-    /// The tenant's jobs, newest first, one page after the cursor.
+    /// The tenant's jobs that pass the filter, newest first, one page after the cursor.
     pub async fn list_jobs(
         &self,
         tenant: &TenantId,
         query: ListJobs,
     ) -> Result<JobPage, StoreError> {
         let limit = query.limit.max(1);
+        let mut conditions = Conditions::new(2);
+        conditions.filter::<B>(&query.filter);
+        conditions.before(query.before);
         let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 \
-             AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR id < $3) \
-             ORDER BY id DESC LIMIT $4"
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1{} ORDER BY id DESC LIMIT {}",
+            conditions.sql,
+            i64::from(limit) + 1
         );
-        let found = sqlx::query(AssertSqlSafe(sql))
-            .bind(tenant.as_str())
-            .bind(query.status.map(JobStatus::as_str))
-            .bind(query.before.map(B::id))
-            .bind(i64::from(limit) + 1)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let found = bind_all(
+            sqlx::query(AssertSqlSafe(sql)).bind(tenant.as_str()),
+            &conditions.params,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
         let mut items = found
             .iter()
             .map(rows::job::<B>)

@@ -14,7 +14,7 @@ use crate::{Backend, db_err};
 /// The columns a job query selects, in the form [`job`] reads.
 pub const JOB_COLUMNS: &str = "id, status, created_at, started_at, finished_at, iterations, \
     CAST(outcome AS TEXT) AS outcome, prompt_tokens, completion_tokens, total_tokens, \
-    CAST(spec AS TEXT) AS spec, cancel_requested, requeues, lease_losses";
+    CAST(spec AS TEXT) AS spec, cancel_requested, requeues, lease_losses, retry_of, retried_as";
 
 /// The columns an attempt query selects, in the form [`attempt`] reads.
 pub const ATTEMPT_COLUMNS: &str = "iteration, status, code, CAST(actor AS TEXT) AS actor, \
@@ -93,6 +93,9 @@ where
             total_tokens: count(get::<B, _>(row, "total_tokens")?),
         },
         metadata: spec.metadata.clone(),
+        tags: spec.tags.clone(),
+        retry_of: get::<B, Option<B::Id>>(row, "retry_of")?.map(B::job_id),
+        retried_as: get::<B, Option<B::Id>>(row, "retried_as")?.map(B::job_id),
         spec,
         cancel_requested: get::<B, _>(row, "cancel_requested")?,
         requeues: small(get::<B, _>(row, "requeues")?),

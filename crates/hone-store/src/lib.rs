@@ -13,6 +13,7 @@
 
 mod audit;
 mod error;
+mod filter;
 mod params;
 mod webhooks;
 
@@ -26,6 +27,7 @@ use hone_domain::{Attempt, Event, Job, JobId, KeyId, TenantId, Timestamp};
 pub use audit::{Actor, AuditAction, AuditEntry, AuditPage};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, UnknownName};
+pub use filter::JobFilter;
 pub use params::*;
 pub use webhooks::*;
 

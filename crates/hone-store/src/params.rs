@@ -17,6 +17,8 @@ pub struct NewJob {
     pub spec: JobSpec,
     /// The client's `Idempotency-Key` and a fingerprint of the request body.
     pub idempotency: Option<Idempotency>,
+    /// The job this one re-runs, if it is a retry.
+    pub retry_of: Option<JobId>,
 }
 
 /// An idempotency key and the fingerprint of the request it came with.
@@ -98,8 +100,8 @@ pub struct TenantUsage {
 /// Filters and paging of [`crate::Store::list_jobs`].
 #[derive(Debug, Clone, Default)]
 pub struct ListJobs {
-    /// Only jobs in this status.
-    pub status: Option<JobStatus>,
+    /// Which jobs.
+    pub filter: crate::JobFilter,
     /// At most this many (the caller bounds it).
     pub limit: u32,
     /// Only jobs older than this one (the previous page's last id).
@@ -193,6 +195,9 @@ impl NewJob {
             outcome: None,
             usage: hone_domain::Usage::default(),
             metadata: self.spec.metadata.clone(),
+            tags: self.spec.tags.clone(),
+            retry_of: self.retry_of,
+            retried_as: None,
             spec: self.spec.clone(),
             cancel_requested: false,
             requeues: 0,

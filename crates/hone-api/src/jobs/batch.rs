@@ -89,6 +89,7 @@ pub async fn create_batch(
             tenant: tenant.clone(),
             spec,
             idempotency: None,
+            retry_of: None,
         })
         .collect();
     let batch = NewBatch {

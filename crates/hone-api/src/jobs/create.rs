@@ -133,6 +133,8 @@ pub async fn create_job(
             key,
             fingerprint: fingerprint(&body.value),
         }),
+
+        retry_of: None,
     };
     // The store signals the workers (in this process or, on Postgres, any other).
     let (status, job) = answer(state.store.enqueue_job(new).await?)?;

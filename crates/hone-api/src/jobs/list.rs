@@ -1,12 +1,10 @@
-//! `GET /v1/jobs?status=&limit=&cursor=`: the caller's jobs, newest first, with an opaque
-//! cursor.
-
-use std::collections::HashMap;
+//! `GET /v1/jobs?status=&tag=&q=…&limit=&cursor=`: the caller's jobs that pass the history
+//! filters ([`super::filter`]), newest first, with an opaque cursor.
 
 use axum::Json;
 use axum::extract::{Query, State};
-use hone_domain::{FieldError, Job, JobId, JobStatus};
-use hone_store::ListJobs;
+use hone_domain::{FieldError, Job, JobId};
+use hone_store::{JobFilter, ListJobs};
 use serde::Serialize;
 
 use crate::auth::{Caller, Read};
@@ -26,31 +24,22 @@ pub struct JobList {
 pub async fn list_jobs(
     State(state): State<AppState>,
     Caller { tenant, .. }: Caller<Read>,
-    Query(query): Query<HashMap<String, String>>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Json<JobList>, ApiError> {
     let mut errors = Vec::new();
     let mut paging = cursor::Paging::default();
-    let mut status = None;
+    let mut filter = JobFilter::default();
     for (k, v) in &query {
-        if paging.read(k, v, &mut errors) {
-            continue;
-        }
-        match k.as_str() {
-            "status" => match JobStatus::parse(v) {
-                Some(s) => status = Some(s),
-                None => errors.push(FieldError::new(
-                    "status",
-                    "must be queued, running, succeeded, failed or cancelled",
-                )),
-            },
-            other => errors.push(FieldError::new(other, "unknown query parameter")),
+        if !paging.read(k, v, &mut errors) && !super::filter::read(&mut filter, k, v, &mut errors) {
+            errors.push(FieldError::new(k.as_str(), "unknown query parameter"));
         }
     }
+    super::filter::check_repeats(&query, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::BadRequest(errors));
     }
     let params = ListJobs {
-        status,
+        filter,
         limit: paging.limit,
         before: paging.before.map(JobId),
     };

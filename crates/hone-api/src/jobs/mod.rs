@@ -7,6 +7,7 @@ pub mod cancel;
 pub mod create;
 pub mod deliveries;
 pub mod events;
+pub mod filter;
 pub mod get;
 pub mod list;
 

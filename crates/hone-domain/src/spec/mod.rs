@@ -1,6 +1,7 @@
 //! The job spec (`POST /v1/jobs`): its types with every default filled in, and
 //! [`JobSpec::parse`], which reports every bad field at once.
 
+mod labels;
 mod parse;
 mod reader;
 
@@ -8,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use labels::{TAG_RULE, is_metadata_key, is_tag};
 pub use reader::{FieldError, as_integer};
 
 /// The language of the candidate code (and of the in-program `tests`).
@@ -205,6 +207,10 @@ pub struct JobSpec {
     pub webhook: Option<WebhookSpec>,
     /// The client's labels.
     pub metadata: BTreeMap<String, String>,
+    /// Short names to find the job by (`GET /v1/jobs?tag=`), in the order given, without
+    /// repeats.
+    #[serde(default)]
+    pub tags: Vec<String>,
     /// Higher runs first.
     pub priority: i32,
 }
@@ -228,6 +234,10 @@ pub mod bounds {
     pub const MAX_FILES: usize = 32;
     /// Most metadata entries.
     pub const MAX_METADATA: usize = 32;
+    /// Most tags.
+    pub const MAX_TAGS: usize = 10;
+    /// Longest tag, in bytes.
+    pub const MAX_TAG_BYTES: usize = 64;
     /// `max_iterations` range.
     pub const ITERATIONS: (u64, u64) = (1, 50);
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::bounds::*;
+use super::labels::{parse_metadata, parse_tags};
 use super::reader::{FieldError, ObjectReader, check_text};
 use super::{Acceptance, Budget, JobSpec, Language, Limits, ModelSpec, TestCase, WebhookSpec};
 use crate::event::EventType;
@@ -94,6 +95,7 @@ impl JobSpec {
         };
         let webhook = parse_webhook(&mut r, &mut errors);
         let metadata = parse_metadata(&mut r, &mut errors);
+        let tags = parse_tags(&mut r, &mut errors);
         let priority = r
             .int("priority", (-100, 100), &mut errors)
             .map_or(0, |v| v as i32);
@@ -133,6 +135,7 @@ impl JobSpec {
                 critic,
                 webhook,
                 metadata,
+                tags,
                 priority,
             }),
             _ => Err(errors),
@@ -338,46 +341,4 @@ fn parse_webhook(r: &mut ObjectReader<'_>, errors: &mut Vec<FieldError>) -> Opti
     };
     w.finish(errors);
     url.map(|url| WebhookSpec { url, events })
-}
-
-fn parse_metadata(
-    r: &mut ObjectReader<'_>,
-    errors: &mut Vec<FieldError>,
-) -> BTreeMap<String, String> {
-    let mut metadata = BTreeMap::new();
-    let Some(mut m) = r.object("metadata", errors) else {
-        return metadata;
-    };
-    let keys = m.keys();
-    if keys.len() > MAX_METADATA {
-        errors.push(FieldError::new(
-            "metadata",
-            format!("at most {MAX_METADATA} entries"),
-        ));
-    }
-    for key in keys {
-        let path = m.path(&key);
-        let key_ok = !key.is_empty()
-            && key.len() <= 64
-            && key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-        match m.raw_owned(&key) {
-            Some(Value::String(v)) if key_ok && v.len() <= 512 => match check_text(v) {
-                Ok(()) => {
-                    metadata.insert(key, v.clone());
-                }
-                Err(why) => errors.push(FieldError::new(path, why)),
-            },
-            _ if !key_ok => errors.push(FieldError::new(
-                path,
-                "keys are 1 to 64 letters, digits, '_', '-' or '.'",
-            )),
-            _ => errors.push(FieldError::new(
-                path,
-                "must be a string of at most 512 bytes",
-            )),
-        }
-    }
-    metadata
 }

@@ -37,6 +37,14 @@ pub trait Backend: sqlx::Database {
     /// writer runs one claim at a time.
     const SKIP_LOCKED: &'static str;
 
+    /// The condition that a job's task matches the full-text query bound at `param`
+    /// (made by [`Backend::text_query`]).
+    fn text_match(param: &str) -> String;
+
+    /// Search words (runs of letters and digits, never empty) as the query
+    /// [`Backend::text_match`] binds: every word must appear, stemmed.
+    fn text_query(words: &[&str]) -> String;
+
     /// A job id as this database binds it.
     fn id(job: JobId) -> Self::Id;
 

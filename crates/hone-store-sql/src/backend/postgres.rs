@@ -55,6 +55,14 @@ impl Backend for Postgres {
 
     type Hub = ();
 
+    fn text_match(param: &str) -> String {
+        format!("to_tsvector('english', spec ->> 'task') @@ plainto_tsquery('english', {param})")
+    }
+
+    fn text_query(words: &[&str]) -> String {
+        words.join(" ")
+    }
+
     fn id(job: JobId) -> Self::Id {
         job.0
     }

@@ -49,6 +49,23 @@ impl Backend for Sqlite {
     const SKIP_LOCKED: &'static str = "";
     type Hub = Hub;
 
+    fn text_match(param: &str) -> String {
+        format!(
+            "id IN (SELECT s.job_id FROM jobs_fts f JOIN job_search s ON s.id = f.rowid \
+             WHERE jobs_fts MATCH {param})"
+        )
+    }
+
+    /// Each word becomes a quoted FTS5 string, so the words are ANDed and nothing in them
+    /// is read as FTS5 syntax.
+    fn text_query(words: &[&str]) -> String {
+        words
+            .iter()
+            .map(|w| format!("\"{w}\""))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     fn id(job: JobId) -> Self::Id {
         Text(job.0)
     }

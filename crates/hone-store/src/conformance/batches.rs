@@ -19,6 +19,7 @@ fn batch(ids: &[JobId], key: Option<(&str, &str)>) -> NewBatch {
                 tenant: tenant(),
                 spec: spec(i32::try_from(i % 100).unwrap_or(0)),
                 idempotency: None,
+                retry_of: None,
             })
             .collect(),
         idempotency: key.map(|(key, fingerprint)| Idempotency {
@@ -102,6 +103,8 @@ pub async fn batch_idempotency_keys(store: Arc<dyn Store>, _clock: Arc<ManualClo
             key: "b-1".into(),
             fingerprint: "f".into(),
         }),
+
+        retry_of: None,
     };
     assert!(matches!(
         store.enqueue_job(single).await,

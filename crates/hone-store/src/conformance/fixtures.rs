@@ -23,6 +23,7 @@ pub(crate) async fn enqueue(store: &Arc<dyn Store>, priority: i32) -> JobId {
         tenant: tenant(),
         spec: spec(priority),
         idempotency: None,
+        retry_of: None,
     };
     match store.enqueue_job(new).await {
         Ok(Enqueued::Created(job)) => job.id,

@@ -59,6 +59,8 @@ pub async fn idempotency_keys(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
             key: "k-1".into(),
             fingerprint: fingerprint.into(),
         }),
+
+        retry_of: None,
     };
     let first = match store.enqueue_job(new("a")).await {
         Ok(Enqueued::Created(job)) => job.id,
@@ -122,7 +124,7 @@ pub async fn list_pages_newest_first(store: Arc<dyn Store>, _clock: Arc<ManualCl
             &tenant(),
             ListJobs {
                 limit: 10,
-                status: Some(JobStatus::Running),
+                filter: crate::JobFilter::status(JobStatus::Running),
                 ..Default::default()
             },
         )

@@ -11,6 +11,7 @@ mod batches;
 mod cancellation;
 mod claims;
 mod fixtures;
+mod history;
 mod jobs;
 mod keys;
 mod quotas;
@@ -21,6 +22,7 @@ pub use attempts::*;
 pub use batches::*;
 pub use cancellation::*;
 pub use claims::*;
+pub use history::*;
 pub use jobs::*;
 pub use keys::*;
 pub use quotas::*;
@@ -45,7 +47,7 @@ macro_rules! conformance_suite {
             webhook_secrets_rotate_with_overlap,
             keys_are_found_by_hash_and_revoked_within_their_tenant,
             first_key_is_made_once_and_usage_only_moves_forward,
-            quotas_hold_per_tenant_and_day);
+            quotas_hold_per_tenant_and_day, history_filters_match_a_reference);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

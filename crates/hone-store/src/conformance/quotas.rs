@@ -18,6 +18,7 @@ fn job(owner: &TenantId) -> NewJob {
         tenant: owner.clone(),
         spec: spec(0),
         idempotency: None,
+        retry_of: None,
     }
 }
 

@@ -22,6 +22,7 @@ async fn enqueue_with_webhook(store: &Arc<dyn Store>, events: serde_json::Value)
         tenant: tenant(),
         spec,
         idempotency: None,
+        retry_of: None,
     };
     match store.enqueue_job(new).await {
         Ok(Enqueued::Created(job)) => job.id,

@@ -1,0 +1,159 @@
+//! A [`JobFilter`] as SQL: the conditions that follow `WHERE tenant_id = $1` in a history
+//! query, a bulk cancel or a stats query, with their values to bind. Every condition is
+//! served by an index (see the `history` migration); tags and metadata entries go through
+//! their own tables, full-text search through the backend's ([`Backend::text_match`]).
+
+use std::fmt::Write as _;
+
+use hone_domain::JobId;
+use hone_store::JobFilter;
+use sqlx::query::Query;
+
+use crate::Backend;
+
+/// Most words of a search that count (the rest are ignored).
+const MAX_WORDS: usize = 32;
+
+/// A value a condition binds.
+#[derive(Debug, Clone)]
+pub enum Param {
+    /// Bound as text.
+    Text(String),
+    /// Bound as a 64-bit integer.
+    Int(i64),
+    /// Bound as a job id.
+    Id(JobId),
+}
+
+/// Conditions (each starting with ` AND `) and the values of their placeholders, in order.
+#[derive(Debug, Default)]
+pub struct Conditions {
+    /// The SQL text.
+    pub sql: String,
+    /// The values of `$first`, `$first + 1`, ...
+    pub params: Vec<Param>,
+    first: usize,
+}
+
+impl Conditions {
+    /// Conditions whose placeholders start at `$first` (`$1` is the tenant).
+    pub fn new(first: usize) -> Self {
+        Self {
+            first,
+            ..Self::default()
+        }
+    }
+
+    /// The next placeholder, bound to `p`.
+    fn bind(&mut self, p: Param) -> String {
+        self.params.push(p);
+        format!("${}", self.first + self.params.len() - 1)
+    }
+
+    fn any_of(&mut self, column: &str, values: impl IntoIterator<Item = String>) {
+        let marks: Vec<String> = values
+            .into_iter()
+            .map(|v| self.bind(Param::Text(v)))
+            .collect();
+        if !marks.is_empty() {
+            let _ = write!(self.sql, " AND {column} IN ({})", marks.join(", "));
+        }
+    }
+
+    /// Adds `condition` as it stands (it binds nothing).
+    pub fn push(&mut self, condition: &str) {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(condition);
+    }
+
+    /// Adds `id < before`, the paging condition.
+    pub fn before(&mut self, before: Option<JobId>) {
+        if let Some(id) = before {
+            let mark = self.bind(Param::Id(id));
+            let _ = write!(self.sql, " AND id < {mark}");
+        }
+    }
+
+    /// The placeholder number the next condition would take.
+    pub fn next_placeholder(&self) -> usize {
+        self.first + self.params.len()
+    }
+
+    /// Adds the conditions of `filter`.
+    pub fn filter<B: Backend>(&mut self, filter: &JobFilter) {
+        self.any_of(
+            "status",
+            filter.statuses.iter().map(|s| s.as_str().to_owned()),
+        );
+        self.any_of(
+            "reason",
+            filter.reasons.iter().map(|r| r.as_str().to_owned()),
+        );
+        self.any_of(
+            "language",
+            filter.languages.iter().map(|l| l.as_str().to_owned()),
+        );
+        self.any_of("model", filter.models.iter().cloned());
+        for tag in &filter.tags {
+            let mark = self.bind(Param::Text(tag.clone()));
+            let _ = write!(
+                self.sql,
+                " AND id IN (SELECT job_id FROM job_tags WHERE tenant_id = $1 AND tag = {mark})"
+            );
+        }
+        for (key, value) in &filter.metadata {
+            let k = self.bind(Param::Text(key.clone()));
+            let v = self.bind(Param::Text(value.clone()));
+            let _ = write!(
+                self.sql,
+                " AND id IN (SELECT job_id FROM job_labels \
+                 WHERE tenant_id = $1 AND key = {k} AND value = {v})"
+            );
+        }
+        if let Some(t) = filter.created_after {
+            let mark = self.bind(Param::Int(t.as_millis()));
+            let _ = write!(self.sql, " AND created_at >= {mark}");
+        }
+        if let Some(t) = filter.created_before {
+            let mark = self.bind(Param::Int(t.as_millis()));
+            let _ = write!(self.sql, " AND created_at < {mark}");
+        }
+        if let Some(text) = &filter.text {
+            let words: Vec<&str> = text
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .take(MAX_WORDS)
+                .collect();
+            if words.is_empty() {
+                self.sql.push_str(" AND 1 = 0");
+            } else {
+                let mark = self.bind(Param::Text(B::text_query(&words)));
+                let _ = write!(self.sql, " AND {}", B::text_match(&mark));
+            }
+        }
+        if let Some(id) = filter.retry_of {
+            let mark = self.bind(Param::Id(id));
+            let _ = write!(self.sql, " AND retry_of = {mark}");
+        }
+    }
+}
+
+/// Binds `params` to `query`, in order.
+pub fn bind_all<'q, B>(
+    mut query: Query<'q, B, B::Arguments>,
+    params: &'q [Param],
+) -> Query<'q, B, B::Arguments>
+where
+    B: Backend,
+    for<'a> i64: sqlx::Encode<'a, B> + sqlx::Type<B>,
+    for<'a> &'a str: sqlx::Encode<'a, B> + sqlx::Type<B>,
+{
+    for p in params {
+        query = match p {
+            Param::Text(s) => query.bind(s.as_str()),
+            Param::Int(i) => query.bind(*i),
+            Param::Id(id) => query.bind(B::id(*id)),
+        };
+    }
+    query
+}
