@@ -5,7 +5,8 @@
 -- `model` (the actor's) and `reason` (the outcome's) are generated from the stored JSON, so
 -- no writer has to remember them. A job's tags and metadata entries get a row each in
 -- `job_tags` and `job_labels`, written by the jobs INSERT trigger: an indexed lookup for
--- `tag=` and `metadata.KEY=` instead of a scan of every spec.
+-- `tag=` and `metadata.KEY=` instead of a scan of every spec. A re-run (`retry_of`) marks
+-- its original's `retried_as` in the same statement.
 ALTER TABLE jobs
     ADD COLUMN model TEXT GENERATED ALWAYS AS (spec -> 'actor' ->> 'model') STORED,
     ADD COLUMN reason TEXT GENERATED ALWAYS AS (outcome ->> 'reason') STORED,
@@ -51,6 +52,9 @@ BEGIN
     SELECT j.tenant_id, m.key, m.value, j.id
     FROM new_jobs j, jsonb_each_text(j.metadata) AS m
     WHERE j.metadata <> '{}'::jsonb;
+    UPDATE jobs j SET retried_as = n.id
+    FROM new_jobs n
+    WHERE n.retry_of IS NOT NULL AND j.id = n.retry_of AND j.tenant_id = n.tenant_id;
     PERFORM pg_notify('hone_jobs', '');
     RETURN NULL;
 END;

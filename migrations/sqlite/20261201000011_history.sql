@@ -6,7 +6,8 @@
 -- no writer has to remember them. A job's tags and metadata entries get a row each in
 -- `job_tags` and `job_labels`, written by INSERT triggers. The task is indexed by FTS5
 -- (porter stemming, like Postgres's `english` configuration), keyed by `job_search`'s
--- INTEGER PRIMARY KEY, which unlike a plain table's rowid survives a VACUUM.
+-- INTEGER PRIMARY KEY, which unlike a plain table's rowid survives a VACUUM. A re-run
+-- (`retry_of`) marks its original's `retried_as` in the same statement.
 ALTER TABLE jobs ADD COLUMN model TEXT
     GENERATED ALWAYS AS (json_extract(spec, '$.actor.model')) VIRTUAL;
 ALTER TABLE jobs ADD COLUMN reason TEXT
@@ -60,6 +61,11 @@ BEGIN
     INSERT INTO job_search (job_id) VALUES (NEW.id);
     INSERT INTO jobs_fts (rowid, task)
     SELECT id, json_extract(NEW.spec, '$.task') FROM job_search WHERE job_id = NEW.id;
+END;
+
+CREATE TRIGGER jobs_retried AFTER INSERT ON jobs WHEN NEW.retry_of IS NOT NULL
+BEGIN
+    UPDATE jobs SET retried_as = NEW.id WHERE id = NEW.retry_of AND tenant_id = NEW.tenant_id;
 END;
 
 CREATE TRIGGER jobs_unindexed BEFORE DELETE ON jobs

@@ -23,41 +23,65 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let declared_json = match req.headers().get(header::CONTENT_TYPE) {
-            None => true,
-            Some(v) => v.to_str().is_ok_and(|ct| {
-                let essence = ct
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-                essence == "application/json" || essence.ends_with("+json")
-            }),
-        };
-        if !declared_json {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        let deadline = req
-            .extensions()
-            .get::<BodyTimeout>()
-            .map_or(HttpLimits::default().body_timeout, |t| t.0);
-        let read = Bytes::from_request(req, state);
-        let bytes = tokio::time::timeout(deadline, read)
-            .await
-            .map_err(|_| ApiError::BodyTimeout)?
-            .map_err(|e| {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::MalformedJson(format!("the body could not be read: {e}"))
-                }
-            })?;
-        check_depth(&bytes)?;
-        let value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::MalformedJson(format!("invalid JSON: {e}")))?;
-        Ok(Self { value })
+        let bytes = read(req, state).await?;
+        Ok(Self {
+            value: parse(&bytes)?,
+        })
     }
+}
+
+/// A JSON body that may be left out: an empty body reads as `None`.
+pub struct OptionalJsonBody(pub Option<Value>);
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(None));
+        }
+        parse(&bytes).map(|v| Self(Some(v)))
+    }
+}
+
+/// The body's bytes: a JSON media type (or none), within the limit and the body timeout.
+async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    let declared_json = match req.headers().get(header::CONTENT_TYPE) {
+        None => true,
+        Some(v) => v.to_str().is_ok_and(|ct| {
+            let essence = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            essence == "application/json" || essence.ends_with("+json")
+        }),
+    };
+    if !declared_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let deadline = req
+        .extensions()
+        .get::<BodyTimeout>()
+        .map_or(HttpLimits::default().body_timeout, |t| t.0);
+    let read = Bytes::from_request(req, state);
+    tokio::time::timeout(deadline, read)
+        .await
+        .map_err(|_| ApiError::BodyTimeout)?
+        .map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::MalformedJson(format!("the body could not be read: {e}"))
+            }
+        })
+}
+
+fn parse(bytes: &[u8]) -> Result<Value, ApiError> {
+    check_depth(bytes)?;
+    serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(format!("invalid JSON: {e}")))
 }
 
 /// Rejects bodies nested deeper than [`MAX_DEPTH`], counting brackets outside strings.

@@ -23,6 +23,7 @@ pub mod keys;
 pub mod limits;
 pub mod live;
 pub mod problem;
+pub mod runtimes;
 pub mod server;
 pub mod webhooks;
 
@@ -61,9 +62,9 @@ pub struct AppState {
     /// Each model provider a job may name: usable, or what to configure (submissions naming
     /// an unusable or unknown one get `422`).
     pub providers: Arc<std::collections::BTreeMap<String, Result<(), String>>>,
-    /// The languages whose runtime passed the sandbox's start-up check in this process;
+    /// Every language's runtime as the sandbox's start-up check in this process found it;
     /// `None` in an API-only process, which cannot know its workers' runtimes.
-    pub languages: Option<Arc<[hone_domain::Language]>>,
+    pub runtimes: Option<Arc<[runtimes::RuntimeInfo]>>,
 }
 
 /// Request bodies larger than this get `413`.
@@ -138,6 +139,17 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, "/v1/keys", get(keys::list_keys)),
         route(Method::DELETE, "/v1/keys/{id}", delete(keys::revoke_key)),
         route(Method::GET, "/v1/audit", get(audit::list_audit)),
+        route(Method::GET, "/v1/runtimes", get(runtimes::list_runtimes)),
+        route(
+            Method::POST,
+            "/v1/jobs/{id}/retry",
+            post(jobs::retry::retry_job),
+        ),
+        route(
+            Method::POST,
+            "/v1/jobs/cancel",
+            post(jobs::bulk_cancel::cancel_jobs),
+        ),
     ]
 }
 

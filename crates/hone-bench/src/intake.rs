@@ -201,7 +201,7 @@ pub(crate) async fn hone_server(store: Arc<dyn hone_store::Store>) -> anyhow::Re
         secret_overlap: Duration::from_secs(0),
         max_secrets: 3,
         providers: Arc::new(providers),
-        languages: None,
+        runtimes: None,
     };
     listen(hone_api::router(state, hone_api::HttpLimits::default())).await
 }

@@ -50,7 +50,7 @@ async fn serve(store: Arc<dyn Store>) -> anyhow::Result<String> {
         secret_overlap: Duration::from_secs(0),
         max_secrets: 3,
         providers: Arc::default(),
-        languages: None,
+        runtimes: None,
     };
     let router = hone_api::router(state, hone_api::HttpLimits::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

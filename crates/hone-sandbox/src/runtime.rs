@@ -75,6 +75,31 @@ pub fn candidate_lines(code: &str) -> u32 {
     u32::try_from(code.trim_end().lines().count()).unwrap_or(u32::MAX)
 }
 
+/// What `interpreter --version` prints first (stdout, or stderr for interpreters that write
+/// it there), within two seconds; `None` if it says nothing.
+pub async fn version(interpreter: &Path) -> Option<String> {
+    let run = tokio::process::Command::new(interpreter)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(2), run)
+        .await
+        .ok()?
+        .ok()?;
+    let text = if out.stdout.is_empty() {
+        out.stderr
+    } else {
+        out.stdout
+    };
+    let first = String::from_utf8_lossy(&text)
+        .lines()
+        .next()?
+        .trim()
+        .to_owned();
+    (!first.is_empty()).then_some(first)
+}
+
 /// Resolves every runtime whose interpreter exists: `overrides` (language, path) replace the
 /// defaults. Returns the usable runtimes and, for the others, why they are not usable.
 pub fn resolve(overrides: &[(Language, PathBuf)]) -> (Vec<Runtime>, Vec<String>) {

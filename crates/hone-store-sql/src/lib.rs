@@ -5,7 +5,8 @@
 //! - [`backend`] is the seam, what truly differs (the id type, the claim statement, how a
 //!   step is written, how a commit is announced), one module a database;
 //! - [`rows`] maps rows to domain types;
-//! - [`intake`] stores submitted jobs and cancels them, [`batch`] many at once; [`events`] appends to a job's log;
+//! - [`intake`] stores submitted jobs and cancels them, [`batch`] many at once, [`bulk`]
+//!   cancels every job a filter takes; [`events`] appends to a job's log;
 //! - [`quotas`] checks and sets the tenants' quotas;
 //! - [`lifecycle`] keeps a claimed job's lease, ends it, or sends it back to the queue;
 //! - [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries; [`filter`]
@@ -21,6 +22,7 @@
 pub mod audit;
 pub mod backend;
 pub mod batch;
+pub mod bulk;
 pub mod deliveries;
 pub mod events;
 pub mod filter;

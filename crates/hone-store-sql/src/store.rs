@@ -5,11 +5,11 @@
 use async_trait::async_trait;
 use hone_domain::{Attempt, Event, Job, JobId, KeyId, TenantId, Timestamp};
 use hone_store::{
-    Actor, ActorOutput, AttemptDecision, AuditEntry, AuditPage, CancelOutcome, ClaimDeliveries,
-    ClaimJobs, Claimed, CritiqueRecord, Delivery, DeliveryTry, DueDelivery, Enqueued,
-    EnqueuedBatch, EventSignal, EventsPage, ExecutionRecord, FinishJob, JobControl, JobPage,
-    KeyInfo, KeyRates, Lease, ListJobs, NewBatch, NewJob, NewKey, Requeue, RotateSecret, Signal,
-    Store, StoreError, TenantEvent, TenantQuotas, TenantUsage, WebhookSecret,
+    Actor, ActorOutput, AttemptDecision, AuditEntry, AuditPage, BulkCancel, CancelOutcome,
+    ClaimDeliveries, ClaimJobs, Claimed, CritiqueRecord, Delivery, DeliveryTry, DueDelivery,
+    Enqueued, EnqueuedBatch, EventSignal, EventsPage, ExecutionRecord, FinishJob, JobControl,
+    JobFilter, JobPage, KeyInfo, KeyRates, Lease, ListJobs, NewBatch, NewJob, NewKey, Requeue,
+    RotateSecret, Signal, Store, StoreError, TenantEvent, TenantQuotas, TenantUsage, WebhookSecret,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -115,6 +115,21 @@ where
             self.appended(id, seq);
         }
         Ok(outcome)
+    }
+
+    async fn cancel_jobs(
+        &self,
+        tenant: &TenantId,
+        filter: &JobFilter,
+    ) -> Result<BulkCancel, StoreError> {
+        let done = SqlStore::cancel_jobs(self, tenant, filter).await?;
+        for id in done.flagged {
+            B::announce(&self.hub, Announce::Cancel(id));
+        }
+        for (id, seq) in done.appended {
+            self.appended(id, seq);
+        }
+        Ok(done.counts)
     }
 
     async fn claim_jobs(&self, claim: ClaimJobs) -> Result<Vec<Claimed>, StoreError> {

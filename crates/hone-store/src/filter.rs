@@ -42,3 +42,12 @@ impl JobFilter {
         *self == Self::default()
     }
 }
+
+/// What a bulk cancel did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BulkCancel {
+    /// Queued jobs cancelled at once.
+    pub cancelled: u64,
+    /// Running jobs whose workers were told to stop.
+    pub requested: u64,
+}

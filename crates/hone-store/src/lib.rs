@@ -27,7 +27,7 @@ use hone_domain::{Attempt, Event, Job, JobId, KeyId, TenantId, Timestamp};
 pub use audit::{Actor, AuditAction, AuditEntry, AuditPage};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, UnknownName};
-pub use filter::JobFilter;
+pub use filter::{BulkCancel, JobFilter};
 pub use params::*;
 pub use webhooks::*;
 
@@ -55,6 +55,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// The tenant's jobs, newest first.
     async fn list_jobs(&self, tenant: &TenantId, query: ListJobs) -> Result<JobPage, StoreError>;
+
+    /// Cancels every queued job of the tenant passing `filter` and asks the workers of every
+    /// running one to stop; finished jobs are left alone.
+    async fn cancel_jobs(
+        &self,
+        tenant: &TenantId,
+        filter: &JobFilter,
+    ) -> Result<BulkCancel, StoreError>;
 
     /// Every attempt of a job, in order. `None` if the job does not exist for the tenant.
     async fn list_attempts(

@@ -93,13 +93,13 @@ impl Application {
             );
         }
         let mut sandbox_name = "none";
-        let mut languages = None;
+        let mut runtime_report = None;
         let engine = match &settings.worker {
             None => None,
             Some(side) => {
-                let (sandbox, runtimes) = build_sandbox(&side.sandbox).await?;
+                let (sandbox, runtimes, report) = build_sandbox(&side.sandbox).await?;
                 sandbox_name = sandbox.name();
-                languages = Some(runtimes.0.iter().map(|r| r.language).collect());
+                runtime_report = Some(report.into());
                 Some(Engine {
                     store: store.clone(),
                     providers: build_providers(&common.models)?,
@@ -149,7 +149,7 @@ impl Application {
                     secret_overlap: Duration::from_secs(secrets.webhook_secret_overlap_s),
                     max_secrets: secrets.webhook_max_secrets,
                     providers: Arc::new(providers),
-                    languages,
+                    runtimes: runtime_report,
                 };
                 let limits = HttpLimits {
                     body_bytes: http.body_limit,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use hone_api::runtimes::RuntimeInfo;
 use hone_domain::Language;
 use hone_llm::{OpenAiCompatible, OpenAiConfig, Providers, Replay, RetryPolicy};
 use hone_sandbox::verify::Runtimes;
@@ -16,7 +17,11 @@ use crate::config::{ModelArgs, SandboxArgs, SandboxKind};
 
 /// Builds the sandbox and runs a tiny program in each runtime through it. Runtimes that fail
 /// are left out (their jobs are refused at submission); none working refuses the start.
-pub async fn build_sandbox(args: &SandboxArgs) -> anyhow::Result<(Arc<dyn Sandbox>, Runtimes)> {
+/// Returns the sandbox, the runtimes that passed, and a report on every language (with its
+/// interpreter's version) for `GET /v1/runtimes`.
+pub async fn build_sandbox(
+    args: &SandboxArgs,
+) -> anyhow::Result<(Arc<dyn Sandbox>, Runtimes, Vec<RuntimeInfo>)> {
     let mut config = SandboxConfig {
         bwrap: args.bwrap.clone(),
         uid_base: args.sandbox_uid_base,
@@ -53,9 +58,30 @@ pub async fn build_sandbox(args: &SandboxArgs) -> anyhow::Result<(Arc<dyn Sandbo
     ];
     let (found, mut failed) = runtime::resolve(&overrides);
     let mut working = Vec::new();
-    for rt in found {
-        match hone_sandbox::self_check(sandbox.as_ref(), std::slice::from_ref(&rt)).await {
-            Ok(()) => working.push(rt),
+    let mut report = Vec::new();
+    for language in Language::ALL {
+        let Some(rt) = found.iter().find(|r| r.language == language) else {
+            let prefix = format!("{}: ", language.as_str());
+            let why = failed.iter().find_map(|f| f.strip_prefix(&prefix));
+            report.push(RuntimeInfo {
+                language,
+                interpreter: None,
+                version: None,
+                ready: false,
+                error: why.map(str::to_owned),
+            });
+            continue;
+        };
+        let checked = hone_sandbox::self_check(sandbox.as_ref(), std::slice::from_ref(rt)).await;
+        report.push(RuntimeInfo {
+            language,
+            interpreter: Some(rt.interpreter.display().to_string()),
+            version: runtime::version(&rt.interpreter).await,
+            ready: checked.is_ok(),
+            error: checked.as_ref().err().map(ToString::to_string),
+        });
+        match checked {
+            Ok(()) => working.push(rt.clone()),
             Err(e) => failed.push(e.to_string()),
         }
     }
@@ -71,7 +97,7 @@ pub async fn build_sandbox(args: &SandboxArgs) -> anyhow::Result<(Arc<dyn Sandbo
     }
     let names: Vec<&str> = working.iter().map(|r| r.language.as_str()).collect();
     tracing::info!(backend = sandbox.name(), runtimes = ?names, "sandbox self-check passed");
-    Ok((sandbox, Runtimes(working)))
+    Ok((sandbox, Runtimes(working), report))
 }
 
 /// Whether each provider a job may name can be used, and if not what to set.

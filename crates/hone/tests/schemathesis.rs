@@ -151,6 +151,7 @@ fn fuzz(db: &str) {
             ),
         )
         .env("SCHEMATHESIS_HOOKS", "hooks")
+        .env("HONE_FUZZ_KEY", &server.key)
         .arg("--config-file")
         .arg(fuzz.join("schemathesis.toml"))
         // Run from target/, where schemathesis keeps its cache of examples and crashes.
@@ -158,7 +159,6 @@ fn fuzz(db: &str) {
         .arg("run")
         .arg(root().join("openapi.yaml"))
         .args(["--url", &server.base])
-        .args(["--header", &format!("Authorization: Bearer {}", server.key)])
         .args(["--checks", "all", "--phases", "coverage,fuzzing,stateful"])
         .args(["--max-time", &seconds, "--seed", &seed])
         // One worker: with two threads, CPython 3.11's `ast` module (which Hypothesis uses to
@@ -175,6 +175,23 @@ fn fuzz(db: &str) {
         "schemathesis found failures:\n{text}\n{}\nthe server's log, last lines:\n{}",
         String::from_utf8_lossy(&out.stderr),
         log_tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    );
+    // The fuzzer authenticated (through the security scheme): it stored jobs.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let stored = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/v1/jobs?limit=1", server.base))
+            .bearer_auth(&server.key)
+            .send()
+            .await
+            .expect("list jobs")
+            .json::<serde_json::Value>()
+            .await
+            .expect("json")
+    });
+    assert!(
+        stored["items"].as_array().is_some_and(|a| !a.is_empty()),
+        "the fuzzer stored no job: was its key sent? {stored}"
     );
     let summary: Vec<&str> = text.lines().rev().take(12).collect();
     eprintln!(

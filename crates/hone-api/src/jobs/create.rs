@@ -72,8 +72,10 @@ pub(crate) fn runnable(state: &AppState, spec: &JobSpec) -> Vec<FieldError> {
             }
         }
     }
-    if let Some(languages) = &state.languages
-        && !languages.contains(&spec.language)
+    if let Some(runtimes) = &state.runtimes
+        && !runtimes
+            .iter()
+            .any(|r| r.language == spec.language && r.ready)
     {
         errors.push(FieldError::new(
             "language",

@@ -3,6 +3,7 @@
 
 pub mod attempts;
 pub mod batch;
+pub mod bulk_cancel;
 pub mod cancel;
 pub mod create;
 pub mod deliveries;
@@ -10,6 +11,7 @@ pub mod events;
 pub mod filter;
 pub mod get;
 pub mod list;
+pub mod retry;
 
 use hone_domain::JobId;
 

@@ -230,3 +230,90 @@ pub async fn history_filters_match_a_reference(store: Arc<dyn Store>, clock: Arc
     };
     assert!(all(&store, &tenant(), nothing).await.is_empty());
 }
+
+/// A bulk cancel ends exactly the filtered queued jobs (with their events), flags exactly
+/// the filtered running ones, and leaves finished jobs and other tenants alone.
+pub async fn bulk_cancel_takes_exactly_the_filtered_unfinished_jobs(
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+) {
+    let before = varied_history(&store, &clock).await;
+    let filter = JobFilter {
+        tags: vec!["ci".into()],
+        ..JobFilter::default()
+    };
+    let taken = |j: &&Job| reference(j, &filter);
+    let queued = before
+        .iter()
+        .filter(taken)
+        .filter(|j| j.status == JobStatus::Queued)
+        .count() as u64;
+    let running = before
+        .iter()
+        .filter(taken)
+        .filter(|j| j.status == JobStatus::Running)
+        .count() as u64;
+    assert!(queued > 0 && running > 0, "the history must hold both");
+    let done = store.cancel_jobs(&tenant(), &filter).await.expect("cancel");
+    assert_eq!((done.cancelled, done.requested), (queued, running));
+    let after = all(&store, &tenant(), JobFilter::default()).await;
+    for (old, new) in before.iter().zip(&after) {
+        let hit = reference(old, &filter);
+        match old.status {
+            JobStatus::Queued if hit => {
+                assert_eq!(new.status, JobStatus::Cancelled);
+                let events = super::fixtures::events_after(&store, new.id, 1).await;
+                assert_eq!(events.len(), 1, "one job.cancelled event");
+            }
+            JobStatus::Running if hit => assert!(new.cancel_requested),
+            _ => assert_eq!((new.status, new.cancel_requested), (old.status, false)),
+        }
+    }
+    let other = key_for("history-other", &clock).tenant;
+    let theirs = all(&store, &other, JobFilter::default()).await;
+    assert!(theirs.iter().all(|j| j.status != JobStatus::Cancelled));
+    let again = store.cancel_jobs(&tenant(), &filter).await.expect("cancel");
+    assert_eq!(
+        (again.cancelled, again.requested),
+        (0, 0),
+        "nothing left to cancel"
+    );
+}
+
+/// A re-run names its original, and the original its newest re-run.
+pub async fn retries_are_linked_both_ways(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
+    let first = add(&store, &tenant(), spec_for(1)).await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let new = NewJob {
+            id: JobId::new(),
+            tenant: tenant(),
+            spec: spec_for(2),
+            idempotency: None,
+            retry_of: Some(first),
+        };
+        match store.enqueue_job(new).await {
+            Ok(Enqueued::Created(job)) => {
+                assert_eq!(job.retry_of, Some(first));
+                ids.push(job.id);
+            }
+            other => panic!("enqueue failed: {other:?}"),
+        }
+    }
+    let original = store
+        .get_job(&tenant(), first)
+        .await
+        .expect("get")
+        .expect("job");
+    assert_eq!(original.retried_as, Some(ids[1]));
+    let retries = JobFilter {
+        retry_of: Some(first),
+        ..JobFilter::default()
+    };
+    let found: Vec<JobId> = all(&store, &tenant(), retries)
+        .await
+        .iter()
+        .map(|j| j.id)
+        .collect();
+    assert_eq!(found, vec![ids[1], ids[0]]);
+}

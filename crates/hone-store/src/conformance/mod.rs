@@ -47,7 +47,8 @@ macro_rules! conformance_suite {
             webhook_secrets_rotate_with_overlap,
             keys_are_found_by_hash_and_revoked_within_their_tenant,
             first_key_is_made_once_and_usage_only_moves_forward,
-            quotas_hold_per_tenant_and_day, history_filters_match_a_reference);
+            quotas_hold_per_tenant_and_day, history_filters_match_a_reference,
+            bulk_cancel_takes_exactly_the_filtered_unfinished_jobs, retries_are_linked_both_ways);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

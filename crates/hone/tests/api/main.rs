@@ -15,6 +15,7 @@ mod connections;
 mod fake_model;
 mod first_run;
 mod helpers;
+mod history;
 mod jobs;
 mod keys_cli;
 mod live;

@@ -1,0 +1,71 @@
+//! `POST /v1/jobs/{id}/retry`: a new job from a job's stored spec, with optional changes as
+//! a JSON merge patch (RFC 7396) over that spec, validated like any submission. The new job
+//! names the original (`retry_of`); the original names its newest re-run (`retried_as`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use hone_domain::{FieldError, JobId, JobSpec};
+use hone_store::{Idempotency, NewJob, StoreError};
+use serde_json::Value;
+
+use super::create::{answer, fingerprint, idempotency_key, runnable};
+use super::{job_id, no_job};
+use crate::AppState;
+use crate::auth::{Caller, Write};
+use crate::body::OptionalJsonBody;
+use crate::problem::ApiError;
+
+/// Re-runs a job; `202` with the new job and its `Location`.
+pub async fn retry_job(
+    State(state): State<AppState>,
+    Caller { tenant, .. }: Caller<Write>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OptionalJsonBody(patch): OptionalJsonBody,
+) -> Result<Response, ApiError> {
+    let id = job_id(&id)?;
+    let key = idempotency_key(&headers)?;
+    if let Some(p) = &patch
+        && !p.is_object()
+    {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "",
+            "the body must be a JSON object: a merge patch of the job's spec",
+        )]));
+    }
+    let original = state
+        .store
+        .get_job(&tenant, id)
+        .await?
+        .ok_or_else(|| no_job(id))?;
+    let mut value = serde_json::to_value(&original.spec)
+        .map_err(|e| ApiError::Internal(StoreError::corrupt("spec", e)))?;
+    if let Some(p) = &patch {
+        json_patch::merge(&mut value, p);
+    }
+    let spec = JobSpec::parse(&value).map_err(ApiError::Validation)?;
+    let errors = runnable(&state, &spec);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let request = serde_json::json!({"retry_of": id, "patch": patch.unwrap_or(Value::Null)});
+    let new = NewJob {
+        id: JobId::new(),
+        tenant,
+        spec,
+        idempotency: key.map(|key| Idempotency {
+            key,
+            fingerprint: fingerprint(&request),
+        }),
+        retry_of: Some(id),
+    };
+    let (status, job) = answer(state.store.enqueue_job(new).await?)?;
+    let location = format!("/v1/jobs/{}", job.id);
+    let mut resp = (status, Json(job)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
