@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod keys;
 pub mod limits;
 pub mod live;
+pub mod metrics;
 pub mod problem;
 pub mod runtimes;
 pub mod server;
@@ -65,6 +66,8 @@ pub struct AppState {
     /// Every language's runtime as the sandbox's start-up check in this process found it;
     /// `None` in an API-only process, which cannot know its workers' runtimes.
     pub runtimes: Option<Arc<[runtimes::RuntimeInfo]>>,
+    /// Where `GET /metrics` is served; `None` when metrics are off.
+    pub metrics: Option<metrics::MetricsRoute>,
 }
 
 /// Request bodies larger than this get `413`.
@@ -95,6 +98,7 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, "/healthz", get(health::healthz)),
         route(Method::GET, "/readyz", get(health::readyz)),
         route(Method::GET, "/openapi.yaml", get(health::openapi)),
+        route(Method::GET, "/metrics", get(metrics::metrics)),
         route(Method::POST, "/v1/jobs", post(jobs::create::create_job)),
         route(
             Method::POST,

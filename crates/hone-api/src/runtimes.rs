@@ -2,8 +2,6 @@
 //! version and the result of the sandbox's start-up check (a hello-world run inside the
 //! sandbox). An API-only process runs no jobs and says so.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::State;
 use hone_domain::Language;
@@ -34,7 +32,7 @@ pub struct RuntimeList {
     /// theirs to report).
     pub runs_jobs: bool,
     /// Every language, in a fixed order.
-    pub items: Arc<[RuntimeInfo]>,
+    pub items: Vec<RuntimeInfo>,
 }
 
 /// Lists the runtimes.
@@ -45,11 +43,11 @@ pub async fn list_runtimes(
     Json(match &state.runtimes {
         Some(items) => RuntimeList {
             runs_jobs: true,
-            items: items.clone(),
+            items: items.to_vec(),
         },
         None => RuntimeList {
             runs_jobs: false,
-            items: Arc::from(Vec::new()),
+            items: Vec::new(),
         },
     })
 }

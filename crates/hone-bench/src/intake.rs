@@ -202,6 +202,7 @@ pub(crate) async fn hone_server(store: Arc<dyn hone_store::Store>) -> anyhow::Re
         max_secrets: 3,
         providers: Arc::new(providers),
         runtimes: None,
+        metrics: None,
     };
     listen(hone_api::router(state, hone_api::HttpLimits::default())).await
 }

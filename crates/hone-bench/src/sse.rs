@@ -51,6 +51,7 @@ async fn serve(store: Arc<dyn Store>) -> anyhow::Result<String> {
         max_secrets: 3,
         providers: Arc::default(),
         runtimes: None,
+        metrics: None,
     };
     let router = hone_api::router(state, hone_api::HttpLimits::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

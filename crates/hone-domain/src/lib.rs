@@ -14,6 +14,7 @@ pub mod extract;
 pub mod ids;
 pub mod job;
 pub mod jsonscan;
+pub mod metric;
 pub mod prompt;
 pub mod spec;
 pub mod status;

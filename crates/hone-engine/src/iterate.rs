@@ -83,6 +83,7 @@ pub(crate) async fn iterate(
             ));
         }
         let partial = progress.partial.take().filter(|a| a.iteration == iteration);
+        let started = std::time::Instant::now();
         let ran = one_iteration(
             engine,
             claimed,
@@ -91,6 +92,7 @@ pub(crate) async fn iterate(
             progress.previous.as_ref(),
         )
         .await?;
+        crate::observe::iteration(spec.language, started.elapsed());
         tokens += ran.tokens;
         let previous_feedback = progress.previous.as_ref().map(|(_, f)| f);
         match plan::decide(
@@ -203,9 +205,11 @@ async fn one_iteration(
     let execution = match partial.and_then(|a| a.execution.clone()) {
         Some(e) => e,
         None => {
-            let e = verify::execute(engine.sandbox.as_ref(), &engine.runtimes, spec, &code)
-                .await
-                .map_err(Halt::Sandbox)?;
+            let started = std::time::Instant::now();
+            let ran = verify::execute(engine.sandbox.as_ref(), &engine.runtimes, spec, &code).await;
+            let status = ran.as_ref().map_or("error", |e| e.status.as_str());
+            crate::observe::sandbox_run(spec.language, status, started.elapsed());
+            let e = ran.map_err(Halt::Sandbox)?;
             store
                 .record_execution(
                     lease,

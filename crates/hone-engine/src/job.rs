@@ -13,8 +13,8 @@ use crate::lease::{LeaseKeeper, Stop};
 /// How a job's run on this worker ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobRun {
-    /// The job ended in this status.
-    Finished(JobStatus),
+    /// The job ended in this status, for this reason.
+    Finished(JobStatus, OutcomeReason),
     /// An infrastructure error sent it back to the queue.
     Requeued,
     /// Another worker owns it now; nothing more was written.
@@ -53,6 +53,12 @@ pub async fn run_job(engine: &Engine, claimed: Claimed) -> JobRun {
         switch,
     );
     let run = finish_run(engine, &claimed, &keeper).await;
+    match run {
+        JobRun::Finished(_, reason) => crate::observe::finished(reason),
+        JobRun::Requeued => crate::observe::requeued(),
+        JobRun::LeaseLost => crate::observe::lease_lost(),
+        JobRun::Abandoned | JobRun::Released => {}
+    }
     drop(keeper);
     engine.running.unregister(claimed.job.id);
     run
@@ -74,7 +80,7 @@ async fn finish_run(engine: &Engine, claimed: &Claimed, keeper: &LeaseKeeper) ->
             ),
         );
         return match engine.store.finish_job(&claimed.lease, finish).await {
-            Ok(()) => JobRun::Finished(JobStatus::Failed),
+            Ok(()) => JobRun::Finished(JobStatus::Failed, OutcomeReason::Error),
             Err(StoreError::LeaseLost(_)) => JobRun::LeaseLost,
             Err(_) => JobRun::Abandoned,
         };
@@ -126,10 +132,11 @@ async fn finish_run(engine: &Engine, claimed: &Claimed, keeper: &LeaseKeeper) ->
         }
     };
     let status = finish.status;
+    let reason = finish.outcome.reason;
     match engine.store.finish_job(&claimed.lease, finish).await {
         Ok(()) => {
             tracing::info!(%job, status = status.as_str(), "job finished");
-            JobRun::Finished(status)
+            JobRun::Finished(status, reason)
         }
         Err(StoreError::LeaseLost(_)) => JobRun::LeaseLost,
         Err(e) => {
@@ -179,7 +186,7 @@ async fn requeue(engine: &Engine, claimed: &Claimed, why: String) -> JobRun {
             .finish_job(&claimed.lease, finish.clone())
             .await
         {
-            Ok(()) => JobRun::Finished(JobStatus::Failed),
+            Ok(()) => JobRun::Finished(JobStatus::Failed, OutcomeReason::Error),
             Err(StoreError::LeaseLost(_)) => JobRun::LeaseLost,
             // Perhaps the best code itself is what the store refuses: end the job without it.
             Err(e) => {
@@ -187,7 +194,7 @@ async fn requeue(engine: &Engine, claimed: &Claimed, why: String) -> JobRun {
                 let mut bare = finish;
                 bare.outcome.code = None;
                 match engine.store.finish_job(&claimed.lease, bare).await {
-                    Ok(()) => JobRun::Finished(JobStatus::Failed),
+                    Ok(()) => JobRun::Finished(JobStatus::Failed, OutcomeReason::Error),
                     Err(StoreError::LeaseLost(_)) => JobRun::LeaseLost,
                     Err(_) => JobRun::Abandoned,
                 }

@@ -11,6 +11,7 @@
 mod iterate;
 pub mod job;
 pub mod lease;
+pub mod observe;
 pub mod plan;
 pub mod steps;
 

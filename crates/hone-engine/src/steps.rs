@@ -9,6 +9,8 @@ use hone_domain::spec::{JobSpec, ModelSpec};
 use hone_domain::{Critique, Execution, Feedback, JobId, ModelCall, Usage};
 use hone_llm::{ChatRequest, LlmError, Providers};
 
+use crate::observe;
+
 /// Asks the actor for code; `previous` is the last iteration's code and feedback.
 pub async fn write_code(
     providers: &Providers,
@@ -17,7 +19,7 @@ pub async fn write_code(
     previous: Option<(&str, &Feedback)>,
 ) -> Result<(String, ModelCall), LlmError> {
     let messages = prompt::actor_messages(spec, previous);
-    let (answer, call) = ask(providers, job, &spec.actor, messages, None).await?;
+    let (answer, call) = ask(providers, job, &spec.actor, "actor", messages, None).await?;
     Ok((extract_code(&answer, spec.language), call))
 }
 
@@ -32,13 +34,21 @@ pub async fn review(
 ) -> Result<(Critique, ModelCall), LlmError> {
     let mut messages = prompt::critic_messages(spec, code, execution);
     let schema = Some(("critique".to_owned(), Critique::json_schema()));
-    let (answer, mut call) = ask(providers, job, critic, messages.clone(), schema.clone()).await?;
+    let (answer, mut call) = ask(
+        providers,
+        job,
+        critic,
+        "critic",
+        messages.clone(),
+        schema.clone(),
+    )
+    .await?;
     if let Some(critique) = Critique::parse_answer(&answer) {
         return Ok((critique, call));
     }
     messages.push(prompt::assistant(&answer));
     messages.push(prompt::critic_repair_message());
-    let (repaired, repair_call) = ask(providers, job, critic, messages, schema).await?;
+    let (repaired, repair_call) = ask(providers, job, critic, "critic", messages, schema).await?;
     call.latency_ms += repair_call.latency_ms;
     call.usage.add(repair_call.usage);
     let critique =
@@ -50,12 +60,13 @@ async fn ask(
     providers: &Providers,
     job: JobId,
     model: &ModelSpec,
+    role: &'static str,
     messages: Vec<Message>,
     schema: Option<(String, serde_json::Value)>,
 ) -> Result<(String, ModelCall), LlmError> {
     let client = providers.get(&model.provider)?;
     let started = Instant::now();
-    let response = client
+    let answered = client
         .chat(ChatRequest {
             job: Some(job),
             model: model.model.clone(),
@@ -63,13 +74,22 @@ async fn ask(
             temperature: model.temperature,
             schema,
         })
-        .await?;
+        .await;
+    let took = started.elapsed();
+    let response = match answered {
+        Ok(r) => r,
+        Err(e) => {
+            observe::model_call(&model.provider, &model.model, role, Err(()), took);
+            return Err(e);
+        }
+    };
     let call = ModelCall {
         provider: model.provider.clone(),
         model: model.model.clone(),
-        latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        latency_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
         usage: Usage { ..response.usage },
     };
+    observe::model_call(&model.provider, &model.model, role, Ok(&call), took);
     // Model text may hold NUL characters: cleaned once here, for every provider.
     Ok((hone_domain::text::clean_owned(response.content), call))
 }

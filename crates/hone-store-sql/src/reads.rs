@@ -4,7 +4,9 @@
 //! tenant and says whose each event is.
 
 use hone_domain::{Attempt, Event, EventType, Job, JobId, TenantId, Timestamp};
-use hone_store::{Delivery, JobPage, ListJobs, StoreError, TenantEvent, UnknownName, webhook_id};
+use hone_store::{
+    Delivery, JobPage, ListJobs, QueueStats, StoreError, TenantEvent, UnknownName, webhook_id,
+};
 use sqlx::AssertSqlSafe;
 
 use crate::filter::{Conditions, bind_all};
@@ -71,6 +73,26 @@ where
             None
         };
         Ok(JobPage { items, next })
+    }
+
+    /// The queue across tenants, in one statement (each part served by an index).
+    pub async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM jobs WHERE status = 'queued') AS queued, \
+             (SELECT count(*) FROM jobs WHERE status = 'running') AS running, \
+             (SELECT min(created_at) FROM jobs WHERE status = 'queued') AS oldest, \
+             (SELECT count(*) FROM webhook_outbox WHERE state = 'pending') AS backlog",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let count = |c: &str| rows::get::<B, i64>(&row, c).map(|n| u64::try_from(n).unwrap_or(0));
+        Ok(QueueStats {
+            queued: count("queued")?,
+            running: count("running")?,
+            oldest_queued: rows::get::<B, Option<i64>>(&row, "oldest")?.map(Timestamp::from_millis),
+            webhook_backlog: count("backlog")?,
+        })
     }
 
     /// Whether the tenant has the job.

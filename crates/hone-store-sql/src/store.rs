@@ -8,8 +8,9 @@ use hone_store::{
     Actor, ActorOutput, AttemptDecision, AuditEntry, AuditPage, BulkCancel, CancelOutcome,
     ClaimDeliveries, ClaimJobs, Claimed, CritiqueRecord, Delivery, DeliveryTry, DueDelivery,
     Enqueued, EnqueuedBatch, EventSignal, EventsPage, ExecutionRecord, FinishJob, JobControl,
-    JobFilter, JobPage, KeyInfo, KeyRates, Lease, ListJobs, NewBatch, NewJob, NewKey, Requeue,
-    RotateSecret, Signal, Store, StoreError, TenantEvent, TenantQuotas, TenantUsage, WebhookSecret,
+    JobFilter, JobPage, KeyInfo, KeyRates, Lease, ListJobs, NewBatch, NewJob, NewKey, QueueStats,
+    Requeue, RotateSecret, Signal, Store, StoreError, TenantEvent, TenantQuotas, TenantUsage,
+    WebhookSecret,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -115,6 +116,10 @@ where
             self.appended(id, seq);
         }
         Ok(outcome)
+    }
+
+    async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
+        SqlStore::queue_stats(self).await
     }
 
     async fn cancel_jobs(

@@ -51,3 +51,16 @@ pub struct BulkCancel {
     /// Running jobs whose workers were told to stop.
     pub requested: u64,
 }
+
+/// The queue as the metrics exporter reads it (every tenant).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Jobs waiting for a worker.
+    pub queued: u64,
+    /// Jobs a worker holds.
+    pub running: u64,
+    /// When the oldest queued job was submitted.
+    pub oldest_queued: Option<hone_domain::Timestamp>,
+    /// Webhook deliveries waiting for their (next) try.
+    pub webhook_backlog: u64,
+}

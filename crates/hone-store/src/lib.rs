@@ -27,7 +27,7 @@ use hone_domain::{Attempt, Event, Job, JobId, KeyId, TenantId, Timestamp};
 pub use audit::{Actor, AuditAction, AuditEntry, AuditPage};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, UnknownName};
-pub use filter::{BulkCancel, JobFilter};
+pub use filter::{BulkCancel, JobFilter, QueueStats};
 pub use params::*;
 pub use webhooks::*;
 
@@ -55,6 +55,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// The tenant's jobs, newest first.
     async fn list_jobs(&self, tenant: &TenantId, query: ListJobs) -> Result<JobPage, StoreError>;
+
+    /// The queue's depth, its oldest job and the webhook backlog, in one query.
+    async fn queue_stats(&self) -> Result<QueueStats, StoreError>;
 
     /// Cancels every queued job of the tenant passing `filter` and asks the workers of every
     /// running one to stop; finished jobs are left alone.

@@ -194,9 +194,15 @@ impl Delivery {
             next: tried.next,
         };
         match self.store.record_delivery(&record).await {
-            Ok(()) => tracing::info!(
-                outbox = item.id, job = %item.job, seq = item.seq, status = ?record.status_code,
-                next = record.next.state(), "webhook try recorded"),
+            Ok(()) => {
+                metrics::counter!(hone_domain::metric::WEBHOOK_DELIVERIES,
+                    "result" => record.next.state())
+                .increment(1);
+                tracing::info!(
+                    outbox = item.id, job = %item.job, seq = item.seq,
+                    status = ?record.status_code, next = record.next.state(),
+                    "webhook try recorded");
+            }
             Err(e) => tracing::warn!(error = %e, outbox = item.id, "webhooks: cannot record try"),
         }
     }

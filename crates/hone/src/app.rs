@@ -18,6 +18,7 @@ const KEY_USAGE_EVERY: Duration = Duration::from_secs(30);
 /// A built application, bound to its port (if it serves HTTP), not yet running.
 pub struct Application {
     http: Option<Http>,
+    metrics: Option<crate::ops::MetricsServer>,
     engine: Option<Engine>,
     dispatcher: Option<hone_webhook::Dispatcher>,
 }
@@ -78,6 +79,7 @@ impl Application {
             );
         }
         let store = crate::store::connect(url).await?;
+        let ops = crate::ops::Ops::build(&common.ops, store.clone()).await?;
         let grace = Duration::from_secs(common.shutdown.shutdown_grace_s);
         let providers = provider_states(&common.models);
         for (name, state) in &providers {
@@ -150,6 +152,7 @@ impl Application {
                     max_secrets: secrets.webhook_max_secrets,
                     providers: Arc::new(providers),
                     runtimes: runtime_report,
+                    metrics: ops.route.clone(),
                 };
                 let limits = HttpLimits {
                     body_bytes: http.body_limit,
@@ -177,9 +180,15 @@ impl Application {
         };
         Ok(Self {
             http,
+            metrics: ops.server,
             engine,
             dispatcher,
         })
+    }
+
+    /// The metrics listener's address, when metrics have their own (`HONE_METRICS_LISTEN`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|m| m.local_addr())
     }
 
     /// The bound address (the real port when configured with port 0); `None` for a worker.
@@ -208,6 +217,9 @@ impl Application {
             .engine
             .map(|e| tokio::spawn(e.run(stopped(rx.clone()))));
         let webhooks = self.dispatcher.map(|d| tokio::spawn(d.run(rx.clone())));
+        let metrics = self
+            .metrics
+            .map(|m| tokio::spawn(m.run(stopped(rx.clone()))));
         if let Some(http) = self.http {
             tracing::info!(addr = %http.listener.local_addr()?, "listening");
             let hub = http.hub;
@@ -225,6 +237,9 @@ impl Application {
         }
         if let Some(webhooks) = webhooks {
             webhooks.await.context("the webhook dispatcher panicked")?;
+        }
+        if let Some(metrics) = metrics {
+            metrics.await.context("the metrics listener panicked")?;
         }
         Ok(())
     }

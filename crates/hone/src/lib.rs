@@ -6,6 +6,7 @@
 pub mod access;
 pub mod app;
 pub mod config;
+pub mod ops;
 pub mod store;
 pub mod tenants;
 pub mod wiring;

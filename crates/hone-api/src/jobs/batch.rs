@@ -101,5 +101,8 @@ pub async fn create_batch(
         }),
     };
     let (status, ids) = answer(state.store.enqueue_batch(batch).await?)?;
+    if status == axum::http::StatusCode::ACCEPTED {
+        metrics::counter!(crate::metrics::JOBS_SUBMITTED).increment(ids.len() as u64);
+    }
     Ok((status, Json(Batch { ids })).into_response())
 }

@@ -39,6 +39,8 @@ pub async fn cancel_jobs(
         return Err(ApiError::BadRequest(errors));
     }
     let done = state.store.cancel_jobs(&tenant, &filter).await?;
+    metrics::counter!(crate::metrics::JOBS_FINISHED, "outcome" => "cancelled")
+        .increment(done.cancelled);
     Ok(Json(Cancelled {
         cancelled: done.cancelled,
         cancel_requested: done.requested,

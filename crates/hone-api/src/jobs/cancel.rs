@@ -20,7 +20,10 @@ pub async fn cancel_job(
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
     let id = job_id(&id)?;
     match state.store.request_cancel(&tenant, id).await? {
-        CancelOutcome::Cancelled | CancelOutcome::Requested => {}
+        CancelOutcome::Cancelled => {
+            metrics::counter!(crate::metrics::JOBS_FINISHED, "outcome" => "cancelled").increment(1);
+        }
+        CancelOutcome::Requested => {}
         CancelOutcome::AlreadyFinished(status) => {
             return Err(ApiError::Conflict(format!(
                 "job {id} has already finished ({})",

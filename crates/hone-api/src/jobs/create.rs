@@ -140,6 +140,9 @@ pub async fn create_job(
     };
     // The store signals the workers (in this process or, on Postgres, any other).
     let (status, job) = answer(state.store.enqueue_job(new).await?)?;
+    if status == StatusCode::ACCEPTED {
+        metrics::counter!(crate::metrics::JOBS_SUBMITTED).increment(1);
+    }
     let location = format!("/v1/jobs/{}", job.id);
     let mut resp = (status, Json(job)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {

@@ -62,6 +62,9 @@ pub async fn retry_job(
         retry_of: Some(id),
     };
     let (status, job) = answer(state.store.enqueue_job(new).await?)?;
+    if status == axum::http::StatusCode::ACCEPTED {
+        metrics::counter!(crate::metrics::JOBS_SUBMITTED).increment(1);
+    }
     let location = format!("/v1/jobs/{}", job.id);
     let mut resp = (status, Json(job)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {

@@ -38,8 +38,11 @@ pub fn frame(event: &Event, id: String, json: Option<&str>) -> Frame {
 /// The SSE response of a stream's frames; it ends when the hub closes (shutdown).
 fn respond(rx: mpsc::Receiver<Frame>, hub: &Hub) -> Response {
     use futures_util::StreamExt;
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|f| (Ok::<_, Infallible>(f), rx))
+    let client = crate::metrics::SseClient::open();
+    let stream = futures_util::stream::unfold((rx, client), |(mut rx, client)| async move {
+        rx.recv()
+            .await
+            .map(|f| (Ok::<_, Infallible>(f), (rx, client)))
     })
     .take_until(hub.closed());
     Sse::new(stream)

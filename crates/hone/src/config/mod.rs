@@ -8,11 +8,13 @@
 
 pub mod access;
 pub mod groups;
+pub mod ops;
 
 use clap::{Args, Parser, Subcommand};
 
 pub use access::*;
 pub use groups::*;
+pub use ops::*;
 
 /// hone runs language-model code against your tests until it is right: submit a coding job
 /// over HTTP, and workers iterate actor, sandbox and critic until the code is accepted.
@@ -64,6 +66,9 @@ pub struct CommonArgs {
     /// The grace period at shutdown.
     #[command(flatten)]
     pub shutdown: ShutdownArgs,
+    /// Metrics and retention.
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 /// The API side: the HTTP server, who may call it, and the webhook secrets it shows and

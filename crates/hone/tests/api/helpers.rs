@@ -57,6 +57,8 @@ pub struct TestApp {
     /// The database the service runs on (for tests that reach into it).
     pub db_url: String,
     pub http: reqwest::Client,
+    /// The metrics listener, when started with `--metrics-listen`.
+    pub metrics_base: Option<String>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
@@ -117,6 +119,7 @@ impl TestApp {
             .await
             .expect("build app");
         let addr = app.local_addr().expect("addr");
+        let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run(async move {
             let _ = rx.await;
@@ -126,6 +129,7 @@ impl TestApp {
             base: format!("http://{addr}"),
             http: client_with(&admin),
             key: admin.clone(),
+            metrics_base,
             _shutdown: tx,
             _dir: dir,
         })

@@ -152,6 +152,14 @@ async fn probes_answer() {
             .expect("yaml")
             .starts_with("openapi: 3.1.0")
     );
+    // Metrics need no key and are on the API's listener unless given their own.
+    assert!(app.metrics_base.is_none());
+    let metrics = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .expect("metrics");
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.expect("text");
+    assert!(text.contains("# TYPE hone_queue_depth gauge"), "{text}");
 }
 
 #[tokio::test]

@@ -1,0 +1,83 @@
+//! The operations side of a process: the metrics exporter (on the API's listener or its own,
+//! `HONE_METRICS_LISTEN`) and, when `HONE_RETENTION_DAYS` is set, the hourly prune.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::routing::get;
+use hone_api::metrics::{Exporter, MetricsRoute};
+use hone_store::Store;
+use tokio::net::TcpListener;
+
+use crate::config::OpsArgs;
+
+/// A process's own metrics listener.
+pub struct MetricsServer {
+    listener: TcpListener,
+    exporter: Arc<Exporter>,
+}
+
+/// What a process does for operations, built before it runs.
+pub struct Ops {
+    /// How the API serves `/metrics` (`None`: metrics off).
+    pub route: Option<MetricsRoute>,
+    /// The separate metrics listener, if configured.
+    pub server: Option<MetricsServer>,
+}
+
+impl Ops {
+    /// Installs the recorder and binds the metrics listener if one is configured.
+    pub async fn build(args: &OpsArgs, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let Some(handle) = hone_api::metrics::install() else {
+            tracing::warn!("another metrics recorder is installed; /metrics is off");
+            return Ok(Self {
+                route: None,
+                server: None,
+            });
+        };
+        let exporter = Arc::new(Exporter::new(handle, store));
+        match args.metrics_listen {
+            None => Ok(Self {
+                route: Some(MetricsRoute::Here(exporter)),
+                server: None,
+            }),
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+                Ok(Self {
+                    route: Some(MetricsRoute::Elsewhere),
+                    server: Some(MetricsServer { listener, exporter }),
+                })
+            }
+        }
+    }
+}
+
+impl MetricsServer {
+    /// The bound address.
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    /// Serves `GET /metrics` until `stop` resolves.
+    pub async fn run(self, stop: impl Future<Output = ()> + Send + 'static) {
+        let exporter = self.exporter;
+        let router = axum::Router::new().route(
+            "/metrics",
+            get(move || {
+                let exporter = exporter.clone();
+                async move { hone_api::metrics::serve(&exporter).await }
+            }),
+        );
+        if let Ok(addr) = self.listener.local_addr() {
+            tracing::info!(%addr, "serving metrics");
+        }
+        if let Err(e) = axum::serve(self.listener, router)
+            .with_graceful_shutdown(stop)
+            .await
+        {
+            tracing::error!(error = %e, "the metrics listener failed");
+        }
+    }
+}
