@@ -7,7 +7,7 @@
 //! - [`rows`] maps rows to domain types;
 //! - [`intake`] stores submitted jobs and cancels them, [`batch`] many at once, [`bulk`]
 //!   cancels every job a filter takes; [`events`] appends to a job's log;
-//! - [`quotas`] checks and sets the tenants' quotas;
+//! - [`quotas`] checks and sets the tenants' quotas; [`retention`] deletes old finished jobs;
 //! - [`lifecycle`] keeps a claimed job's lease, ends it, or sends it back to the queue;
 //! - [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries; [`filter`]
 //!   turns a history filter into SQL conditions;
@@ -31,6 +31,7 @@ pub mod keys;
 pub mod lifecycle;
 pub mod quotas;
 pub mod reads;
+pub mod retention;
 pub mod rows;
 pub mod secrets;
 pub mod steps;

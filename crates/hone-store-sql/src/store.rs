@@ -118,6 +118,14 @@ where
         Ok(outcome)
     }
 
+    async fn count_prunable(&self, cut: Timestamp) -> Result<u64, StoreError> {
+        SqlStore::count_prunable(self, cut).await
+    }
+
+    async fn prune_batch(&self, cut: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        SqlStore::prune_batch(self, cut, limit).await
+    }
+
     async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
         SqlStore::queue_stats(self).await
     }

@@ -56,6 +56,14 @@ pub trait Store: Send + Sync + 'static {
     /// The tenant's jobs, newest first.
     async fn list_jobs(&self, tenant: &TenantId, query: ListJobs) -> Result<JobPage, StoreError>;
 
+    /// How many finished jobs (every tenant) ended before `cut`.
+    async fn count_prunable(&self, cut: Timestamp) -> Result<u64, StoreError>;
+
+    /// Deletes up to `limit` finished jobs (every tenant) that ended before `cut`, with their
+    /// attempts, events, webhook deliveries, tags and labels, in one short transaction;
+    /// returns how many. Call it again until it returns less than `limit`.
+    async fn prune_batch(&self, cut: Timestamp, limit: u32) -> Result<u64, StoreError>;
+
     /// The queue's depth, its oldest job and the webhook backlog, in one query.
     async fn queue_stats(&self) -> Result<QueueStats, StoreError>;
 

@@ -19,6 +19,7 @@ const KEY_USAGE_EVERY: Duration = Duration::from_secs(30);
 pub struct Application {
     http: Option<Http>,
     metrics: Option<crate::ops::MetricsServer>,
+    retention: Option<crate::ops::Retention>,
     engine: Option<Engine>,
     dispatcher: Option<hone_webhook::Dispatcher>,
 }
@@ -181,6 +182,7 @@ impl Application {
         Ok(Self {
             http,
             metrics: ops.server,
+            retention: ops.retention,
             engine,
             dispatcher,
         })
@@ -220,6 +222,9 @@ impl Application {
         let metrics = self
             .metrics
             .map(|m| tokio::spawn(m.run(stopped(rx.clone()))));
+        let retention = self
+            .retention
+            .map(|r| tokio::spawn(r.run(stopped(rx.clone()))));
         if let Some(http) = self.http {
             tracing::info!(addr = %http.listener.local_addr()?, "listening");
             let hub = http.hub;
@@ -240,6 +245,9 @@ impl Application {
         }
         if let Some(metrics) = metrics {
             metrics.await.context("the metrics listener panicked")?;
+        }
+        if let Some(retention) = retention {
+            retention.await.context("the retention task panicked")?;
         }
         Ok(())
     }

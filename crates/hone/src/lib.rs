@@ -7,6 +7,7 @@ pub mod access;
 pub mod app;
 pub mod config;
 pub mod ops;
+pub mod prune;
 pub mod store;
 pub mod tenants;
 pub mod wiring;

@@ -22,6 +22,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Keys(command) => hone::access::run(command).await,
         Command::Tenants(command) => hone::tenants::run(command).await,
+        Command::Prune(args) => hone::prune::run(args).await,
     }
 }
 

@@ -23,16 +23,36 @@ pub struct Ops {
     pub route: Option<MetricsRoute>,
     /// The separate metrics listener, if configured.
     pub server: Option<MetricsServer>,
+    /// The hourly prune, if a retention period is set.
+    pub retention: Option<Retention>,
+}
+
+/// The hourly prune of a process with `HONE_RETENTION_DAYS`.
+pub struct Retention {
+    store: Arc<dyn Store>,
+    days: u32,
+}
+
+impl Retention {
+    /// Prunes now and every hour until `stop` resolves.
+    pub async fn run(self, stop: impl Future<Output = ()>) {
+        crate::prune::retention(self.store, self.days, stop).await;
+    }
 }
 
 impl Ops {
     /// Installs the recorder and binds the metrics listener if one is configured.
     pub async fn build(args: &OpsArgs, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let retention = args.retention_days.map(|days| Retention {
+            store: store.clone(),
+            days,
+        });
         let Some(handle) = hone_api::metrics::install() else {
             tracing::warn!("another metrics recorder is installed; /metrics is off");
             return Ok(Self {
                 route: None,
                 server: None,
+                retention,
             });
         };
         let exporter = Arc::new(Exporter::new(handle, store));
@@ -40,6 +60,7 @@ impl Ops {
             None => Ok(Self {
                 route: Some(MetricsRoute::Here(exporter)),
                 server: None,
+                retention,
             }),
             Some(addr) => {
                 let listener = TcpListener::bind(addr)
@@ -48,6 +69,7 @@ impl Ops {
                 Ok(Self {
                     route: Some(MetricsRoute::Elsewhere),
                     server: Some(MetricsServer { listener, exporter }),
+                    retention,
                 })
             }
         }

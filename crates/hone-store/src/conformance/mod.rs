@@ -15,6 +15,7 @@ mod history;
 mod jobs;
 mod keys;
 mod quotas;
+mod retention;
 mod signals;
 mod webhooks;
 
@@ -26,6 +27,7 @@ pub use history::*;
 pub use jobs::*;
 pub use keys::*;
 pub use quotas::*;
+pub use retention::*;
 pub use signals::*;
 pub use webhooks::*;
 
@@ -48,7 +50,8 @@ macro_rules! conformance_suite {
             keys_are_found_by_hash_and_revoked_within_their_tenant,
             first_key_is_made_once_and_usage_only_moves_forward,
             quotas_hold_per_tenant_and_day, history_filters_match_a_reference,
-            bulk_cancel_takes_exactly_the_filtered_unfinished_jobs, retries_are_linked_both_ways);
+            bulk_cancel_takes_exactly_the_filtered_unfinished_jobs, retries_are_linked_both_ways,
+            prune_takes_exactly_the_old_finished_jobs);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

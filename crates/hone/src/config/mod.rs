@@ -49,6 +49,8 @@ pub enum Command {
     /// List tenants with their quotas and usage, and set their quotas, in the database.
     #[command(subcommand)]
     Tenants(TenantsCommand),
+    /// Delete finished jobs older than a cut (with their attempts, events and deliveries).
+    Prune(PruneArgs),
 }
 
 /// The groups every running process takes.

@@ -18,3 +18,18 @@ pub struct OpsArgs {
     #[arg(long, env = "HONE_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub retention_days: Option<u32>,
 }
+
+/// `hone prune`: delete old finished jobs.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Delete finished jobs that ended longer ago than this: a number and a unit, `s`, `m`,
+    /// `h` or `d` (`30d`).
+    #[arg(long, value_parser = crate::config::parse_lifetime)]
+    pub older_than: std::time::Duration,
+    /// Only say how many jobs would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The database.
+    #[command(flatten)]
+    pub database: crate::config::DatabaseArgs,
+}

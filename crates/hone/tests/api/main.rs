@@ -22,6 +22,7 @@ mod live;
 mod processes;
 mod quotas;
 mod receiver;
+mod retention;
 mod self_correction;
 mod tenancy;
 mod untrusted_text;

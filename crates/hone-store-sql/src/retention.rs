@@ -1,0 +1,64 @@
+//! Retention: deleting finished jobs older than a cut, a batch at a time. A job's attempts,
+//! events, webhook outbox rows and their delivery tries, tags, labels and search entry go
+//! with it (foreign keys `ON DELETE CASCADE`; the SQLite full-text index by trigger).
+//! Batches are small and each is its own transaction, so the engine and the API keep
+//! writing in between; on Postgres, rows another transaction holds are skipped, not waited
+//! for.
+
+use hone_domain::Timestamp;
+use hone_store::StoreError;
+use sqlx::AssertSqlSafe;
+
+use crate::{Backend, SqlStore, db_err};
+
+/// The condition a prunable job meets, over `$1` (the cut, unix ms).
+const PRUNABLE: &str = "status IN ('succeeded', 'failed', 'cancelled') AND finished_at IS NOT NULL AND finished_at < $1";
+
+impl<B> SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut B::Connection: sqlx::Executor<'c, Database = B>,
+    B::Arguments: sqlx::IntoArguments<B>,
+    for<'q> i64: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'r> i64: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
+{
+    /// How many finished jobs ended before `cut`.
+    pub async fn count_prunable(&self, cut: Timestamp) -> Result<u64, StoreError> {
+        let sql = format!("SELECT count(*) AS n FROM jobs WHERE {PRUNABLE}");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(cut.as_millis())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let n: i64 = crate::rows::get::<B, _>(&row, "n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Deletes up to `limit` finished jobs that ended before `cut`, with everything of
+    /// theirs; returns how many. When fewer than `limit` were left, batch idempotency
+    /// records made before the cut go too (the jobs they name are gone or going).
+    pub async fn prune_batch(&self, cut: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        let sql = format!(
+            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {PRUNABLE} \
+             LIMIT {} {}) RETURNING 1 AS gone",
+            limit.max(1),
+            B::SKIP_LOCKED
+        );
+        // `fetch_all`: a row-returning autocommit statement read to its end commits at once.
+        let deleted = sqlx::query(AssertSqlSafe(sql))
+            .bind(cut.as_millis())
+            .fetch_all(&self.writer)
+            .await
+            .map_err(db_err)?;
+        let n = deleted.len() as u64;
+        if n < u64::from(limit) {
+            sqlx::query("DELETE FROM batches WHERE created_at < $1")
+                .bind(cut.as_millis())
+                .execute(&self.writer)
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(n)
+    }
+}
