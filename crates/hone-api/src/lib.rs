@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod problem;
 pub mod runtimes;
 pub mod server;
+pub mod stats;
 pub mod webhooks;
 
 pub use limits::HttpLimits;
@@ -144,6 +145,7 @@ pub fn routes() -> Vec<Route> {
         route(Method::DELETE, "/v1/keys/{id}", delete(keys::revoke_key)),
         route(Method::GET, "/v1/audit", get(audit::list_audit)),
         route(Method::GET, "/v1/runtimes", get(runtimes::list_runtimes)),
+        route(Method::GET, "/v1/stats", get(stats::stats)),
         route(
             Method::POST,
             "/v1/jobs/{id}/retry",

@@ -9,7 +9,7 @@
 //!   cancels every job a filter takes; [`events`] appends to a job's log;
 //! - [`quotas`] checks and sets the tenants' quotas; [`retention`] deletes old finished jobs;
 //! - [`lifecycle`] keeps a claimed job's lease, ends it, or sends it back to the queue;
-//! - [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries; [`filter`]
+//! - [`stats`] aggregates a tenant's history; [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries; [`filter`]
 //!   turns a history filter into SQL conditions;
 //! - [`keys`] the tenants' API keys, by hash, and [`audit`] the log of their changes; [`secrets`] the tenants' webhook signing secrets; [`deliveries`] leases due outbox rows
 //!   to dispatchers and records each try;
@@ -34,6 +34,7 @@ pub mod reads;
 pub mod retention;
 pub mod rows;
 pub mod secrets;
+pub mod stats;
 pub mod steps;
 pub mod store;
 

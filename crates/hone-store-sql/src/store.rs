@@ -118,6 +118,14 @@ where
         Ok(outcome)
     }
 
+    async fn stats(
+        &self,
+        tenant: &TenantId,
+        query: hone_store::StatsQuery,
+    ) -> Result<hone_store::Stats, StoreError> {
+        SqlStore::stats(self, tenant, query).await
+    }
+
     async fn count_prunable(&self, cut: Timestamp) -> Result<u64, StoreError> {
         SqlStore::count_prunable(self, cut).await
     }

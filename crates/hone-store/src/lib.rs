@@ -15,6 +15,7 @@ mod audit;
 mod error;
 mod filter;
 mod params;
+mod stats;
 mod webhooks;
 
 mod clock;
@@ -29,6 +30,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, UnknownName};
 pub use filter::{BulkCancel, JobFilter, QueueStats};
 pub use params::*;
+pub use stats::*;
 pub use webhooks::*;
 
 /// Everything hone persists, behind one trait so SQLite and Postgres are interchangeable.
@@ -55,6 +57,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// The tenant's jobs, newest first.
     async fn list_jobs(&self, tenant: &TenantId, query: ListJobs) -> Result<JobPage, StoreError>;
+
+    /// Aggregates over the tenant's jobs created in the query's window.
+    async fn stats(&self, tenant: &TenantId, query: StatsQuery) -> Result<Stats, StoreError>;
 
     /// How many finished jobs (every tenant) ended before `cut`.
     async fn count_prunable(&self, cut: Timestamp) -> Result<u64, StoreError>;

@@ -45,6 +45,14 @@ pub trait Backend: sqlx::Database {
     /// [`Backend::text_match`] binds: every word must appear, stemmed.
     fn text_query(words: &[&str]) -> String;
 
+    /// A statement selecting `n`, `p50` and `p95` (nearest rank: the smallest value with at
+    /// least that share of the values at or below it) of column `v` of `values`.
+    fn percentiles(values: &str) -> String;
+
+    /// The `FROM` item that unnests the critique issues of JSON column `column`, and how to
+    /// read a field of one issue in it.
+    fn critique_issues(column: &str) -> (String, fn(&str) -> String);
+
     /// A job id as this database binds it.
     fn id(job: JobId) -> Self::Id;
 

@@ -55,6 +55,22 @@ impl Backend for Postgres {
 
     type Hub = ();
 
+    fn percentiles(values: &str) -> String {
+        format!(
+            "SELECT count(*) AS n, \
+             CAST(percentile_disc(0.5) WITHIN GROUP (ORDER BY v) AS BIGINT) AS p50, \
+             CAST(percentile_disc(0.95) WITHIN GROUP (ORDER BY v) AS BIGINT) AS p95 \
+             FROM ({values}) s"
+        )
+    }
+
+    fn critique_issues(column: &str) -> (String, fn(&str) -> String) {
+        (
+            format!("jsonb_array_elements({column} -> 'issues') AS i(issue)"),
+            |field| format!("(i.issue ->> '{field}')"),
+        )
+    }
+
     fn text_match(param: &str) -> String {
         format!("to_tsvector('english', spec ->> 'task') @@ plainto_tsquery('english', {param})")
     }

@@ -49,6 +49,28 @@ impl Backend for Sqlite {
     const SKIP_LOCKED: &'static str = "";
     type Hub = Hub;
 
+    /// SQLite has no percentile aggregate: the value at the nearest rank, by `OFFSET`.
+    fn percentiles(values: &str) -> String {
+        let at = |p: u32| {
+            format!(
+                "(SELECT v FROM s ORDER BY v LIMIT 1 \
+                 OFFSET (SELECT max(0, (n * {p} + 99) / 100 - 1) FROM c))"
+            )
+        };
+        format!(
+            "WITH s AS MATERIALIZED ({values}), c AS (SELECT count(*) AS n FROM s) \
+             SELECT n, {} AS p50, {} AS p95 FROM c",
+            at(50),
+            at(95)
+        )
+    }
+
+    fn critique_issues(column: &str) -> (String, fn(&str) -> String) {
+        (format!("json_each({column}, '$.issues') AS i"), |field| {
+            format!("json_extract(i.value, '$.{field}')")
+        })
+    }
+
     fn text_match(param: &str) -> String {
         format!(
             "id IN (SELECT s.job_id FROM jobs_fts f JOIN job_search s ON s.id = f.rowid \

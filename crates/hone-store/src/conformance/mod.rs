@@ -17,6 +17,7 @@ mod keys;
 mod quotas;
 mod retention;
 mod signals;
+mod stats;
 mod webhooks;
 
 pub use attempts::*;
@@ -29,6 +30,7 @@ pub use keys::*;
 pub use quotas::*;
 pub use retention::*;
 pub use signals::*;
+pub use stats::*;
 pub use webhooks::*;
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an expression of type
@@ -51,7 +53,7 @@ macro_rules! conformance_suite {
             first_key_is_made_once_and_usage_only_moves_forward,
             quotas_hold_per_tenant_and_day, history_filters_match_a_reference,
             bulk_cancel_takes_exactly_the_filtered_unfinished_jobs, retries_are_linked_both_ways,
-            prune_takes_exactly_the_old_finished_jobs);
+            prune_takes_exactly_the_old_finished_jobs, stats_equal_the_records);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

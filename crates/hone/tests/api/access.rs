@@ -91,6 +91,7 @@ fn routes(job: &str, key: &str) -> Vec<Call> {
             JobsWrite,
         ),
         call(Method::GET, "/v1/runtimes", None, JobsRead),
+        call(Method::GET, "/v1/stats?group_by=tag", None, JobsRead),
         call(Method::GET, "/v1/events", None, JobsRead),
         call(Method::GET, "/v1/webhook-secret", None, Admin),
         call(Method::POST, "/v1/webhook-secret/rotate", None, Admin),

@@ -147,6 +147,29 @@ async fn history_through_http(backend: Backend) {
     assert_eq!(rest.status, 200, "{}", rest.body);
     assert_eq!(app.wait_finished(&made[2]).await["status"], "cancelled");
 
+    let stats = app.get("/v1/stats?group_by=tag&bucket=hour").await;
+    assert_eq!(stats.status, 200, "{}", stats.body);
+    assert_eq!(stats.body["jobs"]["jobs"], 5, "{}", stats.body);
+    assert_eq!(stats.body["jobs"]["cancelled"], 5, "{}", stats.body);
+    assert_eq!(stats.body["outcomes"]["cancelled"], 5, "{}", stats.body);
+    let keys: Vec<&str> = stats.body["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| g["key"].as_str().expect("key"))
+        .collect();
+    assert_eq!(keys, ["ci", "nightly", "rerun"], "{}", stats.body);
+    for bad in [
+        "bucket=week",
+        "group_by=colour",
+        "since=2026-01-01T00:00:00Z&until=2025-01-01T00:00:00Z",
+        "since=2020-01-01T00:00:00Z",
+        "since=2026-01-01T00:00:00Z&until=2026-12-01T00:00:00Z&bucket=hour",
+    ] {
+        let r = app.get(&format!("/v1/stats?{bad}")).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+
     let runtimes = app.get("/v1/runtimes").await;
     assert_eq!(runtimes.status, 200);
     assert_eq!(runtimes.body["runs_jobs"], true);
