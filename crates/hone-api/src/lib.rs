@@ -27,6 +27,7 @@ pub mod problem;
 pub mod runtimes;
 pub mod server;
 pub mod stats;
+pub mod telemetry;
 pub mod webhooks;
 
 pub use limits::HttpLimits;
@@ -197,6 +198,10 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .layer(axum::middleware::map_response(problem::problemize))
         .layer(axum::middleware::map_request(limits::check_head))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(telemetry::request_span)
+                .on_response(telemetry::record_status),
+        )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

@@ -77,6 +77,7 @@ async fn enqueue(store: &Arc<dyn Store>, n: usize) -> anyhow::Result<()> {
             spec: spec.clone(),
             idempotency: None,
             retry_of: None,
+            trace_parent: None,
         };
         anyhow::ensure!(matches!(
             store.enqueue_job(new).await?,

@@ -244,6 +244,7 @@ async fn one(name: &str, store: Arc<dyn Store>) -> anyhow::Result<()> {
         spec,
         idempotency: None,
         retry_of: None,
+        trace_parent: None,
     };
     anyhow::ensure!(matches!(
         store.enqueue_job(new).await?,

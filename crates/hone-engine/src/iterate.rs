@@ -11,6 +11,7 @@ use hone_sandbox::verify;
 use hone_store::{
     ActorOutput, AttemptDecision, Claimed, CritiqueRecord, ExecutionRecord, FinishJob,
 };
+use tracing::Instrument;
 
 use crate::job::{Halt, best_code, failure, no_progress};
 use crate::lease::{LeaseKeeper, Stop};
@@ -91,6 +92,7 @@ pub(crate) async fn iterate(
             partial.as_ref(),
             progress.previous.as_ref(),
         )
+        .instrument(tracing::info_span!("iteration", hone.iteration = iteration))
         .await?;
         crate::observe::iteration(spec.language, started.elapsed());
         tokens += ran.tokens;
@@ -205,10 +207,17 @@ async fn one_iteration(
     let execution = match partial.and_then(|a| a.execution.clone()) {
         Some(e) => e,
         None => {
-            let started = std::time::Instant::now();
-            let ran = verify::execute(engine.sandbox.as_ref(), &engine.runtimes, spec, &code).await;
-            let status = ran.as_ref().map_or("error", |e| e.status.as_str());
-            crate::observe::sandbox_run(spec.language, status, started.elapsed());
+            let span = crate::observe::sandbox_span(spec.language);
+            let ran = async {
+                let started = std::time::Instant::now();
+                let ran =
+                    verify::execute(engine.sandbox.as_ref(), &engine.runtimes, spec, &code).await;
+                let status = ran.as_ref().map_or("error", |e| e.status.as_str());
+                crate::observe::sandbox_run(spec.language, status, started.elapsed());
+                ran
+            }
+            .instrument(span)
+            .await;
             let e = ran.map_err(Halt::Sandbox)?;
             store
                 .record_execution(

@@ -6,6 +6,7 @@ use hone_domain::{Feedback, JobStatus, Outcome, OutcomeReason};
 use hone_llm::LlmError;
 use hone_sandbox::SandboxError;
 use hone_store::{Claimed, FinishJob, Requeue, StoreError};
+use tracing::Instrument;
 
 use crate::Engine;
 use crate::lease::{LeaseKeeper, Stop};
@@ -52,7 +53,12 @@ pub async fn run_job(engine: &Engine, claimed: Claimed) -> JobRun {
         engine.config.lease,
         switch,
     );
-    let run = finish_run(engine, &claimed, &keeper).await;
+    let span = crate::observe::job_span(
+        claimed.job.id,
+        claimed.job.spec.language,
+        claimed.trace_parent.as_deref(),
+    );
+    let run = finish_run(engine, &claimed, &keeper).instrument(span).await;
     match run {
         JobRun::Finished(_, reason) => crate::observe::finished(reason),
         JobRun::Requeued => crate::observe::requeued(),

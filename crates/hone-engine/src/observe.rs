@@ -1,11 +1,69 @@
-//! What the engine tells Prometheus (through the `metrics` facade; names in
-//! [`hone_domain::metric`]): model calls, sandbox runs, iterations, and how jobs end or go
-//! back to the queue.
+//! What the engine tells operators: Prometheus metrics (through the `metrics` facade; names
+//! in [`hone_domain::metric`]) of model calls, sandbox runs, iterations and how jobs end or
+//! go back to the queue; and the spans of a job run, parented on the trace the job was
+//! submitted in (its stored W3C `traceparent`), exported when the binary installed an
+//! OpenTelemetry exporter.
 
 use std::time::Duration;
 
 use hone_domain::metric;
-use hone_domain::{Language, ModelCall, OutcomeReason};
+use hone_domain::{JobId, Language, ModelCall, OutcomeReason};
+use opentelemetry::propagation::Extractor;
+use opentelemetry::trace::TraceContextExt;
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+struct TraceParent<'a>(&'a str);
+
+impl Extractor for TraceParent<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        (key == "traceparent").then_some(self.0)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec!["traceparent"]
+    }
+}
+
+/// The span of one job run, a child of the submission's trace when there is one.
+pub fn job_span(job: JobId, language: Language, trace_parent: Option<&str>) -> Span {
+    let span = tracing::info_span!("job.run", job.id = %job, job.language = language.as_str());
+    if let Some(tp) = trace_parent {
+        let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&TraceParent(tp)));
+        if cx.span().span_context().is_valid() {
+            let _ = span.set_parent(cx);
+        }
+    }
+    span
+}
+
+/// The span of one model call, with the OpenTelemetry `gen_ai.*` attributes; the usage is
+/// recorded by [`model_call`].
+pub fn chat_span(provider: &str, model: &str, role: &'static str, temperature: f64) -> Span {
+    tracing::info_span!(
+        "chat",
+        otel.name = %format!("chat {model}"),
+        otel.kind = "client",
+        gen_ai.operation.name = "chat",
+        gen_ai.provider.name = provider,
+        gen_ai.system = provider,
+        gen_ai.request.model = model,
+        gen_ai.request.temperature = temperature,
+        hone.role = role,
+        gen_ai.usage.input_tokens = tracing::field::Empty,
+        gen_ai.usage.output_tokens = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    )
+}
+
+/// The span of one sandbox run; its status is recorded by [`sandbox_run`].
+pub fn sandbox_span(language: Language) -> Span {
+    tracing::info_span!(
+        "sandbox.run",
+        hone.language = language.as_str(),
+        hone.run.status = tracing::field::Empty,
+    )
+}
 
 /// A model call that answered (`Ok`) or failed (`Err`), and how long it took.
 pub fn model_call(
@@ -16,6 +74,21 @@ pub fn model_call(
     took: Duration,
 ) {
     let outcome = if result.is_ok() { "ok" } else { "error" };
+    let span = Span::current();
+    match result {
+        Ok(call) => {
+            // As i64: the OpenTelemetry layer drops u64 values.
+            let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+            span.record("gen_ai.usage.input_tokens", n(call.usage.prompt_tokens));
+            span.record(
+                "gen_ai.usage.output_tokens",
+                n(call.usage.completion_tokens),
+            );
+        }
+        Err(()) => {
+            span.record("error.type", "model_error");
+        }
+    }
     metrics::histogram!(metric::MODEL_CALL_SECONDS, "provider" => provider.to_owned(),
         "model" => model.to_owned(), "role" => role, "outcome" => outcome)
     .record(took.as_secs_f64());
@@ -31,6 +104,7 @@ pub fn model_call(
 
 /// A sandbox run that ended with `status` (`"error"` when the sandbox itself failed).
 pub fn sandbox_run(language: Language, status: &'static str, took: Duration) {
+    Span::current().record("hone.run.status", status);
     metrics::histogram!(metric::SANDBOX_RUN_SECONDS, "language" => language.as_str(),
         "status" => status)
     .record(took.as_secs_f64());

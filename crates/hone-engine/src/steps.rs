@@ -3,6 +3,8 @@
 
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use hone_domain::extract::extract_code;
 use hone_domain::prompt::{self, Message};
 use hone_domain::spec::{JobSpec, ModelSpec};
@@ -65,31 +67,36 @@ async fn ask(
     schema: Option<(String, serde_json::Value)>,
 ) -> Result<(String, ModelCall), LlmError> {
     let client = providers.get(&model.provider)?;
-    let started = Instant::now();
-    let answered = client
-        .chat(ChatRequest {
-            job: Some(job),
+    let span = observe::chat_span(&model.provider, &model.model, role, model.temperature);
+    async move {
+        let started = Instant::now();
+        let answered = client
+            .chat(ChatRequest {
+                job: Some(job),
+                model: model.model.clone(),
+                messages,
+                temperature: model.temperature,
+                schema,
+            })
+            .await;
+        let took = started.elapsed();
+        let response = match answered {
+            Ok(r) => r,
+            Err(e) => {
+                observe::model_call(&model.provider, &model.model, role, Err(()), took);
+                return Err(e);
+            }
+        };
+        let call = ModelCall {
+            provider: model.provider.clone(),
             model: model.model.clone(),
-            messages,
-            temperature: model.temperature,
-            schema,
-        })
-        .await;
-    let took = started.elapsed();
-    let response = match answered {
-        Ok(r) => r,
-        Err(e) => {
-            observe::model_call(&model.provider, &model.model, role, Err(()), took);
-            return Err(e);
-        }
-    };
-    let call = ModelCall {
-        provider: model.provider.clone(),
-        model: model.model.clone(),
-        latency_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
-        usage: Usage { ..response.usage },
-    };
-    observe::model_call(&model.provider, &model.model, role, Ok(&call), took);
-    // Model text may hold NUL characters: cleaned once here, for every provider.
-    Ok((hone_domain::text::clean_owned(response.content), call))
+            latency_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            usage: Usage { ..response.usage },
+        };
+        observe::model_call(&model.provider, &model.model, role, Ok(&call), took);
+        // Model text may hold NUL characters: cleaned once here, for every provider.
+        Ok((hone_domain::text::clean_owned(response.content), call))
+    }
+    .instrument(span)
+    .await
 }

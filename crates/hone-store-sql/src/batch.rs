@@ -10,10 +10,10 @@ use sqlx::QueryBuilder;
 use sqlx::types::Json;
 
 use crate::events::json;
-use crate::intake::is_unique_violation;
+use crate::intake::{is_stale_schema, is_unique_violation};
 use crate::{Backend, SqlStore, db_err};
 
-/// Rows per `INSERT`: 11 binds a job row keeps a statement far below both databases'
+/// Rows per `INSERT`: 12 binds a job row keeps a statement far below both databases'
 /// parameter limits (SQLite 32,766, Postgres 65,535).
 const ROWS_PER_INSERT: usize = 500;
 
@@ -93,6 +93,22 @@ where
     /// and the batch's key with the ids, in order. Under a key seen before, the first
     /// batch's ids are returned instead (or the key is refused for another request).
     pub async fn enqueue_batch(&self, batch: NewBatch) -> Result<EnqueuedBatch, StoreError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.try_enqueue_batch(&batch).await {
+                Err(StoreError::Database(e))
+                    if tries < 3
+                        && e.downcast_ref::<sqlx::Error>().is_some_and(is_stale_schema) =>
+                {
+                    continue;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn try_enqueue_batch(&self, batch: &NewBatch) -> Result<EnqueuedBatch, StoreError> {
         if let Some(idem) = &batch.idempotency
             && self.find_batch(&batch.tenant, &idem.key).await?.is_some()
         {
@@ -134,7 +150,8 @@ where
         for chunk in rows.chunks(ROWS_PER_INSERT) {
             let mut jobs = QueryBuilder::<B>::new(
                 "INSERT INTO jobs (id, tenant_id, status, priority, language, spec, metadata, \
-                 last_seq, available_at, created_at, updated_at, webhook_url, webhook_events) ",
+                 last_seq, available_at, created_at, updated_at, webhook_url, webhook_events, \
+                 trace_parent) ",
             );
             jobs.push_values(chunk, |mut b, r| {
                 b.push_bind(B::id(r.job.id))
@@ -149,7 +166,8 @@ where
                     .push(now)
                     .push(now)
                     .push_bind(r.job.spec.webhook.as_ref().map(|w| w.url.as_str()))
-                    .push_bind(r.webhook_events.as_deref());
+                    .push_bind(r.webhook_events.as_deref())
+                    .push_bind(r.job.trace_parent.as_deref());
             });
             jobs.build().execute(&mut *tx).await.map_err(db_err)?;
         }

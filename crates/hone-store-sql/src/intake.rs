@@ -24,7 +24,16 @@ pub const CANCEL_CHANNEL: &str = "hone_cancel";
 /// The columns a submission writes, in the order of its values.
 const INSERT_COLUMNS: &str = "id, tenant_id, status, priority, language, spec, metadata, \
     idempotency_key, request_fingerprint, last_seq, available_at, created_at, updated_at, \
-    webhook_url, webhook_events, retry_of";
+    webhook_url, webhook_events, retry_of, trace_parent";
+
+/// Whether `e` is SQLite failing the first write after another connection changed the
+/// schema: a statement whose triggers write the full-text index (FTS5) is then refused with
+/// "no such table" once, while its connection reloads the schema; run again, it succeeds.
+/// (Seen with SQLite 3.40 and 3.51; Postgres never says this of a table that exists.)
+pub(crate) fn is_stale_schema(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.message().starts_with("no such table: jobs"))
+}
 
 /// Whether `e` is a unique-key violation (an idempotency key taken meanwhile).
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -96,7 +105,7 @@ where
             .unwrap_or_default();
         let webhook_url = job.spec.webhook.as_ref().map(|w| w.url.as_str());
         let webhook_events = job.spec.webhook.as_ref().map(|w| w.stored_filter());
-        // A tenant with a quota gets the check in the INSERT's own WHERE (`$13` today, `$14`
+        // A tenant with a quota gets the check in the INSERT's own WHERE (`$14` today, `$15`
         // the one job); the others, most, the plain INSERT. A refused INSERT is named by a
         // second read; if that finds room (a queued job started in between), it is tried
         // again.
@@ -104,13 +113,13 @@ where
         let sql = if checked {
             format!(
                 "INSERT INTO jobs ({INSERT_COLUMNS}) \
-                 SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12 \
+                 SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12, $13 \
                  WHERE NOT EXISTS ({OVER_QUOTA}) RETURNING 1 AS stored"
             )
         } else {
             format!(
                 "INSERT INTO jobs ({INSERT_COLUMNS}) \
-                 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12)"
+                 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12, $13)"
             )
         };
         let mut tries = 0;
@@ -128,7 +137,8 @@ where
                 .bind(now)
                 .bind(webhook_url)
                 .bind(webhook_events.as_deref())
-                .bind(job.retry_of.map(B::id));
+                .bind(job.retry_of.map(B::id))
+                .bind(job.trace_parent.as_deref());
             // `fetch_all`, not `fetch_optional`: SQLite commits an autocommit statement only
             // once it has run to its end (one left mid-way held the write transaction open
             // and made the batch benchmark 2x slower).
@@ -152,6 +162,12 @@ where
                         }));
                     }
                 }
+            }
+            if let Err(e) = &stored
+                && is_stale_schema(e)
+                && tries < 3
+            {
+                continue;
             }
             break stored;
         };

@@ -54,14 +54,14 @@ impl QuotaTenants {
 /// Milliseconds in a day: `tenant_usage.day` is `updated_at / DAY_MS` (a UTC day).
 pub(crate) const DAY_MS: i64 = 86_400_000;
 
-/// The condition, over `$2` (tenant), `$13` (today) and `$14` (jobs being added), that
+/// The condition, over `$2` (tenant), `$14` (today) and `$15` (jobs being added), that
 /// holds when the tenant may not queue more: what the single-job `INSERT` puts in its own
 /// `WHERE NOT EXISTS`.
 pub(crate) const OVER_QUOTA: &str = "SELECT 1 FROM tenants t WHERE t.id = $2 AND ( \
-    (t.max_queued_jobs IS NOT NULL AND t.max_queued_jobs < $14 + \
+    (t.max_queued_jobs IS NOT NULL AND t.max_queued_jobs < $15 + \
         (SELECT count(*) FROM jobs q WHERE q.tenant_id = $2 AND q.status = 'queued')) \
     OR (t.max_tokens_per_day IS NOT NULL AND t.max_tokens_per_day <= COALESCE( \
-        (SELECT u.tokens FROM tenant_usage u WHERE u.tenant_id = $2 AND u.day = $13), 0)))";
+        (SELECT u.tokens FROM tenant_usage u WHERE u.tenant_id = $2 AND u.day = $14), 0)))";
 
 fn count(v: Option<i64>) -> Option<u64> {
     v.map(|n| u64::try_from(n).unwrap_or(0))

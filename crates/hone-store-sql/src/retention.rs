@@ -46,11 +46,18 @@ where
             B::SKIP_LOCKED
         );
         // `fetch_all`: a row-returning autocommit statement read to its end commits at once.
-        let deleted = sqlx::query(AssertSqlSafe(sql))
-            .bind(cut.as_millis())
-            .fetch_all(&self.writer)
-            .await
-            .map_err(db_err)?;
+        let mut tries = 0;
+        let deleted = loop {
+            tries += 1;
+            let done = sqlx::query(AssertSqlSafe(sql.as_str()))
+                .bind(cut.as_millis())
+                .fetch_all(&self.writer)
+                .await;
+            match done {
+                Err(e) if tries < 3 && crate::intake::is_stale_schema(&e) => continue,
+                other => break other.map_err(db_err)?,
+            }
+        };
         let n = deleted.len() as u64;
         if n < u64::from(limit) {
             sqlx::query("DELETE FROM batches WHERE created_at < $1")

@@ -181,7 +181,16 @@ where
                 worker: claim.worker.clone(),
             };
             let tenant = TenantId(tenant);
-            claimed.push((Claimed { job, lease, tenant }, seq));
+            let trace_parent = get::<B, Option<String>>(row, "trace_parent")?;
+            claimed.push((
+                Claimed {
+                    job,
+                    lease,
+                    tenant,
+                    trace_parent,
+                },
+                seq,
+            ));
         }
         tx.commit().await.map_err(db_err)?;
         claimed.sort_by(|(a, _), (b, _)| {

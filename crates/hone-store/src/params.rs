@@ -19,6 +19,8 @@ pub struct NewJob {
     pub idempotency: Option<Idempotency>,
     /// The job this one re-runs, if it is a retry.
     pub retry_of: Option<JobId>,
+    /// The W3C `traceparent` of the submission, to parent the job's spans on.
+    pub trace_parent: Option<String>,
 }
 
 /// An idempotency key and the fingerprint of the request it came with.
@@ -164,6 +166,8 @@ pub struct Claimed {
     pub tenant: TenantId,
     /// The lease to write with.
     pub lease: Lease,
+    /// The W3C `traceparent` the job was submitted with.
+    pub trace_parent: Option<String>,
 }
 
 /// What a heartbeat tells the worker.

@@ -9,5 +9,6 @@ pub mod config;
 pub mod ops;
 pub mod prune;
 pub mod store;
+pub mod telemetry;
 pub mod tenants;
 pub mod wiring;

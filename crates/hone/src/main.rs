@@ -1,17 +1,25 @@
 //! The `hone` binary: parses the command line, sets up logging, and runs the sub-command.
 
-use std::io::IsTerminal;
-
 use clap::Parser;
 use hone::app::Application;
-use hone::config::{Cli, Command, LogArgs, LogFormat, Settings};
-use tracing_subscriber::EnvFilter;
+use hone::config::{Cli, Command, Settings};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Telemetry is set up, and flushed, outside the async runtime: the OTLP exporter sends from
+/// its own thread with a blocking client, which must not be built or waited on inside it.
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging(&cli.log)?;
-    match cli.command {
+    let telemetry = hone::telemetry::init(&cli.log)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(command(cli.command));
+    drop(runtime);
+    telemetry.shutdown();
+    result
+}
+
+async fn command(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve(args) => run(Settings::from(*args)).await,
         Command::Api(args) => run(Settings::from(*args)).await,
         Command::Worker(args) => run(Settings::from(*args)).await,
@@ -24,26 +32,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Tenants(command) => hone::tenants::run(command).await,
         Command::Prune(args) => hone::prune::run(args).await,
     }
-}
-
-/// Logs to stderr: coloured text on a terminal, plain text elsewhere, or JSON lines. Postgres
-/// notices (`relation "_sqlx_migrations" already exists` on every start) are not worth a line
-/// unless asked for by name.
-fn init_logging(log: &LogArgs) -> anyhow::Result<()> {
-    let mut directives = log.filter.clone();
-    if !directives.contains("sqlx") {
-        directives.push_str(",sqlx::postgres::notice=warn");
-    }
-    let filter = EnvFilter::try_new(&directives)
-        .map_err(|e| anyhow::anyhow!("HONE_LOG / --log {:?} is not a filter: {e}", log.filter))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match log.log_format {
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
-        LogFormat::Json => builder.json().with_ansi(false).init(),
-    }
-    Ok(())
 }
 
 async fn run(settings: Settings) -> anyhow::Result<()> {

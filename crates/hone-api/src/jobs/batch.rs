@@ -82,6 +82,7 @@ pub async fn create_batch(
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
     let specs = specs(&state, items(&body.value)?)?;
+    let trace_parent = crate::telemetry::submission_parent(&headers);
     let jobs = specs
         .into_iter()
         .map(|spec| NewJob {
@@ -90,6 +91,7 @@ pub async fn create_batch(
             spec,
             idempotency: None,
             retry_of: None,
+            trace_parent: trace_parent.clone(),
         })
         .collect();
     let batch = NewBatch {

@@ -135,8 +135,8 @@ pub async fn create_job(
             key,
             fingerprint: fingerprint(&body.value),
         }),
-
         retry_of: None,
+        trace_parent: crate::telemetry::submission_parent(&headers),
     };
     // The store signals the workers (in this process or, on Postgres, any other).
     let (status, job) = answer(state.store.enqueue_job(new).await?)?;

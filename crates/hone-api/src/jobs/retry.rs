@@ -60,6 +60,7 @@ pub async fn retry_job(
             fingerprint: fingerprint(&request),
         }),
         retry_of: Some(id),
+        trace_parent: crate::telemetry::submission_parent(&headers),
     };
     let (status, job) = answer(state.store.enqueue_job(new).await?)?;
     if status == axum::http::StatusCode::ACCEPTED {

@@ -78,7 +78,7 @@ pub trait Backend: sqlx::Database {
     /// The claim statement: leases up to `$7` claimable jobs (queued and due, or running
     /// with an expired lease) to worker `$1` until `$2`, at most `$8` running per tenant
     /// when `$8` is not null; `$3` to `$6` are now. It returns [`crate::rows::JOB_COLUMNS`],
-    /// `last_seq` and `tenant_id` of each claimed job, whose `last_seq` it bumped.
+    /// `last_seq`, `tenant_id` and `trace_parent` of each claimed job, whose `last_seq` it bumped.
     fn claim_sql() -> &'static str;
 
     /// What the store keeps to announce commits in-process (SQLite's broadcast channels;

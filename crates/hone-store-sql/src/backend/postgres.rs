@@ -44,7 +44,7 @@ static CLAIM: LazyLock<String> = LazyLock::new(|| {
             started_at = COALESCE(started_at, $3), updated_at = $4, last_seq = last_seq + 1, \
             lease_losses = lease_losses + CASE WHEN status = 'running' THEN 1 ELSE 0 END \
          FROM pick WHERE jobs.id = pick.pick_id \
-         RETURNING {JOB_COLUMNS}, last_seq, tenant_id"
+         RETURNING {JOB_COLUMNS}, last_seq, tenant_id, trace_parent"
     )
 });
 

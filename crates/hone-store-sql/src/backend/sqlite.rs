@@ -32,7 +32,7 @@ static CLAIM: LazyLock<String> = LazyLock::new(|| {
                WHERE r.tenant_id = c.tenant_id AND r.status = 'running' \
                AND r.lease_expires_at >= $5) <= $8 \
             ORDER BY priority DESC, id LIMIT $7) \
-         RETURNING {JOB_COLUMNS}, last_seq, tenant_id"
+         RETURNING {JOB_COLUMNS}, last_seq, tenant_id, trace_parent"
     )
 });
 

@@ -20,6 +20,7 @@ fn batch(ids: &[JobId], key: Option<(&str, &str)>) -> NewBatch {
                 spec: spec(i32::try_from(i % 100).unwrap_or(0)),
                 idempotency: None,
                 retry_of: None,
+                trace_parent: None,
             })
             .collect(),
         idempotency: key.map(|(key, fingerprint)| Idempotency {
@@ -105,6 +106,7 @@ pub async fn batch_idempotency_keys(store: Arc<dyn Store>, _clock: Arc<ManualClo
         }),
 
         retry_of: None,
+        trace_parent: None,
     };
     assert!(matches!(
         store.enqueue_job(single).await,

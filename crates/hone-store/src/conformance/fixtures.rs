@@ -24,6 +24,7 @@ pub(crate) async fn enqueue(store: &Arc<dyn Store>, priority: i32) -> JobId {
         spec: spec(priority),
         idempotency: None,
         retry_of: None,
+        trace_parent: None,
     };
     match store.enqueue_job(new).await {
         Ok(Enqueued::Created(job)) => job.id,

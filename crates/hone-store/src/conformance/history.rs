@@ -49,6 +49,7 @@ async fn add(store: &Arc<dyn Store>, owner: &TenantId, spec: JobSpec) -> JobId {
         spec,
         idempotency: None,
         retry_of: None,
+        trace_parent: None,
     };
     match store.enqueue_job(new).await {
         Ok(Enqueued::Created(job)) => job.id,
@@ -291,6 +292,7 @@ pub async fn retries_are_linked_both_ways(store: Arc<dyn Store>, _clock: Arc<Man
             spec: spec_for(2),
             idempotency: None,
             retry_of: Some(first),
+            trace_parent: None,
         };
         match store.enqueue_job(new).await {
             Ok(Enqueued::Created(job)) => {

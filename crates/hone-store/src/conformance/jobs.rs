@@ -61,6 +61,7 @@ pub async fn idempotency_keys(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
         }),
 
         retry_of: None,
+        trace_parent: None,
     };
     let first = match store.enqueue_job(new("a")).await {
         Ok(Enqueued::Created(job)) => job.id,

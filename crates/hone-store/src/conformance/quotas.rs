@@ -19,6 +19,7 @@ fn job(owner: &TenantId) -> NewJob {
         spec: spec(0),
         idempotency: None,
         retry_of: None,
+        trace_parent: None,
     }
 }
 

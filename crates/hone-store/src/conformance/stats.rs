@@ -44,6 +44,7 @@ async fn run_job(store: &Arc<dyn Store>, clock: &ManualClock, i: usize, runs: &[
         spec,
         idempotency: None,
         retry_of: None,
+        trace_parent: None,
     };
     assert!(matches!(
         store.enqueue_job(new).await,

@@ -23,6 +23,7 @@ async fn enqueue_with_webhook(store: &Arc<dyn Store>, events: serde_json::Value)
         spec,
         idempotency: None,
         retry_of: None,
+        trace_parent: None,
     };
     match store.enqueue_job(new).await {
         Ok(Enqueued::Created(job)) => job.id,

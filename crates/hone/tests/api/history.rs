@@ -147,6 +147,13 @@ async fn history_through_http(backend: Backend) {
     assert_eq!(rest.status, 200, "{}", rest.body);
     assert_eq!(app.wait_finished(&made[2]).await["status"], "cancelled");
 
+    for _ in 0..100 {
+        let open = app.get("/v1/jobs?status=queued&status=running").await;
+        if open.body["items"].as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let stats = app.get("/v1/stats?group_by=tag&bucket=hour").await;
     assert_eq!(stats.status, 200, "{}", stats.body);
     assert_eq!(stats.body["jobs"]["jobs"], 5, "{}", stats.body);
