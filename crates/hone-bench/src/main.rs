@@ -11,12 +11,15 @@
 //! `cargo run --release -p hone-bench -- intake`: `POST /v1/jobs` throughput against the
 //! bare axum + sqlx handler on the same database (SQLite; Postgres too when configured),
 //! then 1,000 jobs as one `POST /v1/jobs/batch` against 1,000 single requests.
+//! `cargo run --release -p hone-bench -- history`: a million jobs on each database; a
+//! filtered page of `GET /v1/jobs` under each filter and the 30-day stats, p50/p95.
 //! `cargo run --release -p hone-bench -- humaneval`: the 164 HumanEval problems through the
 //! whole service (a fake model answers wrong, then right) against the same 328 programs
 //! through plain bubblewrap.
 
 mod batch;
 mod engine;
+mod history;
 mod humaneval;
 mod intake;
 mod sandbox;
@@ -34,13 +37,14 @@ fn main() -> anyhow::Result<()> {
         "engine" => runtime.block_on(engine::run()),
         "sse" => runtime.block_on(sse::run()),
         "humaneval" => runtime.block_on(humaneval::run()),
+        "history" => runtime.block_on(history::run()),
         "intake" => runtime.block_on(async {
             intake::run().await?;
             batch::run().await
         }),
         other => {
             anyhow::bail!(
-                "unknown benchmark {other:?}; available: sandbox, engine, sse, intake, humaneval"
+                "unknown benchmark {other:?}; available: sandbox, engine, sse, intake, history, humaneval"
             )
         }
     }

@@ -3,7 +3,7 @@
 //! The work goes in chunks of [`CHUNK`] jobs, each its own short transaction, so a cancel
 //! of a hundred thousand jobs never holds the queue or the writer for long.
 
-use hone_domain::{EventType, JobId, Outcome, OutcomeReason, TenantId};
+use hone_domain::{EventType, JobId, TenantId};
 use hone_store::{BulkCancel, JobFilter, StoreError};
 use serde_json::value::RawValue;
 use sqlx::types::Json;
@@ -69,15 +69,7 @@ where
         done: &mut BulkCancelled,
     ) -> Result<usize, StoreError> {
         let now = self.now();
-        let outcome = json(
-            "outcome",
-            &Outcome {
-                reason: OutcomeReason::Cancelled,
-                accepted_iteration: None,
-                code: None,
-                message: Some("cancelled before a worker started it".to_owned()),
-            },
-        )?;
+        let outcome = crate::intake::cancelled_outcome()?;
         let mut c = Conditions::new(4);
         c.filter::<B>(filter);
         let sql = format!(

@@ -11,6 +11,18 @@ use sqlx::query::Query;
 
 use crate::Backend;
 
+/// How much later than its id's timestamp a job's `created_at` may be, at most.
+const ID_SLACK_MS: i64 = 86_400_000;
+
+/// The smallest (or, with `last`, the largest) UUID v7 of millisecond `ms`.
+fn id_at(ms: i64, last: bool) -> JobId {
+    let ms = u64::try_from(ms.clamp(0, (1 << 48) - 1)).unwrap_or(0);
+    let fill = if last { 0xff } else { 0x00 };
+    let mut bytes = [fill; 16];
+    bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    JobId(uuid::Uuid::from_bytes(bytes))
+}
+
 /// Most words of a search that count (the rest are ignored).
 const MAX_WORDS: usize = 32;
 
@@ -110,13 +122,19 @@ impl Conditions {
                  WHERE tenant_id = $1 AND key = {k} AND value = {v})"
             );
         }
+        // Job ids are UUID v7, stamped when the request is read; `created_at` when the row
+        // is stored, later by far less than a day. A creation window is therefore also an id
+        // range, which walks the `(tenant_id, id DESC)` index newest first instead of
+        // sorting the whole window; the exact `created_at` condition stays.
         if let Some(t) = filter.created_after {
-            let mark = self.bind(Param::Int(t.as_millis()));
-            let _ = write!(self.sql, " AND created_at >= {mark}");
+            let at = self.bind(Param::Int(t.as_millis()));
+            let id = self.bind(Param::Id(id_at(t.as_millis() - ID_SLACK_MS, false)));
+            let _ = write!(self.sql, " AND created_at >= {at} AND id >= {id}");
         }
         if let Some(t) = filter.created_before {
-            let mark = self.bind(Param::Int(t.as_millis()));
-            let _ = write!(self.sql, " AND created_at < {mark}");
+            let at = self.bind(Param::Int(t.as_millis()));
+            let id = self.bind(Param::Id(id_at(t.as_millis() + ID_SLACK_MS, true)));
+            let _ = write!(self.sql, " AND created_at < {at} AND id <= {id}");
         }
         if let Some(text) = &filter.text {
             let words: Vec<&str> = text

@@ -26,6 +26,19 @@ const INSERT_COLUMNS: &str = "id, tenant_id, status, priority, language, spec, m
     idempotency_key, request_fingerprint, last_seq, available_at, created_at, updated_at, \
     webhook_url, webhook_events, retry_of, trace_parent";
 
+/// The outcome of a job cancelled while still queued, as stored.
+pub(crate) fn cancelled_outcome() -> Result<Box<RawValue>, StoreError> {
+    json(
+        "outcome",
+        &Outcome {
+            reason: OutcomeReason::Cancelled,
+            accepted_iteration: None,
+            code: None,
+            message: Some("cancelled before a worker started it".to_owned()),
+        },
+    )
+}
+
 /// Whether `e` is SQLite failing the first write after another connection changed the
 /// schema: a statement whose triggers write the full-text index (FTS5) is then refused with
 /// "no such table" once, while its connection reloads the schema; run again, it succeeds.
@@ -194,15 +207,7 @@ where
         id: JobId,
     ) -> Result<(CancelOutcome, Option<i64>), StoreError> {
         let now = self.now();
-        let outcome = json(
-            "outcome",
-            &Outcome {
-                reason: OutcomeReason::Cancelled,
-                accepted_iteration: None,
-                code: None,
-                message: Some("cancelled before a worker started it".to_owned()),
-            },
-        )?;
+        let outcome = cancelled_outcome()?;
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let queued = sqlx::query(
             "UPDATE jobs SET status = 'cancelled', outcome = $1, finished_at = $2, \

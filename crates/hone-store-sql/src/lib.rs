@@ -104,6 +104,11 @@ impl<B: Backend> SqlStore<B> {
     pub fn pool(&self) -> &sqlx::Pool<B> {
         &self.pool
     }
+
+    /// The pool writes go to (SQLite: the single writer; for tools that load data).
+    pub fn writer(&self) -> &sqlx::Pool<B> {
+        &self.writer
+    }
 }
 
 /// Applies `migrator`'s pending migrations to `pool`.

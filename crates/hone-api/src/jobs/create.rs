@@ -139,7 +139,13 @@ pub async fn create_job(
         trace_parent: crate::telemetry::submission_parent(&headers),
     };
     // The store signals the workers (in this process or, on Postgres, any other).
-    let (status, job) = answer(state.store.enqueue_job(new).await?)?;
+    stored(state.store.enqueue_job(new).await?)
+}
+
+/// The answer to a single submission (or a re-run): the job with its `Location`, counted
+/// as submitted when it is new.
+pub(crate) fn stored(enqueued: Enqueued) -> Result<Response, ApiError> {
+    let (status, job) = answer(enqueued)?;
     if status == StatusCode::ACCEPTED {
         metrics::counter!(crate::metrics::JOBS_SUBMITTED).increment(1);
     }

@@ -2,15 +2,14 @@
 //! a JSON merge patch (RFC 7396) over that spec, validated like any submission. The new job
 //! names the original (`retry_of`); the original names its newest re-run (`retried_as`).
 
-use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use hone_domain::{FieldError, JobId, JobSpec};
 use hone_store::{Idempotency, NewJob, StoreError};
 use serde_json::Value;
 
-use super::create::{answer, fingerprint, idempotency_key, runnable};
+use super::create::{fingerprint, idempotency_key, runnable, stored};
 use super::{job_id, no_job};
 use crate::AppState;
 use crate::auth::{Caller, Write};
@@ -62,14 +61,5 @@ pub async fn retry_job(
         retry_of: Some(id),
         trace_parent: crate::telemetry::submission_parent(&headers),
     };
-    let (status, job) = answer(state.store.enqueue_job(new).await?)?;
-    if status == axum::http::StatusCode::ACCEPTED {
-        metrics::counter!(crate::metrics::JOBS_SUBMITTED).increment(1);
-    }
-    let location = format!("/v1/jobs/{}", job.id);
-    let mut resp = (status, Json(job)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(resp)
+    stored(state.store.enqueue_job(new).await?)
 }

@@ -45,8 +45,9 @@ pub trait Backend: sqlx::Database {
     /// [`Backend::text_match`] binds: every word must appear, stemmed.
     fn text_query(words: &[&str]) -> String;
 
-    /// A statement selecting `n`, `p50` and `p95` (nearest rank: the smallest value with at
-    /// least that share of the values at or below it) of column `v` of `values`.
+    /// A statement selecting, over the non-null values of columns `d` and `w` of `values`,
+    /// their counts (`dn`, `wn`) and nearest-rank 50th and 95th percentiles (`d50`, `d95`,
+    /// `w50`, `w95`: the smallest value with at least that share at or below it), in one scan.
     fn percentiles(values: &str) -> String;
 
     /// The `FROM` item that unnests the critique issues of JSON column `column`, and how to

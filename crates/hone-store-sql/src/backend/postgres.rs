@@ -56,11 +56,16 @@ impl Backend for Postgres {
     type Hub = ();
 
     fn percentiles(values: &str) -> String {
+        let pct = |c: &str, p: &str| {
+            format!("CAST(percentile_disc({p}) WITHIN GROUP (ORDER BY {c}) AS BIGINT)")
+        };
         format!(
-            "SELECT count(*) AS n, \
-             CAST(percentile_disc(0.5) WITHIN GROUP (ORDER BY v) AS BIGINT) AS p50, \
-             CAST(percentile_disc(0.95) WITHIN GROUP (ORDER BY v) AS BIGINT) AS p95 \
-             FROM ({values}) s"
+            "SELECT count(d) AS dn, {} AS d50, {} AS d95, count(w) AS wn, {} AS w50, \
+             {} AS w95 FROM ({values}) s",
+            pct("d", "0.5"),
+            pct("d", "0.95"),
+            pct("w", "0.5"),
+            pct("w", "0.95")
         )
     }
 

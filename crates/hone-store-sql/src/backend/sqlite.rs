@@ -51,17 +51,20 @@ impl Backend for Sqlite {
 
     /// SQLite has no percentile aggregate: the value at the nearest rank, by `OFFSET`.
     fn percentiles(values: &str) -> String {
-        let at = |p: u32| {
+        let at = |c: &str, p: u32| {
             format!(
-                "(SELECT v FROM s ORDER BY v LIMIT 1 \
-                 OFFSET (SELECT max(0, (n * {p} + 99) / 100 - 1) FROM c))"
+                "(SELECT {c} FROM s WHERE {c} IS NOT NULL ORDER BY {c} LIMIT 1 \
+                 OFFSET (SELECT max(0, ({c}n * {p} + 99) / 100 - 1) FROM k))"
             )
         };
         format!(
-            "WITH s AS MATERIALIZED ({values}), c AS (SELECT count(*) AS n FROM s) \
-             SELECT n, {} AS p50, {} AS p95 FROM c",
-            at(50),
-            at(95)
+            "WITH s AS MATERIALIZED ({values}), \
+             k AS (SELECT count(d) AS dn, count(w) AS wn FROM s) \
+             SELECT dn, {} AS d50, {} AS d95, wn, {} AS w50, {} AS w95 FROM k",
+            at("d", 50),
+            at("d", 95),
+            at("w", 50),
+            at("w", 95)
         )
     }
 
