@@ -57,7 +57,7 @@ pub fn read(filter: &mut JobFilter, key: &str, v: &str, errors: &mut Vec<FieldEr
         "model" if text_ok(v) => filter.models.push(v.to_owned()),
         "model" => errors.push(FieldError::new(
             "model",
-            format!("must be a model name of 1 to {MAX_TEXT} characters"),
+            format!("must be a model name of 1 to {MAX_TEXT} characters, without NUL"),
         )),
         "tag" if is_tag(v) => filter.tags.push(v.to_owned()),
         "tag" => errors.push(FieldError::new("tag", TAG_RULE)),
@@ -66,7 +66,7 @@ pub fn read(filter: &mut JobFilter, key: &str, v: &str, errors: &mut Vec<FieldEr
         "q" if text_ok(v) => filter.text = Some(v.to_owned()),
         "q" => errors.push(FieldError::new(
             "q",
-            format!("must be 1 to {MAX_TEXT} characters"),
+            format!("must be 1 to {MAX_TEXT} characters, without NUL"),
         )),
         "retry_of" => match v.parse::<JobId>() {
             Ok(id) => filter.retry_of = Some(id),

@@ -43,6 +43,13 @@ pub async fn retry_job(
         .map_err(|e| ApiError::Internal(StoreError::corrupt("spec", e)))?;
     if let Some(p) = &patch {
         json_patch::merge(&mut value, p);
+        // In a merge patch `null` removes a field, and a spec without `critic` gets the
+        // default critic; `"critic": null` means what it means in a submission: no critic.
+        if p.get("critic").is_some_and(Value::is_null)
+            && let Some(spec) = value.as_object_mut()
+        {
+            spec.insert("critic".to_owned(), Value::Null);
+        }
     }
     let spec = JobSpec::parse(&value).map_err(ApiError::Validation)?;
     let errors = runnable(&state, &spec);

@@ -104,6 +104,27 @@ async fn history_through_http(backend: Backend) {
     let new_id = retry.body["id"].as_str().expect("id").to_owned();
     let original = app.get(&format!("/v1/jobs/{}", made[0])).await.body;
     assert_eq!(original["retried_as"], json!(new_id));
+    // `"critic": null` in a patch turns critique off, as in a submission (a bare merge
+    // patch would only drop the field, which brings the default critic back).
+    let with_critic = app
+        .post_json(
+            &format!("/v1/jobs/{new_id}/retry"),
+            json!({"critic": {"model": "gpt-4.1"}, "acceptance": "tests_and_critic"}).to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(with_critic.status, 202, "{}", with_critic.body);
+    assert_eq!(with_critic.body["spec"]["critic"]["model"], "gpt-4.1");
+    let critic_id = with_critic.body["id"].as_str().expect("id").to_owned();
+    let without = app
+        .post_json(
+            &format!("/v1/jobs/{critic_id}/retry"),
+            json!({"critic": null, "acceptance": "tests"}).to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(without.status, 202, "{}", without.body);
+    assert!(without.body["spec"]["critic"].is_null(), "{}", without.body);
     let plain = app.post(&format!("/v1/jobs/{}/retry", made[2])).await;
     assert_eq!(plain.status, 202, "an empty body re-runs as it was");
     let listed = app.get(&format!("/v1/jobs?retry_of={}", made[0])).await;
@@ -156,16 +177,16 @@ async fn history_through_http(backend: Backend) {
     }
     let stats = app.get("/v1/stats?group_by=tag&bucket=hour").await;
     assert_eq!(stats.status, 200, "{}", stats.body);
-    assert_eq!(stats.body["jobs"]["jobs"], 5, "{}", stats.body);
-    assert_eq!(stats.body["jobs"]["cancelled"], 5, "{}", stats.body);
-    assert_eq!(stats.body["outcomes"]["cancelled"], 5, "{}", stats.body);
+    assert_eq!(stats.body["jobs"]["jobs"], 7, "{}", stats.body);
+    assert_eq!(stats.body["jobs"]["cancelled"], 7, "{}", stats.body);
+    assert_eq!(stats.body["outcomes"]["cancelled"], 7, "{}", stats.body);
     let keys: Vec<&str> = stats.body["groups"]
         .as_array()
         .expect("groups")
         .iter()
         .map(|g| g["key"].as_str().expect("key"))
         .collect();
-    assert_eq!(keys, ["ci", "nightly", "rerun"], "{}", stats.body);
+    assert_eq!(keys, ["ci", "rerun", "nightly"], "{}", stats.body);
     for bad in [
         "bucket=week",
         "group_by=colour",
