@@ -205,7 +205,7 @@ pub fn parse_quota(text: &str) -> Result<Quota, String> {
 
 /// Parses `90d`, `12h`, `30m`, `3600s`.
 pub fn parse_lifetime(text: &str) -> Result<Duration, String> {
-    let bad = || format!("{text:?} is not a lifetime like 90d, 12h, 30m or 3600s");
+    let bad = || format!("{text:?} is not a duration like 90d, 12h, 30m or 3600s");
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (number, unit) = text.split_at(split);
     let n: u64 = number.parse().map_err(|_| bad())?;
