@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod app;
+pub mod client;
 pub mod config;
 pub mod ops;
 pub mod prune;

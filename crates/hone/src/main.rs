@@ -6,7 +6,19 @@ use hone::config::{Cli, Command, Settings};
 
 /// Telemetry is set up, and flushed, outside the async runtime: the OTLP exporter sends from
 /// its own thread with a blocking client, which must not be built or waited on inside it.
-fn main() -> anyhow::Result<()> {
+/// A failure prints its message and causes on one line (no backtrace, whatever
+/// `RUST_BACKTRACE` says) and exits with status 1.
+fn main() -> std::process::ExitCode {
+    match start() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hone: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn start() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let telemetry = hone::telemetry::init(&cli.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -31,6 +43,10 @@ async fn command(command: Command) -> anyhow::Result<()> {
         Command::Keys(command) => hone::access::run(command).await,
         Command::Tenants(command) => hone::tenants::run(command).await,
         Command::Prune(args) => hone::prune::run(args).await,
+        Command::Submit(args) => hone::client::submit(&args, &mut std::io::stdout()).await,
+        Command::Jobs(args) => hone::client::jobs(&args, &mut std::io::stdout()).await,
+        Command::Cancel(args) => hone::client::cancel(&args, &mut std::io::stdout()).await,
+        Command::Retry(args) => hone::client::retry(&args, &mut std::io::stdout()).await,
     }
 }
 

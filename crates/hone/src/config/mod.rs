@@ -7,12 +7,14 @@
 //! lists no sandbox flag. [`Settings`] is what a process runs, whichever command described it.
 
 pub mod access;
+pub mod client;
 pub mod groups;
 pub mod ops;
 
 use clap::{Args, Parser, Subcommand};
 
 pub use access::*;
+pub use client::*;
 pub use groups::*;
 pub use ops::*;
 
@@ -51,6 +53,14 @@ pub enum Command {
     Tenants(TenantsCommand),
     /// Delete finished jobs older than a cut (with their attempts, events and deliveries).
     Prune(PruneArgs),
+    /// Submit a job to a running service (`HONE_URL`, `HONE_API_KEY`) and print it.
+    Submit(SubmitArgs),
+    /// List a running service's jobs, newest first, filtered.
+    Jobs(JobsArgs),
+    /// Cancel a job on a running service.
+    Cancel(JobArgs),
+    /// Re-run a job on a running service, as it was.
+    Retry(JobArgs),
 }
 
 /// The groups every running process takes.

@@ -1,0 +1,88 @@
+//! The client commands' configuration: where the service is and the key to call it with.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::Secret;
+
+/// The service to talk to.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Service")]
+pub struct ClientArgs {
+    /// The service's base URL.
+    #[arg(
+        long,
+        env = "HONE_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub url: String,
+
+    /// The API key to send. Default: the key `hone serve` wrote beside its database
+    /// (`./hone.key`), when there is one.
+    #[arg(long, env = "HONE_API_KEY", hide_env_values = true, global = true)]
+    pub api_key: Option<Secret>,
+
+    /// Where to read the key from when none is given.
+    #[arg(long, default_value = "hone.key", global = true)]
+    pub key_file: PathBuf,
+}
+
+/// How a command prints what it got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Lines for people.
+    Text,
+    /// The API's JSON, one document.
+    Json,
+}
+
+/// `hone submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// A job spec as JSON (`-` for standard input), as `POST /v1/jobs` takes it.
+    pub spec: PathBuf,
+    /// How to print the job.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+    /// The service.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `hone jobs`: the job history, filtered.
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// Only jobs in these statuses (repeat it).
+    #[arg(long)]
+    pub status: Vec<String>,
+    /// Only jobs carrying every one of these tags (repeat it).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Only jobs whose task holds these words.
+    #[arg(long)]
+    pub q: Option<String>,
+    /// At most this many (1 to 500).
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// How to print the jobs.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+    /// The service.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `hone cancel` and `hone retry`: one job by id.
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    /// The job's id.
+    pub id: String,
+    /// How to print the job.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+    /// The service.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
