@@ -47,6 +47,7 @@ async fn command(command: Command) -> anyhow::Result<()> {
         Command::Jobs(args) => hone::client::jobs(&args, &mut std::io::stdout()).await,
         Command::Cancel(args) => hone::client::cancel(&args, &mut std::io::stdout()).await,
         Command::Retry(args) => hone::client::retry(&args, &mut std::io::stdout()).await,
+        Command::Show(args) => hone::client::show::show(&args, &mut std::io::stdout()).await,
     }
 }
 

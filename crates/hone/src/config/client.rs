@@ -86,3 +86,19 @@ pub struct JobArgs {
     #[command(flatten)]
     pub client: ClientArgs,
 }
+
+/// `hone show`: one job, its attempts rendered for a terminal.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The job's id.
+    pub id: String,
+    /// Only this attempt (1 is the first).
+    #[arg(long)]
+    pub attempt: Option<u32>,
+    /// How to print the job.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+    /// The service.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}

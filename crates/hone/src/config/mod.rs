@@ -61,6 +61,8 @@ pub enum Command {
     Cancel(JobArgs),
     /// Re-run a job on a running service, as it was.
     Retry(JobArgs),
+    /// Show a job on a running service: its outcome and each attempt's code, run and critique.
+    Show(ShowArgs),
 }
 
 /// The groups every running process takes.

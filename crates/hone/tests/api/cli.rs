@@ -24,6 +24,7 @@ async fn run(args: &[&str]) -> anyhow::Result<String> {
         Command::Jobs(a) => hone::client::jobs(&a, &mut out).await?,
         Command::Cancel(a) => hone::client::cancel(&a, &mut out).await?,
         Command::Retry(a) => hone::client::retry(&a, &mut out).await?,
+        Command::Show(a) => hone::client::show::show(&a, &mut out).await?,
         _ => unreachable!("a client command"),
     }
     Ok(String::from_utf8(out).expect("utf-8"))
@@ -63,6 +64,33 @@ async fn the_client_commands_submit_list_retry_and_cancel() {
         !retried.starts_with(&id) && retried.contains("queued"),
         "{retried}"
     );
+    // `show` renders the job and its attempts; the attempt the worker began shows its code.
+    let mut shown = String::new();
+    for _ in 0..50 {
+        shown = run(&[&["show", id.as_str()][..], &service].concat())
+            .await
+            .expect("show");
+        if shown.contains("time.sleep(30)") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(shown.starts_with(&id), "{shown}");
+    assert!(shown.contains("── attempt 1"), "{shown}");
+    assert!(shown.contains("  │ import time"), "{shown}");
+    let json_shown = run(&[&["show", id.as_str(), "--output", "json"][..], &service].concat())
+        .await
+        .expect("show json");
+    let parsed: Value = serde_json::from_str(json_shown.trim()).expect("json");
+    assert_eq!(parsed["job"]["id"], json!(id));
+    let missing = run(&[&["show", id.as_str(), "--attempt", "99"][..], &service].concat()).await;
+    assert!(
+        missing
+            .expect_err("none")
+            .to_string()
+            .contains("no attempt 99")
+    );
+
     let cancelled = run(&[&["cancel", id.as_str()][..], &service].concat())
         .await
         .expect("cancel");

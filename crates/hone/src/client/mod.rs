@@ -1,6 +1,8 @@
-//! The client commands (`hone submit`, `jobs`, `cancel`, `retry`): the API over HTTP with
+//! The client commands (`hone submit`, `jobs`, `cancel`, `retry`; `show` in [`show`]): the API over HTTP with
 //! the caller's key, printed for people or as the API's JSON. A refusal prints the problem
 //! document's title, detail and each bad field, and the command fails.
+
+pub mod show;
 
 use std::io::{Read, Write};
 
@@ -166,20 +168,17 @@ pub async fn retry(args: &JobArgs, out: &mut impl Write) -> anyhow::Result<()> {
 
 async fn one(args: &JobArgs, action: &str, out: &mut impl Write) -> anyhow::Result<()> {
     let client = Client::new(&args.client)?;
-    let id: String = args
-        .id
-        .chars()
-        .filter(|c| c.is_ascii_hexdigit() || *c == '-')
-        .collect();
-    if id.is_empty() || id.len() != args.id.len() {
-        bail!("{:?} is not a job id", args.id);
-    }
+    let path = job_path(&args.id)?;
     let job = client
-        .send(
-            client
-                .http
-                .post(client.url(&format!("/v1/jobs/{id}/{action}"))),
-        )
+        .send(client.http.post(client.url(&format!("{path}/{action}"))))
         .await?;
     print(out, args.output, &job, job_line(&job))
+}
+
+/// The API path of job `id`, refusing anything but a UUID's characters.
+pub(crate) fn job_path(id: &str) -> anyhow::Result<String> {
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        bail!("{id:?} is not a job id");
+    }
+    Ok(format!("/v1/jobs/{id}"))
 }
