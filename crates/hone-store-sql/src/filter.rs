@@ -72,23 +72,12 @@ impl Conditions {
         }
     }
 
-    /// Adds `condition` as it stands (it binds nothing).
-    pub fn push(&mut self, condition: &str) {
-        self.sql.push_str(" AND ");
-        self.sql.push_str(condition);
-    }
-
     /// Adds `id < before`, the paging condition.
     pub fn before(&mut self, before: Option<JobId>) {
         if let Some(id) = before {
             let mark = self.bind(Param::Id(id));
             let _ = write!(self.sql, " AND id < {mark}");
         }
-    }
-
-    /// The placeholder number the next condition would take.
-    pub fn next_placeholder(&self) -> usize {
-        self.first + self.params.len()
     }
 
     /// Adds the conditions of `filter`.

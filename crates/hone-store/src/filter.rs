@@ -36,11 +36,6 @@ impl JobFilter {
             ..Self::default()
         }
     }
-
-    /// Whether the filter takes every job.
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
 }
 
 /// What a bulk cancel did.

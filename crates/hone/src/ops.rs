@@ -56,23 +56,21 @@ impl Ops {
             });
         };
         let exporter = Arc::new(Exporter::new(handle, store));
-        match args.metrics_listen {
-            None => Ok(Self {
-                route: Some(MetricsRoute::Here(exporter)),
-                server: None,
-                retention,
-            }),
+        let (route, server) = match args.metrics_listen {
+            None => (MetricsRoute::Here(exporter), None),
             Some(addr) => {
                 let listener = TcpListener::bind(addr)
                     .await
                     .with_context(|| format!("cannot listen for metrics on {addr}"))?;
-                Ok(Self {
-                    route: Some(MetricsRoute::Elsewhere),
-                    server: Some(MetricsServer { listener, exporter }),
-                    retention,
-                })
+                let server = MetricsServer { listener, exporter };
+                (MetricsRoute::Elsewhere, Some(server))
             }
-        }
+        };
+        Ok(Self {
+            route: Some(route),
+            server,
+            retention,
+        })
     }
 }
 

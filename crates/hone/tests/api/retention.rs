@@ -164,3 +164,44 @@ async fn prune_leaves_nothing_behind_on_sqlite() {
 async fn prune_leaves_nothing_behind_on_postgres() {
     prune_leaves_nothing_behind(Backend::Postgres).await;
 }
+
+/// `HONE_RETENTION_DAYS`' task prunes at once when it starts, and stops when told.
+#[tokio::test]
+async fn the_retention_task_prunes_at_start_and_stops() {
+    use sqlx::Connection;
+    let model = FakeModel::start(Arc::new(|_: &str, _: &str| {
+        "```python\nprint('ok')\n```".to_owned()
+    }))
+    .await;
+    let app = TestApp::start(Backend::Sqlite, &model).await.expect("app");
+    let r = app
+        .submit(&json!({"task": "old job", "tests": "pass", "critic": null}))
+        .await;
+    let id = r.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(app.wait_finished(&id).await["status"], "succeeded");
+    let fresh = app
+        .submit(&json!({"task": "new job", "tests": "pass", "critic": null}))
+        .await;
+    let fresh = fresh.body["id"].as_str().expect("id").to_owned();
+    app.wait_finished(&fresh).await;
+    let two_days_ago = hone_domain::Timestamp::now().as_millis() - 2 * 86_400_000;
+    let mut conn = sqlx::SqliteConnection::connect(&app.db_url)
+        .await
+        .expect("sqlite");
+    sqlx::query("UPDATE jobs SET finished_at = $1 WHERE id = $2")
+        .bind(two_days_ago)
+        .bind(&id)
+        .execute(&mut conn)
+        .await
+        .expect("age the job");
+    let store = hone::store::connect(&app.db_url).await.expect("store");
+    let stop = tokio::time::sleep(std::time::Duration::from_millis(500));
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        hone::prune::retention(store, 1, stop),
+    )
+    .await
+    .expect("the task stops when told");
+    assert_eq!(app.get(&format!("/v1/jobs/{id}")).await.status, 404);
+    assert_eq!(app.get(&format!("/v1/jobs/{fresh}")).await.status, 200);
+}
