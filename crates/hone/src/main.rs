@@ -8,9 +8,10 @@ use hone::config::{Cli, Command, Settings};
 /// its own thread with a blocking client, which must not be built or waited on inside it.
 /// A failure prints its message and causes on one line (no backtrace, whatever
 /// `RUST_BACKTRACE` says) and exits with status 1.
+/// A command that reports an outcome (`watch`, `submit --watch`) exits with its status.
 fn main() -> std::process::ExitCode {
     match start() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
             eprintln!("hone: {e:#}");
             std::process::ExitCode::FAILURE
@@ -18,7 +19,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn start() -> anyhow::Result<()> {
+fn start() -> anyhow::Result<u8> {
     let cli = Cli::parse();
     let telemetry = hone::telemetry::init(&cli.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -30,24 +31,32 @@ fn start() -> anyhow::Result<()> {
     result
 }
 
-async fn command(command: Command) -> anyhow::Result<()> {
+async fn command(command: Command) -> anyhow::Result<u8> {
+    let stdout = &mut std::io::stdout();
+    let done = |()| 0;
     match command {
-        Command::Serve(args) => run(Settings::from(*args)).await,
-        Command::Api(args) => run(Settings::from(*args)).await,
-        Command::Worker(args) => run(Settings::from(*args)).await,
+        Command::Serve(args) => run(Settings::from(*args)).await.map(done),
+        Command::Api(args) => run(Settings::from(*args)).await.map(done),
+        Command::Worker(args) => run(Settings::from(*args)).await.map(done),
         Command::Migrate(args) => {
             let store = hone::store::connect(&args.database_url).await?;
             tracing::info!(backend = store.backend(), "database is migrated");
-            Ok(())
+            Ok(0)
         }
-        Command::Keys(command) => hone::access::run(command).await,
-        Command::Tenants(command) => hone::tenants::run(command).await,
-        Command::Prune(args) => hone::prune::run(args).await,
-        Command::Submit(args) => hone::client::submit(&args, &mut std::io::stdout()).await,
-        Command::Jobs(args) => hone::client::jobs(&args, &mut std::io::stdout()).await,
-        Command::Cancel(args) => hone::client::cancel(&args, &mut std::io::stdout()).await,
-        Command::Retry(args) => hone::client::retry(&args, &mut std::io::stdout()).await,
-        Command::Show(args) => hone::client::show::show(&args, &mut std::io::stdout()).await,
+        Command::Keys(command) => hone::access::run(command).await.map(done),
+        Command::Tenants(command) => hone::tenants::run(command).await.map(done),
+        Command::Prune(args) => hone::prune::run(args).await.map(done),
+        Command::Submit(args) => {
+            let ended = hone::client::submit(&args, true, stdout).await?;
+            Ok(ended.map_or(0, |e| e.code()))
+        }
+        Command::Watch(args) => Ok(hone::client::watch::watch(&args, true, stdout)
+            .await?
+            .code()),
+        Command::Jobs(args) => hone::client::jobs(&args, stdout).await.map(done),
+        Command::Cancel(args) => hone::client::cancel(&args, stdout).await.map(done),
+        Command::Retry(args) => hone::client::retry(&args, stdout).await.map(done),
+        Command::Show(args) => hone::client::show::show(&args, stdout).await.map(done),
     }
 }
 

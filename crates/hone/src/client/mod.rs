@@ -1,8 +1,9 @@
-//! The client commands (`hone submit`, `jobs`, `cancel`, `retry`; `show` in [`show`]): the API over HTTP with
-//! the caller's key, printed for people or as the API's JSON. A refusal prints the problem
+//! The client commands (`hone submit`, `jobs`, `cancel`, `retry`; `show` in [`show`], `watch`
+//! in [`watch`]): the API over HTTP with the caller's key, printed for people or as the API's JSON. A refusal prints the problem
 //! document's title, detail and each bad field, and the command fails.
 
 pub mod show;
+pub mod watch;
 
 use std::io::{Read, Write};
 
@@ -116,8 +117,13 @@ fn print(out: &mut impl Write, output: Output, value: &Value, line: String) -> a
     Ok(())
 }
 
-/// `hone submit`: the job as stored.
-pub async fn submit(args: &SubmitArgs, out: &mut impl Write) -> anyhow::Result<()> {
+/// `hone submit`: the job as stored; with `--watch`, then how it ended (`None` without).
+/// `terminal`: `out` is the process's stdout, so the watch may draw a live line.
+pub async fn submit(
+    args: &SubmitArgs,
+    terminal: bool,
+    out: &mut (impl Write + Send),
+) -> anyhow::Result<Option<watch::Ended>> {
     let text = if args.spec.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s)?;
@@ -132,7 +138,15 @@ pub async fn submit(args: &SubmitArgs, out: &mut impl Write) -> anyhow::Result<(
     let job = client
         .send(client.http.post(client.url("/v1/jobs")).json(&spec))
         .await?;
-    print(out, args.output, &job, job_line(&job))
+    print(out, args.format.output(), &job, job_line(&job))?;
+    if !args.watch {
+        return Ok(None);
+    }
+    let id = job["id"]
+        .as_str()
+        .context("the service answered a job without an id")?;
+    let ended = watch::follow(&client, id, args.format.output(), terminal, out).await?;
+    Ok(Some(ended))
 }
 
 /// `hone jobs`: a page of the history.
@@ -146,7 +160,7 @@ pub async fn jobs(args: &JobsArgs, out: &mut impl Write) -> anyhow::Result<()> {
         .with_context(|| format!("{} is not a URL", client.base))?;
     url.query_pairs_mut().extend_pairs(&query);
     let page = client.send(client.http.get(url)).await?;
-    if args.output == Output::Json {
+    if args.format.output() == Output::Json {
         writeln!(out, "{page}")?;
         return Ok(());
     }
@@ -172,7 +186,7 @@ async fn one(args: &JobArgs, action: &str, out: &mut impl Write) -> anyhow::Resu
     let job = client
         .send(client.http.post(client.url(&format!("{path}/{action}"))))
         .await?;
-    print(out, args.output, &job, job_line(&job))
+    print(out, args.format.output(), &job, job_line(&job))
 }
 
 /// The API path of job `id`, refusing anything but a UUID's characters.

@@ -115,7 +115,7 @@ pub async fn show(args: &ShowArgs, out: &mut impl Write) -> anyhow::Result<()> {
     {
         bail!("job {} has no attempt {n}", args.id);
     }
-    if args.output == Output::Json {
+    if args.format.output() == Output::Json {
         writeln!(
             out,
             "{}",

@@ -38,14 +38,35 @@ pub enum Output {
     Json,
 }
 
+/// How a command prints: `--output text|json`, or `--json` for short.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Format {
+    /// How to print what the service answered.
+    #[arg(long, value_enum, default_value = "text")]
+    output: Output,
+    /// Print the API's JSON (the same as `--output json`).
+    #[arg(long)]
+    json: bool,
+}
+
+impl Format {
+    /// The output chosen.
+    pub fn output(self) -> Output {
+        if self.json { Output::Json } else { self.output }
+    }
+}
+
 /// `hone submit`.
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
     /// A job spec as JSON (`-` for standard input), as `POST /v1/jobs` takes it.
     pub spec: PathBuf,
-    /// How to print the job.
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
+    /// Then follow the job until it ends, as `hone watch` does (and exit as it does).
+    #[arg(long)]
+    pub watch: bool,
+    /// How to print.
+    #[command(flatten)]
+    pub format: Format,
     /// The service.
     #[command(flatten)]
     pub client: ClientArgs,
@@ -66,9 +87,9 @@ pub struct JobsArgs {
     /// At most this many (1 to 500).
     #[arg(long, default_value_t = 20)]
     pub limit: u32,
-    /// How to print the jobs.
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
+    /// How to print.
+    #[command(flatten)]
+    pub format: Format,
     /// The service.
     #[command(flatten)]
     pub client: ClientArgs,
@@ -79,9 +100,9 @@ pub struct JobsArgs {
 pub struct JobArgs {
     /// The job's id.
     pub id: String,
-    /// How to print the job.
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
+    /// How to print.
+    #[command(flatten)]
+    pub format: Format,
     /// The service.
     #[command(flatten)]
     pub client: ClientArgs,
@@ -95,9 +116,22 @@ pub struct ShowArgs {
     /// Only this attempt (1 is the first).
     #[arg(long)]
     pub attempt: Option<u32>,
-    /// How to print the job.
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
+    /// How to print.
+    #[command(flatten)]
+    pub format: Format,
+    /// The service.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `hone watch`: a job's progress until it ends.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The job's id.
+    pub id: String,
+    /// How to print.
+    #[command(flatten)]
+    pub format: Format,
     /// The service.
     #[command(flatten)]
     pub client: ClientArgs,

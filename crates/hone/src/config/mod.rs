@@ -53,8 +53,12 @@ pub enum Command {
     Tenants(TenantsCommand),
     /// Delete finished jobs older than a cut (with their attempts, events and deliveries).
     Prune(PruneArgs),
-    /// Submit a job to a running service (`HONE_URL`, `HONE_API_KEY`) and print it.
+    /// Submit a job to a running service (`HONE_URL`, `HONE_API_KEY`) and print it; with
+    /// `--watch`, follow it until it ends.
     Submit(SubmitArgs),
+    /// Follow a job's progress until it ends (exit status 0 succeeded, 1 failed, 2 cancelled
+    /// or errored).
+    Watch(WatchArgs),
     /// List a running service's jobs, newest first, filtered.
     Jobs(JobsArgs),
     /// Cancel a job on a running service.

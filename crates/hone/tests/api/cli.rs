@@ -20,7 +20,9 @@ fn command(args: &[&str]) -> Command {
 async fn run(args: &[&str]) -> anyhow::Result<String> {
     let mut out = Vec::new();
     match command(args) {
-        Command::Submit(a) => hone::client::submit(&a, &mut out).await?,
+        Command::Submit(a) => {
+            hone::client::submit(&a, false, &mut out).await?;
+        }
         Command::Jobs(a) => hone::client::jobs(&a, &mut out).await?,
         Command::Cancel(a) => hone::client::cancel(&a, &mut out).await?,
         Command::Retry(a) => hone::client::retry(&a, &mut out).await?,

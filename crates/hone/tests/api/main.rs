@@ -27,4 +27,5 @@ mod retention;
 mod self_correction;
 mod tenancy;
 mod untrusted_text;
+mod watch;
 mod webhooks;

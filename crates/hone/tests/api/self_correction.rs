@@ -12,7 +12,7 @@ use crate::helpers::{Backend, TestApp};
 const BUGGY: &str = "Here is my solution:\n```python\ndef parse_logs(text):\n    out = []\n    for line in text.split('\\n'):\n        date, level, msg = line.split(' ', 2)[0], line.split(' ', 2)[1], line.split(' ', 2)[2]\n        out.append({'date': date, 'level': level, 'msg': msg})\n    return out\n```\n";
 const FIXED: &str = "```python\ndef parse_logs(text):\n    out = []\n    for line in text.split('\\n'):\n        if not line.strip():\n            continue\n        date, level, msg = line.split(' ', 2)\n        out.append({'date': date, 'level': level, 'msg': msg})\n    return out\n```";
 
-fn brain() -> Brain {
+pub(crate) fn brain() -> Brain {
     Arc::new(|system: &str, user: &str| {
         if system.contains("code reviewer") {
             if user.contains("status: passed") {
@@ -29,7 +29,7 @@ fn brain() -> Brain {
     })
 }
 
-fn spec() -> serde_json::Value {
+pub(crate) fn spec() -> serde_json::Value {
     json!({
         "task": "Write parse_logs(text) that returns one dict (date, level, msg) per non-empty line.",
         "tests": "assert parse_logs('') == []\nassert parse_logs('2026-01-01 INFO start\\n\\n2026-01-01 WARN x y') == [{'date': '2026-01-01', 'level': 'INFO', 'msg': 'start'}, {'date': '2026-01-01', 'level': 'WARN', 'msg': 'x y'}]",
