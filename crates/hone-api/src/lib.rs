@@ -163,7 +163,10 @@ pub fn routes() -> Vec<Route> {
 /// The router with its middleware: request ids, tracing, the head, body size and body time
 /// limits, authentication and rate limits on every `/v1` route, and problem documents for
 /// every error response (including the framework's own 400, 404, 405 and 413).
-pub fn router(state: AppState, limits: HttpLimits) -> Router {
+///
+/// `pages` (the dashboard's routes, already given their state) are served beside the API
+/// with the same request ids, tracing and head limits; their HTML errors stay HTML.
+pub fn router(state: AppState, limits: HttpLimits, pages: Router) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for r in routes() {
         match by_path.iter_mut().find(|(p, _)| *p == r.path) {
@@ -194,6 +197,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
     router
         .fallback(problem::not_found_route)
         .with_state(state)
+        .merge(pages)
         .layer(axum::Extension(limits::BodyTimeout(limits.body_timeout)))
         .layer(axum::middleware::map_response(problem::problemize))
         .layer(axum::middleware::map_request(limits::check_head))

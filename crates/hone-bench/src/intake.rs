@@ -204,7 +204,12 @@ pub(crate) async fn hone_server(store: Arc<dyn hone_store::Store>) -> anyhow::Re
         runtimes: None,
         metrics: None,
     };
-    listen(hone_api::router(state, hone_api::HttpLimits::default())).await
+    listen(hone_api::router(
+        state,
+        hone_api::HttpLimits::default(),
+        axum::Router::new(),
+    ))
+    .await
 }
 
 /// Requests per second accepted by `url` under the load, over one round.

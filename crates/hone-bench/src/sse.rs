@@ -53,7 +53,7 @@ async fn serve(store: Arc<dyn Store>) -> anyhow::Result<String> {
         runtimes: None,
         metrics: None,
     };
-    let router = hone_api::router(state, hone_api::HttpLimits::default());
+    let router = hone_api::router(state, hone_api::HttpLimits::default(), axum::Router::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(hone_api::serve(

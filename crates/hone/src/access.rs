@@ -232,6 +232,7 @@ mod tests {
             key_file: key_file.map(PathBuf::from),
             rate_reads_per_min: 0,
             rate_writes_per_min: 0,
+            session_secret: None,
         }
     }
 

@@ -160,7 +160,17 @@ impl Application {
                     batch_body_bytes: http.batch_body_limit,
                     body_timeout: Duration::from_secs(http.http_body_timeout_s.max(1)),
                 };
-                let router = hone_api::router(state, limits);
+                let sessions = match &access.session_secret {
+                    Some(secret) => hone_web::SessionKey::from_secret(secret.expose().as_bytes())
+                        .map_err(|e| anyhow::anyhow!("HONE_SESSION_SECRET: {e}"))?,
+                    None => hone_web::SessionKey::random()
+                        .map_err(|e| anyhow::anyhow!("cannot make a session secret: {e}"))?,
+                };
+                let pages = hone_web::router(hone_web::WebState {
+                    api: state.clone(),
+                    sessions: Arc::new(sessions),
+                });
+                let router = hone_api::router(state, limits, pages);
                 let listener = TcpListener::bind(http.listen)
                     .await
                     .with_context(|| format!("cannot listen on {}", http.listen))?;

@@ -91,8 +91,17 @@ impl Authenticator {
     ) -> Result<Arc<KeyInfo>, Refusal> {
         let header = header.ok_or(Refusal::Missing)?;
         let key = bearer(header).ok_or(Refusal::Malformed)?;
+        self.authenticate_key(key).await
+    }
+
+    /// The usable key `key` is (a sign-in form's, say).
+    pub async fn authenticate_key(&self, key: &str) -> Result<Arc<KeyInfo>, Refusal> {
         apikey::check(key).map_err(|_| Refusal::Malformed)?;
-        let hash = apikey::hash(key);
+        self.authenticate_hash(apikey::hash(key)).await
+    }
+
+    /// The usable key whose SHA-256 is `hash` (a dashboard session names its key so).
+    pub async fn authenticate_hash(&self, hash: String) -> Result<Arc<KeyInfo>, Refusal> {
         let info = match self.cached(&hash) {
             Some(info) => info,
             None => {

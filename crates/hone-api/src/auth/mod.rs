@@ -58,6 +58,22 @@ pub struct Caller<N: Need> {
     need: PhantomData<N>,
 }
 
+impl<N: Need> Caller<N> {
+    /// The caller a usable key is, for a route that needs `N`: `403` when the key lacks
+    /// the scope. For front ends that authenticate in their own way (the dashboard's
+    /// session) and then call the API's handlers.
+    pub fn for_key(key: &KeyInfo) -> Result<Self, ApiError> {
+        if !key.scopes.contains(&N::SCOPE) {
+            return Err(ApiError::Forbidden(N::SCOPE));
+        }
+        Ok(Self {
+            tenant: key.tenant.clone(),
+            key: key.id,
+            need: PhantomData,
+        })
+    }
+}
+
 /// What [`identify`] found, for the extractor.
 #[derive(Clone)]
 enum Identity {

@@ -60,6 +60,12 @@ pub struct AccessArgs {
     /// default budget; 0 turns it off.
     #[arg(long, env = "HONE_RATE_WRITES_PER_MIN", default_value_t = 600)]
     pub rate_writes_per_min: u32,
+
+    /// The secret that signs dashboard sessions (at least 32 characters). Every API process
+    /// behind one address needs the same one; without it each process makes its own at
+    /// start, so a restart signs everyone out.
+    #[arg(long, env = "HONE_SESSION_SECRET", hide_env_values = true)]
+    pub session_secret: Option<Secret>,
 }
 
 /// `hone keys`: API keys, straight in the database (for bootstrapping and automation).

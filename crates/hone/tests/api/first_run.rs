@@ -158,6 +158,7 @@ async fn api_processes_starting_together_store_one_bootstrap_key(
         key_file: None,
         rate_reads_per_min: 0,
         rate_writes_per_min: 0,
+        session_secret: None,
     };
     let starts = (0..8).map(|_| {
         let (store, args) = (store.clone(), args.clone());

@@ -13,6 +13,7 @@ mod batch;
 mod cli;
 mod cluster;
 mod connections;
+mod dashboard;
 mod fake_model;
 mod first_run;
 mod helpers;
