@@ -37,8 +37,9 @@ fn respond(rx: mpsc::Receiver<Frame>, state: &WebState) -> Response {
         .into_response()
 }
 
+/// A browser drops an SSE event whose data is empty, so each frame carries a word.
 fn change() -> Frame {
-    Frame::default().event("change").data("")
+    Frame::default().event("change").data("change")
 }
 
 /// The tenant's stream, for the jobs list.
@@ -113,7 +114,7 @@ pub async fn job(
                     return;
                 }
                 if events.iter().any(|e| e.kind.is_terminal()) {
-                    let _ = tx.send(Frame::default().event("done").data("")).await;
+                    let _ = tx.send(Frame::default().event("done").data("done")).await;
                     return;
                 }
             }

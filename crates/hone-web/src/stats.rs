@@ -12,6 +12,9 @@ use crate::WebState;
 use crate::chart::{self, Columns, HBars};
 use crate::page::{self, Layout, PageError, api};
 use crate::session::Session;
+use crate::view;
+use hone_domain::Timestamp;
+use hone_store::Bucket;
 
 /// The stats page.
 #[derive(Template)]
@@ -58,6 +61,44 @@ fn items(v: &Value) -> impl Iterator<Item = &Value> {
     v.as_array().into_iter().flatten()
 }
 
+/// The most buckets drawn; a longer window shows only the buckets that have jobs.
+const MAX_BUCKETS: i64 = 1000;
+
+/// Every bucket of the window, oldest first, with its counts (`Null` for one without jobs).
+/// Buckets start at multiples of their length since the epoch, as the store counts them.
+fn every_bucket(s: &Value) -> Vec<(Timestamp, Value)> {
+    let series: Vec<(Timestamp, Value)> = items(&s["series"])
+        .filter_map(|b| {
+            let start = Timestamp::parse_rfc3339(b["start"].as_str()?)?;
+            Some((start, b.clone()))
+        })
+        .collect();
+    let length = match s["bucket"].as_str() {
+        Some("hour") => Bucket::Hour.millis(),
+        _ => Bucket::Day.millis(),
+    };
+    let time = |k: &str| s[k].as_str().and_then(Timestamp::parse_rfc3339);
+    let (Some(since), Some(until)) = (time("since"), time("until")) else {
+        return series;
+    };
+    let first = since.as_millis() - since.as_millis().rem_euclid(length);
+    if (until.as_millis() - first) / length > MAX_BUCKETS {
+        return series;
+    }
+    let mut at = series.into_iter().peekable();
+    let mut out = Vec::new();
+    let mut start = first;
+    while start < until.as_millis() {
+        let counts = match at.peek() {
+            Some((t, _)) if t.as_millis() == start => at.next().map(|(_, v)| v).unwrap_or_default(),
+            _ => Value::Null,
+        };
+        out.push((Timestamp::from_millis(start), counts));
+        start += length;
+    }
+    out
+}
+
 /// Shows the stats.
 pub async fn page(
     State(state): State<WebState>,
@@ -72,8 +113,9 @@ pub async fn page(
     let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
     let count = |v: &Value| v.as_u64().unwrap_or(0);
     let over_time = chart::columns(
-        items(&s["series"])
-            .map(|b| {
+        every_bucket(&s)
+            .into_iter()
+            .map(|(start, b)| {
                 let (ok, bad, off) = (
                     count(&b["succeeded"]),
                     count(&b["failed"]),
@@ -83,7 +125,7 @@ pub async fn page(
                 (
                     format!(
                         "{}: {} jobs, {ok} succeeded, {bad} failed, {off} cancelled, {open} open",
-                        text(&b["start"]),
+                        view::when(start),
                         count(&b["jobs"])
                     ),
                     vec![

@@ -10,6 +10,7 @@
 mod access;
 mod bad_input;
 mod batch;
+mod browser;
 mod cli;
 mod cluster;
 mod connections;
