@@ -20,7 +20,11 @@ fn main() -> std::process::ExitCode {
 }
 
 fn start() -> anyhow::Result<u8> {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // The demo's output is its story; the service's info lines would bury it.
+    if matches!(cli.command, Command::Demo(_)) && std::env::var_os("HONE_LOG").is_none() {
+        cli.log.filter = "warn".to_owned();
+    }
     let telemetry = hone::telemetry::init(&cli.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -53,6 +57,12 @@ async fn command(command: Command) -> anyhow::Result<u8> {
         Command::Watch(args) => Ok(hone::client::watch::watch(&args, true, stdout)
             .await?
             .code()),
+        Command::Demo(mut args) => {
+            args.terminal = true;
+            hone::demo::run(&args, stdout, shutdown_signal())
+                .await
+                .map(done)
+        }
         Command::Jobs(args) => hone::client::jobs(&args, stdout).await.map(done),
         Command::Cancel(args) => hone::client::cancel(&args, stdout).await.map(done),
         Command::Retry(args) => hone::client::retry(&args, stdout).await.map(done),

@@ -56,6 +56,12 @@ impl Client {
         Ok(body)
     }
 
+    /// Submits a job spec; the job as stored.
+    pub async fn submit_value(&self, spec: &Value) -> anyhow::Result<Value> {
+        self.send(self.http.post(self.url("/v1/jobs")).json(spec))
+            .await
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -135,9 +141,7 @@ pub async fn submit(
     let spec: Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not JSON", args.spec.display()))?;
     let client = Client::new(&args.client)?;
-    let job = client
-        .send(client.http.post(client.url("/v1/jobs")).json(&spec))
-        .await?;
+    let job = client.submit_value(&spec).await?;
     print(out, args.format.output(), &job, job_line(&job))?;
     if !args.watch {
         return Ok(None);

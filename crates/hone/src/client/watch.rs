@@ -16,7 +16,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use super::{Client, job_line, job_path};
+use super::{Client, job_path};
 use crate::config::{Output, WatchArgs};
 
 /// How a watched job ended.
@@ -252,7 +252,8 @@ impl View {
     /// Shows one event: a line above the live line (or alone), and the live line redrawn.
     fn event(&mut self, event: &Value, out: &mut impl Write) -> std::io::Result<()> {
         let data = &event["data"];
-        if let Some(n) = data["iteration"].as_u64() {
+        let iteration = data["iteration"].as_u64().filter(|n| *n > 0);
+        if let Some(n) = iteration {
             self.iteration = n;
         }
         let kind = event["type"].as_str().unwrap_or("?");
@@ -264,7 +265,7 @@ impl View {
             .zip(self.created)
             .map(|(at, created)| (at - created).as_seconds_f64())
             .unwrap_or(0.0);
-        let line = if data["iteration"].is_u64() {
+        let line = if iteration.is_some() {
             format!(
                 "{at:>7.1}s  iteration {}/{}  {detail}",
                 self.iteration, self.max_iterations
@@ -340,7 +341,7 @@ fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
 /// The final line: status, outcome, iterations, tokens, id.
 fn summary(job: &Value) -> String {
     format!(
-        "{} {} after {} iteration(s), {} tokens: {}",
+        "{} {} after {} iteration(s), {} tokens: job {}",
         job["status"].as_str().unwrap_or("?"),
         job["outcome"]["reason"]
             .as_str()
@@ -348,6 +349,6 @@ fn summary(job: &Value) -> String {
             .unwrap_or_default(),
         job["iterations"].as_u64().unwrap_or(0),
         job["usage"]["total_tokens"].as_u64().unwrap_or(0),
-        job_line(job)
+        job["id"].as_str().unwrap_or("?")
     )
 }

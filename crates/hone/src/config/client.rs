@@ -136,3 +136,14 @@ pub struct WatchArgs {
     #[command(flatten)]
     pub client: ClientArgs,
 }
+
+/// `hone demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the demo's service listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Set by the binary: output goes to the process's stdout (a live line on a terminal).
+    #[arg(skip)]
+    pub terminal: bool,
+}

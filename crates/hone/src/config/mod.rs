@@ -65,6 +65,9 @@ pub enum Command {
     Cancel(JobArgs),
     /// Re-run a job on a running service, as it was.
     Retry(JobArgs),
+    /// Start a service on a temporary database with the recorded example, submit it, watch
+    /// it, and print the dashboard's address.
+    Demo(DemoArgs),
     /// Show a job on a running service: its outcome and each attempt's code, run and critique.
     Show(ShowArgs),
 }

@@ -191,3 +191,90 @@ async fn a_watch_through_a_breaking_connection_shows_every_event_once() {
         "the stream was cut and resumed: {streams} times"
     );
 }
+
+/// Hands what a command writes to the test as it is written.
+struct Tee(tokio::sync::mpsc::UnboundedSender<Vec<u8>>);
+
+impl std::io::Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = self.0.send(buf.to_vec());
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_demo_runs_the_story_and_serves_its_dashboard() {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let args = hone::config::DemoArgs {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        terminal: false,
+    };
+    let demo = tokio::spawn(async move {
+        let mut out = Tee(tx);
+        hone::demo::run(&args, &mut out, async move {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let mut out = String::new();
+    while !out.contains("Press Ctrl-C") {
+        let chunk = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+            .await
+            .expect("the demo goes on")
+            .expect("the demo writes until it is stopped");
+        out.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    for line in [
+        "iteration 1/3  tests ran: failed",
+        "iteration 1/3  critic: revise",
+        "iteration 2/3  tests ran: passed",
+        "The job succeeded (exit status 0",
+    ] {
+        assert!(out.contains(line), "{line:?} missing from\n{out}");
+    }
+    let field = |prefix: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .expect(prefix)
+            .trim()
+            .to_owned()
+    };
+    let page = field("Open the dashboard: ");
+    let key = field("Sign in with this key: ");
+    let base = page.split("/jobs/").next().expect("base").to_owned();
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let signed = browser
+        .post(format!("{base}/sign-in"))
+        .form(&[("key", key.as_str())])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed.status(), 303);
+    let cookie = signed.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let cookie = cookie.split(';').next().expect("pair").to_owned();
+    let html = browser
+        .get(&page)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("job page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("IndexError") && html.contains("succeeded"),
+        "{html}"
+    );
+    let _ = stop.send(());
+    demo.await.expect("join").expect("the demo stops cleanly");
+}
