@@ -76,22 +76,26 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     api(Caller::<hone_api::auth::Read>::for_key(&session.key)).await?;
     let tenant = &session.key.tenant;
-    let job = find(&state, tenant, &raw).await?;
     let store = &state.api.store;
-    let (attempts, events, deliveries) = tokio::try_join!(
-        store.list_attempts(tenant, job.id),
-        store.list_events(
-            tenant,
-            job.id,
-            EventsPage {
-                after: 0,
-                limit: 10_000
-            }
-        ),
-        store.list_deliveries(tenant, job.id),
+    let missing = || PageError::not_found(format!("no job with id {raw:?}"));
+    let id: JobId = raw.parse().map_err(|_| missing())?;
+    // The events first, then the job: a job still running when read has its later events,
+    // the terminal one too, after the last seq read here, which the live stream starts from.
+    let all = EventsPage {
+        after: 0,
+        limit: 10_000,
+    };
+    let events = store
+        .list_events(tenant, id, all)
+        .await?
+        .ok_or_else(missing)?;
+    let (job, attempts, deliveries) = tokio::try_join!(
+        store.get_job(tenant, id),
+        store.list_attempts(tenant, id),
+        store.list_deliveries(tenant, id),
     )?;
+    let job = job.ok_or_else(missing)?;
     let attempts = attempts.unwrap_or_default();
-    let events = events.unwrap_or_default();
     let mut views = Vec::with_capacity(attempts.len());
     let mut previous: Option<&str> = None;
     for a in &attempts {

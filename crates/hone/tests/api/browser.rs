@@ -195,7 +195,15 @@ async fn the_dashboard_in_a_real_browser() {
         .click()
         .await
         .expect("sign in");
-    assert_eq!(c.current_url().await.expect("url").path(), "/");
+    until(
+        Duration::from_secs(10),
+        "the jobs list after signing in",
+        || async {
+            c.current_url().await.is_ok_and(|u| u.path() == "/")
+                && c.find(Locator::Css("table.jobs")).await.is_ok()
+        },
+    )
+    .await;
     mark(&c).await;
 
     // A job submitted through the API shows up in the list without a reload.
@@ -284,12 +292,18 @@ async fn the_dashboard_in_a_real_browser() {
     c.goto(&format!("{}/jobs/{sleepy}", app.base))
         .await
         .expect("job page");
-    c.find(Locator::Css("#cancel"))
-        .await
-        .expect("a cancel button")
-        .click()
-        .await
-        .expect("cancel");
+    // The page re-renders as events arrive; a button found just before is then stale.
+    let mut clicked = false;
+    for _ in 0..20 {
+        if let Ok(button) = c.find(Locator::Css("#cancel")).await
+            && button.click().await.is_ok()
+        {
+            clicked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(clicked, "a Cancel button to click");
     assert_eq!(app.wait_finished(&sleepy).await["status"], "cancelled");
     until(
         Duration::from_secs(10),
