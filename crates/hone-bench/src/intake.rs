@@ -187,11 +187,14 @@ pub(crate) async fn access(
     ))
 }
 
-pub(crate) async fn hone_server(store: Arc<dyn hone_store::Store>) -> anyhow::Result<String> {
+/// The API's state over `store` for a bench: the bench key, and limits that never refuse.
+pub(crate) async fn bench_state(
+    store: Arc<dyn hone_store::Store>,
+) -> anyhow::Result<hone_api::AppState> {
     let hub = hone_api::live::Hub::start(store.clone()).await?;
     let providers = BTreeMap::from([("openai".to_owned(), Ok(()))]);
     let (auth, rate) = access(&store).await?;
-    let state = hone_api::AppState {
+    Ok(hone_api::AppState {
         store,
         auth,
         rate,
@@ -203,7 +206,11 @@ pub(crate) async fn hone_server(store: Arc<dyn hone_store::Store>) -> anyhow::Re
         providers: Arc::new(providers),
         runtimes: None,
         metrics: None,
-    };
+    })
+}
+
+pub(crate) async fn hone_server(store: Arc<dyn hone_store::Store>) -> anyhow::Result<String> {
+    let state = bench_state(store).await?;
     listen(hone_api::router(
         state,
         hone_api::HttpLimits::default(),

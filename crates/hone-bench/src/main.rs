@@ -13,11 +13,14 @@
 //! then 1,000 jobs as one `POST /v1/jobs/batch` against 1,000 single requests.
 //! `cargo run --release -p hone-bench -- history`: a million jobs on each database; a
 //! filtered page of `GET /v1/jobs` under each filter and the 30-day stats, p50/p95.
+//! `cargo run --release -p hone-bench -- dashboard`: the dashboard's jobs page over 100,000
+//! jobs and a 20-iteration job's page, server time against the API's JSON of the same data.
 //! `cargo run --release -p hone-bench -- humaneval`: the 164 HumanEval problems through the
 //! whole service (a fake model answers wrong, then right) against the same 328 programs
 //! through plain bubblewrap.
 
 mod batch;
+mod dashboard;
 mod engine;
 mod history;
 mod humaneval;
@@ -38,13 +41,14 @@ fn main() -> anyhow::Result<()> {
         "sse" => runtime.block_on(sse::run()),
         "humaneval" => runtime.block_on(humaneval::run()),
         "history" => runtime.block_on(history::run()),
+        "dashboard" => runtime.block_on(dashboard::run()),
         "intake" => runtime.block_on(async {
             intake::run().await?;
             batch::run().await
         }),
         other => {
             anyhow::bail!(
-                "unknown benchmark {other:?}; available: sandbox, engine, sse, intake, history, humaneval"
+                "unknown benchmark {other:?}; available: sandbox, engine, sse, intake, history, dashboard, humaneval"
             )
         }
     }

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use hone_api::{AppState, live::Hub};
 use hone_domain::{
     AttemptStatus, Critique, Execution, ExecutionStatus, JobId, JobSpec, JobStatus, ModelCall,
     Outcome, OutcomeReason, TenantId, Usage, Verdict,
@@ -38,21 +37,7 @@ type Commits = Arc<Mutex<HashMap<u64, u128>>>;
 type Arrivals = Vec<(u64, u128)>;
 
 async fn serve(store: Arc<dyn Store>) -> anyhow::Result<String> {
-    let hub = Hub::start(store.clone()).await?;
-    let (auth, rate) = crate::intake::access(&store).await?;
-    let state = AppState {
-        store,
-        auth,
-        rate,
-        sandbox: "none",
-        hub,
-        webhook_policy: hone_webhook::TargetPolicy::default(),
-        secret_overlap: Duration::from_secs(0),
-        max_secrets: 3,
-        providers: Arc::default(),
-        runtimes: None,
-        metrics: None,
-    };
+    let state = crate::intake::bench_state(store).await?;
     let router = hone_api::router(state, hone_api::HttpLimits::default(), axum::Router::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

@@ -19,14 +19,18 @@ fn jobs_wanted() -> usize {
         .unwrap_or(1_000_000)
 }
 
-fn pct(mut v: Vec<Duration>, p: usize) -> f64 {
+pub(crate) fn pct(mut v: Vec<Duration>, p: usize) -> f64 {
     v.sort_unstable();
     let rank = (v.len() * p).div_ceil(100).max(1);
     v.get(rank - 1).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 /// Writes the history through `exec` (one call a statement).
-async fn load<F, Fut>(total: usize, settle: &str, mut exec: F) -> anyhow::Result<Duration>
+pub(crate) async fn load<F, Fut>(
+    total: usize,
+    settle: &str,
+    mut exec: F,
+) -> anyhow::Result<Duration>
 where
     F: FnMut(String) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
@@ -192,7 +196,10 @@ async fn measure(
 }
 
 /// Runs one loading statement on `pool`.
-async fn exec<DB: sqlx::Database>(pool: sqlx::Pool<DB>, sql: String) -> anyhow::Result<()>
+pub(crate) async fn exec<DB: sqlx::Database>(
+    pool: sqlx::Pool<DB>,
+    sql: String,
+) -> anyhow::Result<()>
 where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {

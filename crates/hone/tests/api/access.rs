@@ -299,3 +299,18 @@ async fn every_route_refuses_strangers_and_hides_other_tenants_on_sqlite() {
 async fn every_route_refuses_strangers_and_hides_other_tenants_on_postgres() {
     every_route_refuses_strangers_and_hides_other_tenants(Backend::Postgres).await;
 }
+
+/// A job of another tenant (`tenant-b`), submitted with a key of its own; its id.
+pub(crate) async fn other_tenants_job(app: &TestApp) -> String {
+    let other = crate::helpers::client_with(&key_in_database(app, "tenant-b").await);
+    let job: serde_json::Value = other
+        .post(format!("{}/v1/jobs", app.base))
+        .json(&serde_json::json!({"task": "theirs", "tests": "pass", "critic": null}))
+        .send()
+        .await
+        .expect("submit")
+        .json()
+        .await
+        .expect("json");
+    job["id"].as_str().expect("id").to_owned()
+}

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::access::key_in_database;
+use crate::access::other_tenants_job;
 use crate::fake_model::FakeModel;
 use crate::helpers::{Backend, TestApp};
 use crate::self_correction::{brain, spec};
@@ -313,17 +313,7 @@ async fn the_dashboard_in_a_real_browser() {
     .await;
 
     // Another tenant's job is a 404 page.
-    let other = crate::helpers::client_with(&key_in_database(&app, "tenant-b").await);
-    let theirs: Value = other
-        .post(format!("{}/v1/jobs", app.base))
-        .json(&json!({"task": "theirs", "tests": "pass", "critic": null}))
-        .send()
-        .await
-        .expect("submit")
-        .json()
-        .await
-        .expect("json");
-    let theirs = theirs["id"].as_str().expect("id");
+    let theirs = other_tenants_job(&app).await;
     c.goto(&format!("{}/jobs/{theirs}", app.base))
         .await
         .expect("their page");

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::redirect::Policy;
 use serde_json::json;
 
-use crate::access::key_in_database;
+use crate::access::other_tenants_job;
 use crate::fake_model::FakeModel;
 use crate::helpers::{Backend, TestApp};
 
@@ -164,17 +164,7 @@ async fn a_session_is_a_signed_cookie_and_every_page_checks_it() {
     assert!(html.contains("must be queued, running"), "{html}");
 
     // Another tenant's job, and a job that does not exist, are 404 pages.
-    let other = crate::helpers::client_with(&key_in_database(&app, "tenant-b").await);
-    let theirs: serde_json::Value = other
-        .post(format!("{}/v1/jobs", app.base))
-        .json(&json!({"task": "theirs", "tests": "pass", "critic": null}))
-        .send()
-        .await
-        .expect("submit")
-        .json()
-        .await
-        .expect("json");
-    let theirs = theirs["id"].as_str().expect("id").to_owned();
+    let theirs = other_tenants_job(&app).await;
     for path in [
         format!("/jobs/{theirs}"),
         format!("/jobs/{theirs}/live"),
