@@ -215,7 +215,13 @@ pub async fn retry(
     .await?;
     let body = axum::body::to_bytes(resp.into_body(), 1024 * 1024)
         .await
-        .map_err(|_| PageError::not_found("the new job could not be read"))?;
+        .map_err(|_| PageError::Problem {
+            status: axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            title: "Something went wrong".to_owned(),
+            detail: "the job was re-run, but its answer could not be read; see the jobs list"
+                .to_owned(),
+            errors: Vec::new(),
+        })?;
     let job: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let id = job["id"].as_str().unwrap_or_default();
     Ok(Redirect::to(&format!("/jobs/{}", encode(id))).into_response())
