@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::{Client, job_path};
-use crate::config::{Output, WatchArgs};
+use crate::config::{JobArgs, Output};
 
 /// How a watched job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +57,7 @@ const MAX_RECONNECTS: usize = 30;
 /// `hone watch`: follows the job until it ends. `terminal`: `out` is the process's stdout,
 /// so a live line may be drawn when that is a terminal.
 pub async fn watch(
-    args: &WatchArgs,
+    args: &JobArgs,
     terminal: bool,
     out: &mut (impl Write + Send),
 ) -> anyhow::Result<Ended> {

@@ -95,7 +95,7 @@ pub struct JobsArgs {
     pub client: ClientArgs,
 }
 
-/// `hone cancel` and `hone retry`: one job by id.
+/// `hone cancel`, `hone retry` and `hone watch`: one job by id.
 #[derive(Debug, Args)]
 pub struct JobArgs {
     /// The job's id.
@@ -116,19 +116,6 @@ pub struct ShowArgs {
     /// Only this attempt (1 is the first).
     #[arg(long)]
     pub attempt: Option<u32>,
-    /// How to print.
-    #[command(flatten)]
-    pub format: Format,
-    /// The service.
-    #[command(flatten)]
-    pub client: ClientArgs,
-}
-
-/// `hone watch`: a job's progress until it ends.
-#[derive(Debug, Args)]
-pub struct WatchArgs {
-    /// The job's id.
-    pub id: String,
     /// How to print.
     #[command(flatten)]
     pub format: Format,

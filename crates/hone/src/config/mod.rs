@@ -58,7 +58,7 @@ pub enum Command {
     Submit(SubmitArgs),
     /// Follow a job's progress until it ends (exit status 0 succeeded, 1 failed, 2 cancelled
     /// or errored).
-    Watch(WatchArgs),
+    Watch(JobArgs),
     /// List a running service's jobs, newest first, filtered.
     Jobs(JobsArgs),
     /// Cancel a job on a running service.
