@@ -13,6 +13,7 @@ mod batch;
 mod browser;
 mod cli;
 mod cluster;
+mod compose;
 mod connections;
 mod dashboard;
 mod fake_model;
