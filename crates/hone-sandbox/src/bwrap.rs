@@ -79,6 +79,23 @@ impl Bubblewrap {
             (Some(h), Some(_)) => {
                 tracing::info!(cgroups = ?h, "sandbox limits memory and processes with cgroups");
             }
+            _ if config.require_cgroups => {
+                return Err(SandboxError::SelfCheck(format!(
+                    "per-run cgroups are required (HONE_SANDBOX_REQUIRE_CGROUPS) but {} offers \
+                     no writable memory and pids hierarchy{}: give the process a delegated, \
+                     writable cgroup (docs/deployment.md), or unset the requirement to limit \
+                     memory and processes with rlimits",
+                    config.cgroup_root.as_deref().map_or_else(
+                        || "cgroups are off, so it".into(),
+                        |p| p.display().to_string()
+                    ),
+                    if is_root {
+                        ""
+                    } else {
+                        " (and cgroups are only used as root)"
+                    }
+                )));
+            }
             _ => tracing::warn!(
                 "no writable cgroup hierarchy: memory is limited by address space and processes \
                  by RLIMIT_NPROC only"

@@ -82,6 +82,9 @@ pub struct SandboxConfig {
     pub uid_base: u32,
     /// The cgroup mount to create run groups under; `None` never uses cgroups.
     pub cgroup_root: Option<PathBuf>,
+    /// Refuse to start without per-run cgroups, rather than limit memory and processes with
+    /// rlimits alone.
+    pub require_cgroups: bool,
     /// Service-wide maxima: a job's limits are lowered to these.
     pub max_limits: Limits,
 }
@@ -95,6 +98,7 @@ impl Default for SandboxConfig {
             work_dir_bytes: 64 * 1024 * 1024,
             uid_base: 200_000,
             cgroup_root: Some(PathBuf::from("/sys/fs/cgroup")),
+            require_cgroups: false,
             max_limits: Limits {
                 timeout_ms: 60_000,
                 memory_mb: 2_048,

@@ -26,6 +26,7 @@ pub async fn build_sandbox(
         bwrap: args.bwrap.clone(),
         uid_base: args.sandbox_uid_base,
         work_dir_bytes: args.sandbox_disk_mb * 1024 * 1024,
+        require_cgroups: args.sandbox_require_cgroups,
         ..SandboxConfig::default()
     };
     config.max_limits.timeout_ms = args.max_timeout_ms;

@@ -138,6 +138,11 @@ pub struct SandboxArgs {
     #[arg(long, env = "HONE_SANDBOX_CGROUPS", default_value_t = true, action = clap::ArgAction::Set)]
     pub sandbox_cgroups: bool,
 
+    /// Refuse to start when per-run cgroups cannot be made (a container without a writable,
+    /// delegated cgroup), rather than fall back to rlimits.
+    #[arg(long, env = "HONE_SANDBOX_REQUIRE_CGROUPS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub sandbox_require_cgroups: bool,
+
     /// The longest wall time any job's run may have, in ms (a job asking more gets this).
     #[arg(long, env = "HONE_MAX_TIMEOUT_MS", default_value_t = 60_000)]
     pub max_timeout_ms: u64,
