@@ -34,9 +34,12 @@ pub const WEBHOOK_BACKLOG: &str = "hone_webhook_backlog";
 
 /// Gauge: always 1, with the running version in its `version` label.
 pub const BUILD_INFO: &str = "hone_build_info";
+/// Counter, `result` (`passed`, `failed`): jobs' first attempts by whether the code passed
+/// its tests (with jobs finished by outcome, the repair lift).
+pub const FIRST_ATTEMPTS: &str = "hone_first_attempts_total";
 
 /// Every metric with its kind and help text, for the exporter's `# HELP` lines.
-pub const ALL: [(&str, Kind, &str); 15] = [
+pub const ALL: [(&str, Kind, &str); 16] = [
     (JOBS_SUBMITTED, Kind::Counter, "Jobs accepted by the API."),
     (
         JOBS_FINISHED,
@@ -92,6 +95,11 @@ pub const ALL: [(&str, Kind, &str); 15] = [
         "Webhook deliveries waiting for a try.",
     ),
     (BUILD_INFO, Kind::Gauge, "Always 1; the version in a label."),
+    (
+        FIRST_ATTEMPTS,
+        Kind::Counter,
+        "Jobs' first attempts, by whether the code passed its tests.",
+    ),
 ];
 
 /// A metric's kind.

@@ -214,6 +214,11 @@ async fn one_iteration(
                     verify::execute(engine.sandbox.as_ref(), &engine.runtimes, spec, &code).await;
                 let status = ran.as_ref().map_or("error", |e| e.status.as_str());
                 crate::observe::sandbox_run(spec.language, status, started.elapsed());
+                if iteration == 1
+                    && let Ok(e) = &ran
+                {
+                    crate::observe::first_attempt(e.status == hone_domain::ExecutionStatus::Passed);
+                }
                 ran
             }
             .instrument(span)

@@ -121,6 +121,12 @@ pub fn finished(reason: OutcomeReason) {
     metrics::counter!(metric::JOBS_FINISHED, "outcome" => reason.as_str()).increment(1);
 }
 
+/// A job's first attempt ran: whether its code passed the tests.
+pub fn first_attempt(passed: bool) {
+    let result = if passed { "passed" } else { "failed" };
+    metrics::counter!(metric::FIRST_ATTEMPTS, "result" => result).increment(1);
+}
+
 /// A job sent back to the queue.
 pub fn requeued() {
     metrics::counter!(metric::REQUEUES).increment(1);

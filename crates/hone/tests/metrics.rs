@@ -170,6 +170,11 @@ async fn metrics_count_exactly_the_jobs_attempts_and_runs() {
         ),
         1.0
     );
+    // "pass one" and "pass two" pass at once; "retry" and "never" fail their first run.
+    for (result, jobs) in [("passed", 2.0), ("failed", 2.0)] {
+        let counted = total(&s, "hone_first_attempts_total", &[("result", result)]);
+        assert_eq!(counted, jobs, "{result}");
+    }
     assert_eq!(total(&s, "hone_iteration_duration_seconds_count", &[]), n);
     assert_eq!(
         total(
