@@ -1,11 +1,14 @@
 //! hone's model clients. [`ChatModel`] is the one seam; [`OpenAiCompatible`] speaks
-//! `POST {base}/chat/completions` (OpenAI, vLLM, llama.cpp, Ollama, LiteLLM, ...) with retries,
+//! `POST {base}/chat/completions` (OpenAI, vLLM, llama.cpp, Ollama, LiteLLM, ...) and
+//! [`Anthropic`] the Messages API, both with the retries of `http`,
 //! and [`Replay`] answers from a JSONL transcript for tests and demos. [`Providers`] maps the
 //! names jobs use to clients.
 //!
 //! API keys are held only inside the clients: they never reach an error, a log line or the
 //! database.
 
+mod anthropic;
+mod http;
 mod openai;
 mod replay;
 
@@ -17,7 +20,9 @@ use hone_domain::Usage;
 use hone_domain::prompt::Message;
 use serde_json::Value;
 
-pub use openai::{OpenAiCompatible, OpenAiConfig, RetryPolicy};
+pub use anthropic::{ANTHROPIC_PUBLIC_URL, ANTHROPIC_VERSION, Anthropic, AnthropicConfig};
+pub use http::RetryPolicy;
+pub use openai::{OpenAiCompatible, OpenAiConfig};
 pub use replay::Replay;
 
 /// The `openai` provider's default base URL: the public OpenAI API, which needs a key.

@@ -1,37 +1,16 @@
 //! The OpenAI-compatible client: `POST {base}/chat/completions`, non-streaming, with retries
-//! on 429, 5xx and network errors (exponential backoff with jitter, `Retry-After` honoured).
+//! on 429, 5xx and network errors ([`crate::http`]).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use backon::{ExponentialBuilder, Retryable};
 use hone_domain::Usage;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::http::{Attempt, RetryPolicy, describe, hint, retry_after, shown, with_retries};
 use crate::{ChatModel, ChatRequest, ChatResponse, LlmError, snippet};
-
-/// How hard to retry.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Retries after the first try.
-    pub max_retries: usize,
-    /// The first backoff.
-    pub min_delay: Duration,
-    /// The longest backoff (and the longest `Retry-After` honoured).
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_retries: 4,
-            min_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-        }
-    }
-}
 
 /// Where and how to reach the provider.
 #[derive(Clone)]
@@ -85,18 +64,6 @@ impl OpenAiCompatible {
     }
 }
 
-/// One try's failure, before the retry decision.
-#[derive(Debug)]
-enum Attempt {
-    /// Retry (after `retry_after` if the provider said so).
-    Transient {
-        why: String,
-        retry_after: Option<Duration>,
-    },
-    /// Do not retry.
-    Fatal(LlmError),
-}
-
 #[derive(Deserialize)]
 struct Completion {
     choices: Vec<Choice>,
@@ -123,62 +90,6 @@ struct WireUsage {
     completion_tokens: u64,
     #[serde(default)]
     total_tokens: u64,
-}
-
-/// A URL as errors show it: no user info (a key could hide there), no query.
-fn shown(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.set_query(None);
-            u.to_string()
-        }
-        Err(_) => "the configured base URL (not a valid URL)".to_owned(),
-    }
-}
-
-/// Why a request got no answer, in words an operator can act on: refused, DNS, TLS, timeout,
-/// followed by the innermost cause. reqwest errors carry no header, so no key is shown.
-fn describe(e: &reqwest::Error) -> String {
-    let mut causes = Vec::new();
-    let mut refused = false;
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
-        }
-        causes.push(s.to_string());
-        source = s.source();
-    }
-    let all = causes.join(": ").to_ascii_lowercase();
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if refused || all.contains("connection refused") {
-        "connection refused"
-    } else if all.contains("dns error") || all.contains("failed to lookup") {
-        "DNS lookup failed"
-    } else if all.contains("certificate") || all.contains("tls") || all.contains("handshake") {
-        "TLS failed"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    match causes.last() {
-        Some(inner) => format!("{kind} ({})", crate::snippet(inner)),
-        None => kind.to_owned(),
-    }
-}
-
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    value
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
 }
 
 impl OpenAiCompatible {
@@ -209,48 +120,14 @@ impl OpenAiCompatible {
                 retry_after: after,
             });
         }
-        let hint = match status.as_u16() {
-            401 => " (check the provider's API key)",
-            403 => " (the API key may lack access to this model)",
-            404 => " (check the base URL and the model name)",
-            _ => "",
-        };
         Err(Attempt::Fatal(LlmError::Fatal {
             status: status.as_u16(),
-            message: format!("{}{hint}", snippet(&text)),
+            message: format!("{}{}", snippet(&text), hint(status.as_u16())),
         }))
     }
 
     async fn send(&self, body: Value) -> Result<ChatResponse, LlmError> {
-        let mut tries = 0u32;
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(self.retry.min_delay)
-            .with_max_delay(self.retry.max_delay)
-            .with_max_times(self.retry.max_retries)
-            .with_jitter();
-        let max_delay = self.retry.max_delay;
-        let result = (|| {
-            tries += 1;
-            self.try_once(&body)
-        })
-        .retry(backoff)
-        .when(|e| matches!(e, Attempt::Transient { .. }))
-        .adjust(move |e, planned| match e {
-            Attempt::Transient {
-                retry_after: Some(after),
-                ..
-            } => planned.map(|_| (*after).min(max_delay)),
-            _ => planned,
-        })
-        .notify(|e, wait| tracing::warn!(error = ?e, ?wait, "model call failed; retrying"))
-        .await;
-        result.map_err(|e| match e {
-            Attempt::Fatal(e) => e,
-            Attempt::Transient { why, .. } => LlmError::Unavailable {
-                attempts: tries,
-                last: why,
-            },
-        })
+        with_retries(self.retry, || self.try_once(&body)).await
     }
 }
 

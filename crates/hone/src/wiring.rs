@@ -9,7 +9,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use hone_api::runtimes::RuntimeInfo;
 use hone_domain::Language;
-use hone_llm::{OpenAiCompatible, OpenAiConfig, Providers, Replay, RetryPolicy};
+use hone_llm::{
+    Anthropic, AnthropicConfig, OpenAiCompatible, OpenAiConfig, Providers, Replay, RetryPolicy,
+};
 use hone_sandbox::verify::Runtimes;
 use hone_sandbox::{Bubblewrap, Sandbox, SandboxConfig, Unconfined, runtime};
 
@@ -115,6 +117,17 @@ pub fn provider_states(args: &ModelArgs) -> BTreeMap<String, Result<(), String>>
         Ok(())
     };
     states.insert("openai".to_owned(), openai);
+    let public = args.anthropic_base_url.trim_end_matches('/') == hone_llm::ANTHROPIC_PUBLIC_URL;
+    let anthropic = if public && args.anthropic_api_key.is_none() {
+        Err(
+            "the Anthropic API needs a key: set ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL for \
+             a compatible gateway)"
+                .to_owned(),
+        )
+    } else {
+        Ok(())
+    };
+    states.insert("anthropic".to_owned(), anthropic);
     let replay = match &args.replay_file {
         Some(_) => Ok(()),
         None => Err("set HONE_REPLAY_FILE to a JSONL transcript to use it".to_owned()),
@@ -136,6 +149,17 @@ pub fn build_providers(args: &ModelArgs) -> anyhow::Result<Providers> {
         },
     })?;
     providers.insert("openai", Arc::new(openai));
+    let anthropic = Anthropic::new(AnthropicConfig {
+        base_url: args.anthropic_base_url.clone(),
+        api_key: args.anthropic_api_key.clone(),
+        timeout: Duration::from_secs(args.model_timeout_s),
+        retry: RetryPolicy {
+            max_retries: args.model_retries,
+            ..RetryPolicy::default()
+        },
+        max_tokens: args.anthropic_max_tokens,
+    })?;
+    providers.insert("anthropic", Arc::new(anthropic));
     if let Some(path) = &args.replay_file {
         let replay = Replay::from_file(path).map_err(anyhow::Error::msg)?;
         providers.insert("replay", Arc::new(replay));

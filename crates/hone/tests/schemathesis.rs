@@ -60,9 +60,9 @@ fn openapi_yaml_is_a_valid_openapi_document() {
     );
 }
 
-/// A `hone serve` process on `db`, configured so every documented value is usable: both
-/// providers configured (the `openai` one at an address where nothing listens, so jobs fail
-/// fast instead of calling a model).
+/// A `hone serve` process on `db`, configured so every documented value is usable: every
+/// provider configured (`openai` and `anthropic` at an address where nothing listens, so
+/// jobs fail fast instead of calling a model).
 struct Server {
     child: std::process::Child,
     base: String,
@@ -94,6 +94,7 @@ impl Server {
             .args(["serve", "--database-url", db])
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+            .env("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
             .env("OPENAI_API_KEY", "sk-fuzz")
             .env(
                 "HONE_REPLAY_FILE",

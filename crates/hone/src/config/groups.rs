@@ -204,6 +204,22 @@ pub struct ModelArgs {
     #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
     pub openai_api_key: Option<String>,
 
+    /// Base URL of the `anthropic` provider (the Messages API).
+    #[arg(
+        long,
+        env = "ANTHROPIC_BASE_URL",
+        default_value = hone_llm::ANTHROPIC_PUBLIC_URL
+    )]
+    pub anthropic_base_url: String,
+
+    /// API key of the `anthropic` provider (needed for the public endpoint).
+    #[arg(long, env = "ANTHROPIC_API_KEY", hide_env_values = true)]
+    pub anthropic_api_key: Option<String>,
+
+    /// The most tokens an `anthropic` answer may have (the API requires a limit).
+    #[arg(long, env = "HONE_ANTHROPIC_MAX_TOKENS", default_value_t = 8192)]
+    pub anthropic_max_tokens: u32,
+
     /// Seconds before a model request times out.
     #[arg(long, env = "HONE_MODEL_TIMEOUT_S", default_value_t = 120)]
     pub model_timeout_s: u64,

@@ -1,4 +1,4 @@
-//! A fake OpenAI-compatible server: a real HTTP listener on 127.0.0.1:0 whose answers are
+//! A fake model server, OpenAI-compatible and Anthropic Messages: a real HTTP listener on 127.0.0.1:0 whose answers are
 //! decided by a function of the request, and which records every request it gets.
 
 use std::sync::{Arc, Mutex};
@@ -73,7 +73,54 @@ async fn completions(
     .into_response()
 }
 
+/// The same brain behind the Anthropic Messages API (`POST /v1/messages`): the system prompt
+/// is top-level, and a request with a forced tool gets the brain's JSON as the tool's input.
+async fn messages(
+    State(s): State<FakeState>,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<Value>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    s.requests.lock().expect("lock").push(body.clone());
+    let now = hone_domain::Timestamp::now().as_millis();
+    s.arrivals.lock().expect("lock").push(now);
+    if headers.get("anthropic-version").is_none() || headers.get("x-api-key").is_none() {
+        let error = json!({"type": "error", "error": {"type": "authentication_error",
+                           "message": "x-api-key and anthropic-version are required"}});
+        return (axum::http::StatusCode::UNAUTHORIZED, Json(error)).into_response();
+    }
+    let user: String = body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "user")
+        .filter_map(|m| m["content"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let system = body["system"].as_str().unwrap_or("");
+    tokio::time::sleep((s.delay)(&user)).await;
+    let answer = (s.brain)(system, &user);
+    let content = match body["tool_choice"]["name"].as_str() {
+        Some(name) => {
+            let input: Value = serde_json::from_str(&answer).unwrap_or(json!({}));
+            json!([{"type": "tool_use", "id": "toolu_fake", "name": name, "input": input}])
+        }
+        None => json!([{"type": "text", "text": answer}]),
+    };
+    Json(json!({
+        "id": "msg_fake", "type": "message", "role": "assistant", "model": body["model"],
+        "content": content, "stop_reason": "end_turn",
+        "usage": {"input_tokens": 90, "output_tokens": 20, "cache_read_input_tokens": 10},
+    }))
+    .into_response()
+}
+
 impl FakeModel {
+    /// The base URL to use as `ANTHROPIC_BASE_URL` (the same server).
+    pub fn anthropic_url(&self) -> String {
+        self.base_url.trim_end_matches("/v1").to_owned()
+    }
+
     /// Starts a server answering with `brain` at once.
     pub async fn start(brain: Brain) -> Self {
         Self::start_slow(brain, Arc::new(|_: &str| std::time::Duration::ZERO)).await
@@ -91,6 +138,7 @@ impl FakeModel {
         };
         let app = axum::Router::new()
             .route("/v1/chat/completions", post(completions))
+            .route("/v1/messages", post(messages))
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -213,3 +213,66 @@ async fn a_job_stops_when_its_token_budget_is_spent() {
             .contains("token budget")
     );
 }
+
+/// The same story with actor and critic behind the Anthropic Messages API: the system prompt
+/// travels top-level, the critique comes back as a forced tool call, and the calls' tokens
+/// (cached ones counted as prompt) are the job's.
+#[tokio::test]
+async fn the_story_runs_through_the_anthropic_provider() {
+    let model = FakeModel::start(brain()).await;
+    let anthropic = model.anthropic_url();
+    let extra = [
+        "--anthropic-base-url",
+        anthropic.as_str(),
+        "--anthropic-api-key",
+        "sk-ant-test",
+    ];
+    let app = TestApp::start_with(Backend::Sqlite, &model, &extra)
+        .await
+        .expect("app");
+    let mut spec = spec();
+    spec["actor"] = json!({"provider": "anthropic", "model": "claude-sonnet-4-5"});
+    spec["critic"] = json!({"provider": "anthropic", "model": "claude-opus-4-1"});
+    let submitted = app.submit(&spec).await;
+    assert_eq!(submitted.status, 202, "{}", submitted.body);
+    let id = submitted.body["id"].as_str().expect("id").to_owned();
+    let job = app.wait_finished(&id).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["iterations"], 2);
+    // Four calls (actor, critic, actor, critic) of 90 + 10 cached prompt and 20 output tokens.
+    assert_eq!(job["usage"]["prompt_tokens"], 400);
+    assert_eq!(job["usage"]["completion_tokens"], 80);
+    let attempts = app.get(&format!("/v1/jobs/{id}/attempts")).await;
+    let first = &attempts.body["items"][0];
+    assert_eq!(first["actor"]["provider"], "anthropic");
+    assert_eq!(first["critic"]["model"], "claude-opus-4-1");
+    assert_eq!(first["critique"]["verdict"], "revise");
+    let requests = model.requests.lock().expect("lock").clone();
+    assert_eq!(requests.len(), 4);
+    for r in &requests {
+        assert!(
+            r["system"].is_string(),
+            "the system prompt is top-level: {r}"
+        );
+        assert!(r["max_tokens"].as_u64().is_some_and(|n| n > 0));
+        assert!(
+            r["messages"]
+                .as_array()
+                .is_some_and(|m| m.iter().all(|m| m["role"] != "system"))
+        );
+    }
+    assert!(
+        requests[1]["tool_choice"]["name"].is_string(),
+        "the critic's call forces the tool"
+    );
+
+    // Without a key the public endpoint is refused at submission, naming the variable.
+    let plain = TestApp::start(Backend::Sqlite, &model).await.expect("app");
+    let refused = plain.submit(&spec).await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.body.to_string().contains("ANTHROPIC_API_KEY"),
+        "{}",
+        refused.body
+    );
+}
