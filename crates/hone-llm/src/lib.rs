@@ -9,6 +9,7 @@
 
 mod anthropic;
 mod http;
+mod limit;
 mod openai;
 mod replay;
 
@@ -22,6 +23,7 @@ use serde_json::Value;
 
 pub use anthropic::{ANTHROPIC_PUBLIC_URL, ANTHROPIC_VERSION, Anthropic, AnthropicConfig};
 pub use http::RetryPolicy;
+pub use limit::Limited;
 pub use openai::{OpenAiCompatible, OpenAiConfig};
 pub use replay::Replay;
 

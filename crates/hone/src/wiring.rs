@@ -10,7 +10,8 @@ use anyhow::{Context, bail};
 use hone_api::runtimes::RuntimeInfo;
 use hone_domain::Language;
 use hone_llm::{
-    Anthropic, AnthropicConfig, OpenAiCompatible, OpenAiConfig, Providers, Replay, RetryPolicy,
+    Anthropic, AnthropicConfig, ChatModel, Limited, OpenAiCompatible, OpenAiConfig, Providers,
+    Replay, RetryPolicy,
 };
 use hone_sandbox::verify::Runtimes;
 use hone_sandbox::{Bubblewrap, Sandbox, SandboxConfig, Unconfined, runtime};
@@ -136,6 +137,14 @@ pub fn provider_states(args: &ModelArgs) -> BTreeMap<String, Result<(), String>>
     states
 }
 
+/// `model` behind its concurrency limit, when it has one.
+fn limited(model: Arc<dyn ChatModel>, max: Option<usize>) -> Arc<dyn ChatModel> {
+    match max {
+        Some(n) => Arc::new(Limited::new(model, n)),
+        None => model,
+    }
+}
+
 /// The model clients, by the name jobs use.
 pub fn build_providers(args: &ModelArgs) -> anyhow::Result<Providers> {
     let mut providers = Providers::new();
@@ -148,7 +157,10 @@ pub fn build_providers(args: &ModelArgs) -> anyhow::Result<Providers> {
             ..RetryPolicy::default()
         },
     })?;
-    providers.insert("openai", Arc::new(openai));
+    providers.insert(
+        "openai",
+        limited(Arc::new(openai), args.openai_max_concurrency),
+    );
     let anthropic = Anthropic::new(AnthropicConfig {
         base_url: args.anthropic_base_url.clone(),
         api_key: args.anthropic_api_key.clone(),
@@ -159,7 +171,10 @@ pub fn build_providers(args: &ModelArgs) -> anyhow::Result<Providers> {
         },
         max_tokens: args.anthropic_max_tokens,
     })?;
-    providers.insert("anthropic", Arc::new(anthropic));
+    providers.insert(
+        "anthropic",
+        limited(Arc::new(anthropic), args.anthropic_max_concurrency),
+    );
     if let Some(path) = &args.replay_file {
         let replay = Replay::from_file(path).map_err(anyhow::Error::msg)?;
         providers.insert("replay", Arc::new(replay));

@@ -220,6 +220,15 @@ pub struct ModelArgs {
     #[arg(long, env = "HONE_ANTHROPIC_MAX_TOKENS", default_value_t = 8192)]
     pub anthropic_max_tokens: u32,
 
+    /// At most this many `openai` calls in flight from this process (unset: no limit);
+    /// more wait their turn.
+    #[arg(long, env = "HONE_OPENAI_MAX_CONCURRENCY")]
+    pub openai_max_concurrency: Option<usize>,
+
+    /// At most this many `anthropic` calls in flight from this process (unset: no limit).
+    #[arg(long, env = "HONE_ANTHROPIC_MAX_CONCURRENCY")]
+    pub anthropic_max_concurrency: Option<usize>,
+
     /// Seconds before a model request times out.
     #[arg(long, env = "HONE_MODEL_TIMEOUT_S", default_value_t = 120)]
     pub model_timeout_s: u64,

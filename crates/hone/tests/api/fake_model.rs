@@ -24,6 +24,34 @@ pub struct FakeModel {
     pub requests: Arc<Mutex<Vec<Value>>>,
     /// When each request arrived (unix ms), in the same order as `requests`.
     pub arrivals: Arc<Mutex<Vec<i64>>>,
+    /// Requests being answered now, and the most there ever were at once.
+    pub in_flight: Arc<InFlight>,
+}
+
+/// Counts the requests a fake is answering.
+#[derive(Default)]
+pub struct InFlight {
+    now: std::sync::atomic::AtomicUsize,
+    /// The most requests answered at once so far.
+    pub most: std::sync::atomic::AtomicUsize,
+}
+
+/// One request being answered; dropping it ends it.
+struct Answering(Arc<InFlight>);
+
+impl Answering {
+    fn start(counter: &Arc<InFlight>) -> Self {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = counter.now.fetch_add(1, SeqCst) + 1;
+        counter.most.fetch_max(now, SeqCst);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 #[derive(Clone)]
@@ -32,6 +60,7 @@ struct FakeState {
     delay: Delay,
     requests: Arc<Mutex<Vec<Value>>>,
     arrivals: Arc<Mutex<Vec<i64>>>,
+    in_flight: Arc<InFlight>,
 }
 
 /// A brain answer that makes the fake fail the request with this status instead.
@@ -42,6 +71,7 @@ async fn completions(
     Json(body): Json<Value>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    let _answering = Answering::start(&s.in_flight);
     {
         let mut requests = s.requests.lock().expect("lock");
         requests.push(body.clone());
@@ -81,6 +111,7 @@ async fn messages(
     Json(body): Json<Value>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    let _answering = Answering::start(&s.in_flight);
     s.requests.lock().expect("lock").push(body.clone());
     let now = hone_domain::Timestamp::now().as_millis();
     s.arrivals.lock().expect("lock").push(now);
@@ -130,11 +161,13 @@ impl FakeModel {
     pub async fn start_slow(brain: Brain, delay: Delay) -> Self {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let arrivals = Arc::new(Mutex::new(Vec::new()));
+        let in_flight = Arc::new(InFlight::default());
         let state = FakeState {
             brain,
             delay,
             requests: requests.clone(),
             arrivals: arrivals.clone(),
+            in_flight: in_flight.clone(),
         };
         let app = axum::Router::new()
             .route("/v1/chat/completions", post(completions))
@@ -149,6 +182,7 @@ impl FakeModel {
             base_url: format!("http://{addr}/v1"),
             requests,
             arrivals,
+            in_flight,
         }
     }
 

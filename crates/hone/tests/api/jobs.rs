@@ -215,3 +215,46 @@ async fn a_model_that_keeps_failing_requeues_the_job_then_fails_it_with_an_error
             .all(|a| a["feedback"].is_null())
     );
 }
+
+/// A provider limited to 2 calls in flight never has more, however many jobs run at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_providers_concurrency_limit_holds_under_200_jobs() {
+    let model = crate::fake_model::FakeModel::start_slow(
+        std::sync::Arc::new(|_: &str, _: &str| "```python\nx = 1\n```".to_owned()),
+        std::sync::Arc::new(|_: &str| std::time::Duration::from_millis(10)),
+    )
+    .await;
+    let app = crate::helpers::TestApp::start_with(
+        crate::helpers::Backend::Sqlite,
+        &model,
+        &["--openai-max-concurrency", "2"],
+    )
+    .await
+    .expect("app");
+    let spec = serde_json::json!({"task": "t", "tests": "pass", "critic": null});
+    let items: Vec<serde_json::Value> = (0..200).map(|_| spec.clone()).collect();
+    let batch = app
+        .post_json(
+            "/v1/jobs/batch",
+            serde_json::json!({"items": items}).to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(batch.status, 202, "{}", batch.body);
+    let ids: Vec<String> = batch.body["ids"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .map(|id| id.as_str().expect("id").to_owned())
+        .collect();
+    for id in &ids {
+        assert_eq!(app.wait_finished(id).await["status"], "succeeded");
+    }
+    let most = model
+        .in_flight
+        .most
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(model.requests.lock().expect("lock").len(), 200);
+    assert!(most <= 2, "{most} calls were in flight at once");
+    assert_eq!(most, 2, "the limit is reached, not undercut");
+}
