@@ -11,6 +11,7 @@ mod anthropic;
 mod http;
 mod limit;
 mod openai;
+mod record;
 mod replay;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ pub use anthropic::{ANTHROPIC_PUBLIC_URL, ANTHROPIC_VERSION, Anthropic, Anthropi
 pub use http::RetryPolicy;
 pub use limit::Limited;
 pub use openai::{OpenAiCompatible, OpenAiConfig};
+pub use record::Recording;
 pub use replay::Replay;
 
 /// The `openai` provider's default base URL: the public OpenAI API, which needs a key.

@@ -11,7 +11,7 @@ use hone_api::runtimes::RuntimeInfo;
 use hone_domain::Language;
 use hone_llm::{
     Anthropic, AnthropicConfig, ChatModel, Limited, OpenAiCompatible, OpenAiConfig, Providers,
-    Replay, RetryPolicy,
+    Recording, Replay, RetryPolicy,
 };
 use hone_sandbox::verify::Runtimes;
 use hone_sandbox::{Bubblewrap, Sandbox, SandboxConfig, Unconfined, runtime};
@@ -145,6 +145,17 @@ fn limited(model: Arc<dyn ChatModel>, max: Option<usize>) -> Arc<dyn ChatModel> 
     }
 }
 
+/// `model`, recording its answers when `HONE_RECORD_DIR` is set.
+fn recorded(model: Arc<dyn ChatModel>, args: &ModelArgs) -> anyhow::Result<Arc<dyn ChatModel>> {
+    Ok(match &args.record_dir {
+        Some(dir) => Arc::new(
+            Recording::new(model, dir.clone())
+                .with_context(|| format!("cannot record into {}", dir.display()))?,
+        ),
+        None => model,
+    })
+}
+
 /// The model clients, by the name jobs use.
 pub fn build_providers(args: &ModelArgs) -> anyhow::Result<Providers> {
     let mut providers = Providers::new();
@@ -157,10 +168,8 @@ pub fn build_providers(args: &ModelArgs) -> anyhow::Result<Providers> {
             ..RetryPolicy::default()
         },
     })?;
-    providers.insert(
-        "openai",
-        limited(Arc::new(openai), args.openai_max_concurrency),
-    );
+    let openai = limited(Arc::new(openai), args.openai_max_concurrency);
+    providers.insert("openai", recorded(openai, args)?);
     let anthropic = Anthropic::new(AnthropicConfig {
         base_url: args.anthropic_base_url.clone(),
         api_key: args.anthropic_api_key.clone(),
@@ -171,10 +180,8 @@ pub fn build_providers(args: &ModelArgs) -> anyhow::Result<Providers> {
         },
         max_tokens: args.anthropic_max_tokens,
     })?;
-    providers.insert(
-        "anthropic",
-        limited(Arc::new(anthropic), args.anthropic_max_concurrency),
-    );
+    let anthropic = limited(Arc::new(anthropic), args.anthropic_max_concurrency);
+    providers.insert("anthropic", recorded(anthropic, args)?);
     if let Some(path) = &args.replay_file {
         let replay = Replay::from_file(path).map_err(anyhow::Error::msg)?;
         providers.insert("replay", Arc::new(replay));

@@ -237,6 +237,11 @@ pub struct ModelArgs {
     #[arg(long, env = "HONE_MODEL_RETRIES", default_value_t = 4)]
     pub model_retries: usize,
 
+    /// Record every `openai` and `anthropic` answer into `DIR/<job id>.jsonl`, a transcript
+    /// the `replay` provider can answer from (a real session becomes a regression test).
+    #[arg(long, env = "HONE_RECORD_DIR")]
+    pub record_dir: Option<PathBuf>,
+
     /// A JSONL transcript that the `replay` provider answers from.
     #[arg(long, env = "HONE_REPLAY_FILE")]
     pub replay_file: Option<PathBuf>,

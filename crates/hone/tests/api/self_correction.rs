@@ -276,3 +276,47 @@ async fn the_story_runs_through_the_anthropic_provider() {
         refused.body
     );
 }
+
+/// A real session recorded with `HONE_RECORD_DIR` replays as a regression test: the same
+/// spec naming `replay` over the recorded transcript takes the same path to the same code.
+#[tokio::test]
+async fn a_recorded_session_replays_as_a_regression_test() {
+    let model = FakeModel::start(brain()).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let record = dir.path().join("recorded");
+    let record_arg = record.to_str().expect("path").to_owned();
+    let app = TestApp::start_with(Backend::Sqlite, &model, &["--record-dir", &record_arg])
+        .await
+        .expect("app");
+    let submitted = app.submit(&spec()).await;
+    let id = submitted.body["id"].as_str().expect("id").to_owned();
+    let live = app.wait_finished(&id).await;
+    assert_eq!(live["status"], "succeeded", "{live}");
+    let transcript = record.join(format!("{id}.jsonl"));
+    let lines = std::fs::read_to_string(&transcript)
+        .expect("recorded")
+        .lines()
+        .count();
+    assert_eq!(lines, 4, "actor, critic, actor, critic");
+
+    let replay_arg = transcript.to_str().expect("path").to_owned();
+    let again = TestApp::start_with(Backend::Sqlite, &model, &["--replay-file", &replay_arg])
+        .await
+        .expect("app");
+    let mut replayed = spec();
+    replayed["actor"] = json!({"provider": "replay", "model": "recorded"});
+    replayed["critic"] = json!({"provider": "replay", "model": "recorded"});
+    let asked = model.requests.lock().expect("lock").len();
+    let submitted = again.submit(&replayed).await;
+    let id2 = submitted.body["id"].as_str().expect("id").to_owned();
+    let job = again.wait_finished(&id2).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["iterations"], live["iterations"]);
+    assert_eq!(job["outcome"]["code"], live["outcome"]["code"]);
+    assert_eq!(job["usage"], live["usage"], "the recorded token counts");
+    assert_eq!(
+        model.requests.lock().expect("lock").len(),
+        asked,
+        "no provider call"
+    );
+}
