@@ -65,6 +65,15 @@ pub fn hone_with(
 
 impl Cluster {
     pub async fn start(model: &FakeModel, workers: usize) -> Option<Self> {
+        Self::start_with(model, workers, &[]).await
+    }
+
+    /// As [`Cluster::start`], with extra environment for every process.
+    pub async fn start_with(
+        model: &FakeModel,
+        workers: usize,
+        env: &[(&str, &str)],
+    ) -> Option<Self> {
         let db = hone_store_postgres::testing::fresh_database().await?;
         // Migrate once before the processes race to do it.
         let status = Command::new(env!("CARGO_BIN_EXE_hone"))
@@ -75,9 +84,9 @@ impl Cluster {
             .expect("migrate");
         assert!(status.success());
         let port = free_port();
-        let api = hone("api", "api", &db, &model.base_url, port);
+        let api = hone_with("api", "api", &db, &model.base_url, port, env);
         let workers = (0..workers)
-            .map(|i| hone("worker", &format!("w{i}"), &db, &model.base_url, 0))
+            .map(|i| hone_with("worker", &format!("w{i}"), &db, &model.base_url, 0, env))
             .collect();
         let cluster = Self {
             base: format!("http://127.0.0.1:{port}"),
