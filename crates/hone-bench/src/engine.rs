@@ -45,6 +45,16 @@ pub(crate) fn engine(
     max_jobs: usize,
 ) -> anyhow::Result<Engine> {
     let mut providers = Providers::new();
+    // The fake serves both APIs: `openai` at `{url}/chat/completions`, `anthropic` at
+    // `{url without /v1}/v1/messages`.
+    let anthropic = hone_llm::Anthropic::new(hone_llm::AnthropicConfig {
+        base_url: model_url.trim_end_matches("/v1").to_owned(),
+        api_key: Some("bench".to_owned()),
+        timeout: Duration::from_secs(60),
+        retry: RetryPolicy::default(),
+        max_tokens: 4096,
+    })?;
+    providers.insert("anthropic", Arc::new(anthropic));
     let client = OpenAiCompatible::new(OpenAiConfig {
         base_url: model_url,
         api_key: None,

@@ -97,38 +97,53 @@ async fn fake_model(problems: &[Problem]) -> anyhow::Result<String> {
             .collect(),
     );
     let seen: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        post(move |Json(body): Json<Value>| async move {
-            let text = body["messages"].to_string();
-            let id = text
-                .find("HumanEval/")
-                .map(|at| {
-                    let digits: String = text[at + 10..]
-                        .chars()
-                        .take_while(char::is_ascii_digit)
-                        .collect();
-                    format!("HumanEval/{digits}")
-                })
-                .unwrap_or_default();
-            let n = {
-                let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-                let n = seen.entry(id.clone()).or_insert(0);
-                *n += 1;
-                *n
-            };
-            let code = answers
-                .get(&id)
-                .map(|(wrong, right)| if n == 1 { wrong } else { right })
-                .cloned()
-                .unwrap_or_default();
-            Json(json!({
-                "choices": [{"message": {"role": "assistant",
-                    "content": format!("```python\n{code}```")}}],
-                "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
-            }))
-        }),
-    );
+    // The program for a request: the problem is named in the task; wrong first, then right.
+    let code_for = move |body: &Value| -> String {
+        let text = body["messages"].to_string();
+        let id = text
+            .find("HumanEval/")
+            .map(|at| {
+                let digits: String = text[at + 10..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                format!("HumanEval/{digits}")
+            })
+            .unwrap_or_default();
+        let n = {
+            let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+            let n = seen.entry(id.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let code = answers
+            .get(&id)
+            .map(|(wrong, right)| if n == 1 { wrong } else { right })
+            .cloned()
+            .unwrap_or_default();
+        format!("```python\n{code}```")
+    };
+    let messages_code = code_for.clone();
+    let app = axum::Router::new()
+        .route(
+            "/v1/chat/completions",
+            post(move |Json(body): Json<Value>| async move {
+                Json(json!({
+                    "choices": [{"message": {"role": "assistant", "content": code_for(&body)}}],
+                    "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
+                }))
+            }),
+        )
+        .route(
+            "/v1/messages",
+            post(move |Json(body): Json<Value>| async move {
+                Json(json!({
+                    "type": "message", "role": "assistant",
+                    "content": [{"type": "text", "text": messages_code(&body)}],
+                    "usage": {"input_tokens": 100, "output_tokens": 50}
+                }))
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -229,7 +244,11 @@ async fn succeeded(store: &Arc<dyn Store>) -> anyhow::Result<Vec<hone_domain::Jo
 
 /// The 164 jobs through the whole service; the wall time from the first submission to the
 /// last job's end.
-async fn service(store: Arc<dyn Store>, problems: &[Problem]) -> anyhow::Result<Duration> {
+async fn service(
+    store: Arc<dyn Store>,
+    problems: &[Problem],
+    provider: &str,
+) -> anyhow::Result<Duration> {
     let model = fake_model(problems).await?;
     let api = hone_server(store.clone()).await?;
     let worker = engine(store.clone(), model, 16)?;
@@ -246,6 +265,7 @@ async fn service(store: Arc<dyn Store>, problems: &[Problem]) -> anyhow::Result<
             "tests": p.tests(),
             "critic": null,
             "max_iterations": 3,
+            "actor": {"provider": provider, "model": "fake"},
         });
         let r = http.post(&api).json(&spec).send().await?;
         anyhow::ensure!(r.status().as_u16() == 202, "submit: {}", r.status());
@@ -309,7 +329,7 @@ pub async fn run() -> anyhow::Result<()> {
             let bare = floor(&python, &programs)?;
             let bare_cpu = machine_cpu().saturating_sub(cpu);
             let cpu = machine_cpu();
-            let whole = service(store.clone(), &problems).await?;
+            let whole = service(store.clone(), &problems, "openai").await?;
             let whole_cpu = machine_cpu().saturating_sub(cpu);
             println!(
                 "{name}: plain bubblewrap {:.2} s ({:.1} CPU-s), hone {:.2} s ({:.1} CPU-s), \
@@ -321,6 +341,15 @@ pub async fn run() -> anyhow::Result<()> {
                 whole.as_secs_f64() / bare.as_secs_f64()
             );
         }
+        // The same 164 jobs through the Anthropic client (the fake's Messages API).
+        let bare = floor(&python, &programs)?;
+        let whole = service(store.clone(), &problems, "anthropic").await?;
+        println!(
+            "{name}, anthropic provider: plain bubblewrap {:.2} s, hone {:.2} s, hone/floor {:.2}x",
+            bare.as_secs_f64(),
+            whole.as_secs_f64(),
+            whole.as_secs_f64() / bare.as_secs_f64()
+        );
     }
     Ok(())
 }

@@ -192,7 +192,10 @@ pub(crate) async fn bench_state(
     store: Arc<dyn hone_store::Store>,
 ) -> anyhow::Result<hone_api::AppState> {
     let hub = hone_api::live::Hub::start(store.clone()).await?;
-    let providers = BTreeMap::from([("openai".to_owned(), Ok(()))]);
+    let providers = BTreeMap::from([
+        ("openai".to_owned(), Ok(())),
+        ("anthropic".to_owned(), Ok(())),
+    ]);
     let (auth, rate) = access(&store).await?;
     Ok(hone_api::AppState {
         store,
