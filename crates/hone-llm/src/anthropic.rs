@@ -13,7 +13,7 @@ use hone_domain::prompt::Role;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::http::{Attempt, RetryPolicy, describe, hint, retry_after, shown, with_retries};
+use crate::http::{Attempt, RetryPolicy, client, describe, hint, retry_after, shown, with_retries};
 use crate::{ChatModel, ChatRequest, ChatResponse, LlmError, snippet};
 
 /// The public API's base URL.
@@ -60,11 +60,7 @@ pub struct Anthropic {
 impl Anthropic {
     /// A client for `config`.
     pub fn new(config: AnthropicConfig) -> Result<Self, LlmError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| LlmError::Decode(format!("cannot build the HTTP client: {e}")))?;
+        let http = client(config.timeout)?;
         let url = format!("{}/v1/messages", config.base_url.trim_end_matches('/'));
         Ok(Self {
             http,

@@ -137,6 +137,16 @@ where
     })
 }
 
+/// The HTTP client every provider uses: the request timeout, and no redirects (a key must
+/// not follow one to another host).
+pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, LlmError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| LlmError::Decode(format!("cannot build the HTTP client: {e}")))
+}
+
 /// The hint a fatal status deserves.
 pub(crate) fn hint(status: u16) -> &'static str {
     match status {

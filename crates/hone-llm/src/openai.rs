@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::http::{Attempt, RetryPolicy, describe, hint, retry_after, shown, with_retries};
+use crate::http::{Attempt, RetryPolicy, client, describe, hint, retry_after, shown, with_retries};
 use crate::{ChatModel, ChatRequest, ChatResponse, LlmError, snippet};
 
 /// Where and how to reach the provider.
@@ -48,11 +48,7 @@ pub struct OpenAiCompatible {
 impl OpenAiCompatible {
     /// A client for `config`.
     pub fn new(config: OpenAiConfig) -> Result<Self, LlmError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| LlmError::Decode(format!("cannot build the HTTP client: {e}")))?;
+        let http = client(config.timeout)?;
         let url = format!("{}/chat/completions", config.base_url.trim_end_matches('/'));
         Ok(Self {
             http,
