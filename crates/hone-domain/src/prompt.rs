@@ -120,6 +120,34 @@ fn default_actor_system(spec: &JobSpec) -> String {
     )
 }
 
+/// A service's own system prompts, used where a job sets none: for every language, or for
+/// one (`actor.python.md` beats `actor.md`). Loaded by the binary from `HONE_PROMPTS_DIR`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PromptDefaults {
+    /// The actor's, by language name, `""` for every language.
+    pub actor: std::collections::BTreeMap<String, String>,
+    /// The critic's, the same way.
+    pub critic: std::collections::BTreeMap<String, String>,
+}
+
+impl PromptDefaults {
+    /// Fills the system prompts `spec` leaves unset; a job's own always wins.
+    pub fn apply(&self, spec: &mut JobSpec) {
+        let lang = spec.language.as_str();
+        let pick = |map: &std::collections::BTreeMap<String, String>| {
+            map.get(lang).or_else(|| map.get("")).cloned()
+        };
+        if spec.actor.system_prompt.is_none() {
+            spec.actor.system_prompt = pick(&self.actor);
+        }
+        if let Some(critic) = spec.critic.as_mut()
+            && critic.system_prompt.is_none()
+        {
+            critic.system_prompt = pick(&self.critic);
+        }
+    }
+}
+
 /// The messages of the actor's request for an iteration. `previous` is the last iteration's
 /// code and feedback; `None` on the first.
 pub fn actor_messages(spec: &JobSpec, previous: Option<(&str, &Feedback)>) -> Vec<Message> {

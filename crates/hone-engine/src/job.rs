@@ -45,7 +45,10 @@ impl From<StoreError> for Halt {
 }
 
 /// Runs a claimed job until it ends, is requeued, or the lease is lost.
-pub async fn run_job(engine: &Engine, claimed: Claimed) -> JobRun {
+pub async fn run_job(engine: &Engine, mut claimed: Claimed) -> JobRun {
+    // The service's system prompts fill in where the job set none (the stored spec keeps
+    // what was submitted).
+    engine.config.prompts.apply(&mut claimed.job.spec);
     let switch = engine.running.register(claimed.job.id);
     let keeper = LeaseKeeper::start(
         engine.store.clone(),

@@ -56,6 +56,8 @@ pub struct EngineConfig {
     /// Stop a job with `no_progress` once this many iterations in a row failed the same way
     /// (0: never).
     pub no_progress_limit: u32,
+    /// The service's system prompts for jobs that set none.
+    pub prompts: hone_domain::prompt::PromptDefaults,
 }
 
 impl Default for EngineConfig {
@@ -70,6 +72,7 @@ impl Default for EngineConfig {
             shutdown_grace: Duration::from_secs(30),
             requeue_delay: Duration::from_secs(5),
             no_progress_limit: 3,
+            prompts: hone_domain::prompt::PromptDefaults::default(),
             max_running_per_tenant: None,
         }
     }

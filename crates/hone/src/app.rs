@@ -51,8 +51,13 @@ fn build_dispatcher(
         .context("cannot build the webhook client")
 }
 
-fn engine_config(e: &EngineArgs, grace: Duration) -> EngineConfig {
-    EngineConfig {
+fn engine_config(e: &EngineArgs, grace: Duration) -> anyhow::Result<EngineConfig> {
+    let prompts = match &e.prompts_dir {
+        Some(dir) => crate::wiring::load_prompts(dir)?,
+        None => Default::default(),
+    };
+    Ok(EngineConfig {
+        prompts,
         worker_id: e
             .worker_id
             .clone()
@@ -65,7 +70,7 @@ fn engine_config(e: &EngineArgs, grace: Duration) -> EngineConfig {
         max_running_per_tenant: e.max_running_per_tenant,
         requeue_delay: Duration::from_millis(e.requeue_delay_ms),
         ..EngineConfig::default()
-    }
+    })
 }
 
 impl Application {
@@ -108,7 +113,7 @@ impl Application {
                     providers: build_providers(&common.models)?,
                     sandbox,
                     runtimes,
-                    config: engine_config(&side.engine, grace),
+                    config: engine_config(&side.engine, grace)?,
                     running: Arc::default(),
                 })
             }

@@ -188,3 +188,44 @@ pub fn build_providers(args: &ModelArgs) -> anyhow::Result<Providers> {
     }
     Ok(providers)
 }
+
+/// The system prompts in `dir`: `actor.md` and `critic.md` for every language,
+/// `actor.LANG.md` and `critic.LANG.md` for one. Any other file there is an error, so a
+/// misspelt name is not silently ignored.
+pub fn load_prompts(dir: &std::path::Path) -> anyhow::Result<hone_domain::prompt::PromptDefaults> {
+    let mut prompts = hone_domain::prompt::PromptDefaults::default();
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let Some(stem) = name.strip_suffix(".md") else {
+            bail!(
+                "{}: prompt files are actor[.LANG].md or critic[.LANG].md",
+                path.display()
+            );
+        };
+        let (role, lang) = stem.split_once('.').unwrap_or((stem, ""));
+        if !lang.is_empty() && Language::parse(lang).is_none() {
+            bail!(
+                "{}: {lang:?} is not a language (python, javascript, bash)",
+                path.display()
+            );
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let map = match role {
+            "actor" => &mut prompts.actor,
+            "critic" => &mut prompts.critic,
+            _ => bail!(
+                "{}: prompt files are actor[.LANG].md or critic[.LANG].md",
+                path.display()
+            ),
+        };
+        map.insert(lang.to_owned(), text.trim_end().to_owned());
+    }
+    Ok(prompts)
+}

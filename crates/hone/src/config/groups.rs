@@ -156,6 +156,11 @@ pub struct SandboxArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Worker")]
 pub struct EngineArgs {
+    /// A directory of system prompts for jobs that set none: `actor.md`, `critic.md`, and
+    /// per language `actor.python.md`, `critic.javascript.md`, ... (docs/prompts.md).
+    #[arg(long, env = "HONE_PROMPTS_DIR")]
+    pub prompts_dir: Option<PathBuf>,
+
     /// Jobs one worker runs at once.
     #[arg(long, env = "HONE_MAX_JOBS", default_value_t = 64)]
     pub max_jobs: usize,

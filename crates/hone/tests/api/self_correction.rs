@@ -320,3 +320,60 @@ async fn a_recorded_session_replays_as_a_regression_test() {
         "no provider call"
     );
 }
+
+/// `HONE_PROMPTS_DIR` gives jobs that set no system prompt the service's own, the language's
+/// file before the general one; a job's own prompt still wins; a misnamed file stops the start.
+#[tokio::test]
+async fn the_services_prompts_fill_in_where_a_job_sets_none() {
+    let model = FakeModel::start(brain()).await;
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("actor.md"), "GENERAL ACTOR PROMPT").expect("write");
+    std::fs::write(dir.path().join("actor.python.md"), "PYTHON ACTOR PROMPT\n").expect("write");
+    std::fs::write(
+        dir.path().join("critic.md"),
+        "You are a code reviewer of this service. Answer JSON.",
+    )
+    .expect("write");
+    let prompts = dir.path().to_str().expect("path").to_owned();
+    let app = TestApp::start_with(Backend::Sqlite, &model, &["--prompts-dir", &prompts])
+        .await
+        .expect("app");
+    let id = app.submit(&spec()).await.body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(app.wait_finished(&id).await["status"], "succeeded");
+    assert_eq!(model.requests_with_system("PYTHON ACTOR PROMPT").len(), 2);
+    assert!(
+        model
+            .requests_with_system("GENERAL ACTOR PROMPT")
+            .is_empty()
+    );
+    assert_eq!(
+        model
+            .requests_with_system("code reviewer of this service")
+            .len(),
+        2
+    );
+    let stored = app.get(&format!("/v1/jobs/{id}")).await;
+    assert!(
+        stored.body["spec"]["actor"]["system_prompt"].is_null(),
+        "the stored spec is as submitted"
+    );
+
+    let mut own = spec();
+    own["actor"] = json!({"system_prompt": "THE JOB'S OWN PROMPT"});
+    let id = app.submit(&own).await.body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(app.wait_finished(&id).await["status"], "succeeded");
+    assert_eq!(model.requests_with_system("THE JOB'S OWN PROMPT").len(), 2);
+
+    std::fs::write(dir.path().join("actor.cobol.md"), "x").expect("write");
+    let refused = hone::wiring::load_prompts(dir.path()).expect_err("cobol is no language");
+    assert!(
+        refused.to_string().contains("is not a language"),
+        "{refused}"
+    );
+}
