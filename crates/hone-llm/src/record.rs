@@ -7,13 +7,13 @@
 //! critic's differ), so the replay answers each role in the order it was asked; `usage` is
 //! the provider's.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use hone_domain::prompt::Role;
 use serde_json::json;
+use tokio::io::AsyncWriteExt;
 
 use crate::{ChatModel, ChatRequest, ChatResponse, LlmError};
 
@@ -55,11 +55,17 @@ impl ChatModel for Recording {
         let line = json!({"match": needle, "content": response.content, "usage": response.usage});
         let path = self.dir.join(format!("{name}.jsonl"));
         let _one = self.lock.lock().await;
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| writeln!(f, "{line}"));
+        // The worker's runtime must not block on the disk: tokio's file I/O.
+        let written = async {
+            let mut file = tokio::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .await?;
+            file.write_all(format!("{line}\n").as_bytes()).await?;
+            file.flush().await
+        }
+        .await;
         if let Err(e) = written {
             // The answer is good; only the recording failed.
             tracing::warn!(path = %path.display(), error = %e, "cannot record a model answer");

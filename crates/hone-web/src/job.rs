@@ -55,9 +55,14 @@ struct JobPage {
     deliveries: Vec<DeliveryRow>,
 }
 
+/// The `404` page of a job id that names no job of the tenant (or is no id).
+fn no_job(raw: &str) -> PageError {
+    PageError::not_found(format!("no job with id {raw:?}"))
+}
+
 /// The job `raw` names in the tenant, or a `404` page (another tenant's job too).
 pub async fn find(state: &WebState, tenant: &TenantId, raw: &str) -> Result<Job, PageError> {
-    let missing = || PageError::not_found(format!("no job with id {raw:?}"));
+    let missing = || no_job(raw);
     let id: JobId = raw.parse().map_err(|_| missing())?;
     state
         .api
@@ -77,7 +82,7 @@ pub async fn page(
     api(Caller::<hone_api::auth::Read>::for_key(&session.key)).await?;
     let tenant = &session.key.tenant;
     let store = &state.api.store;
-    let missing = || PageError::not_found(format!("no job with id {raw:?}"));
+    let missing = || no_job(&raw);
     let id: JobId = raw.parse().map_err(|_| missing())?;
     // The events first, then the job: a job still running when read has its later events,
     // the terminal one too, after the last seq read here, which the live stream starts from.
