@@ -241,13 +241,18 @@ fn over_quota(quota: hone_store::QuotaExceeded) -> Response {
     let (name, limit, detail) = match quota {
         Q::QueuedJobs { limit } => (
             "queued_jobs",
-            limit,
+            json!(limit),
             format!("the tenant has {limit} queued jobs, its quota; submit when some have started"),
         ),
         Q::TokensPerDay { limit } => (
             "tokens_per_day",
-            limit,
+            json!(limit),
             format!("the tenant's jobs spent {limit} model tokens today (UTC), its daily quota"),
+        ),
+        Q::CostPerDay { limit } => (
+            "cost_usd_per_day",
+            json!(limit),
+            format!("the tenant's model calls cost {limit} today (UTC), its daily spend quota"),
         ),
     };
     let mut resp = problem(
@@ -257,7 +262,7 @@ fn over_quota(quota: hone_store::QuotaExceeded) -> Response {
         detail,
         json!({"quota": name, "limit": limit}),
     );
-    if let Q::TokensPerDay { .. } = quota {
+    if let Q::TokensPerDay { .. } | Q::CostPerDay { .. } = quota {
         let day_ms: i64 = 86_400_000;
         let now = hone_domain::Timestamp::now().as_millis();
         let wait_s = ((day_ms - now.rem_euclid(day_ms)) / 1000).max(1);

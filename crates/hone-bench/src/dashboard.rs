@@ -35,6 +35,7 @@ fn call(model: &str) -> ModelCall {
             prompt_tokens: 900,
             completion_tokens: 300,
             total_tokens: 1200,
+            ..Usage::default()
         },
     }
 }

@@ -3,18 +3,32 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cost::Usd;
 use crate::critique::{Critique, CritiqueIssue};
 use crate::timestamp::Timestamp;
 
-/// Token counts of one model call, or summed over a job.
+/// Token counts and cost of one model call, or summed over an attempt or a job.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
-    /// Tokens sent.
+    /// Tokens sent, the cached ones included.
     pub prompt_tokens: u64,
-    /// Tokens generated.
+    /// Tokens generated, the reasoning ones included.
     pub completion_tokens: u64,
     /// Their sum, as the provider reported it.
     pub total_tokens: u64,
+    /// Of the prompt tokens, those read from the provider's prompt cache.
+    #[serde(default)]
+    pub cache_read_tokens: u64,
+    /// Of the prompt tokens, those written to the provider's prompt cache.
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+    /// Of the completion tokens, those spent reasoning (not in the answer).
+    #[serde(default)]
+    pub reasoning_tokens: u64,
+    /// What the calls cost: as the provider reported it, else from the price table (zero
+    /// for a model with no price).
+    #[serde(default)]
+    pub cost_usd: Usd,
 }
 
 impl Usage {
@@ -23,6 +37,10 @@ impl Usage {
         self.prompt_tokens += other.prompt_tokens;
         self.completion_tokens += other.completion_tokens;
         self.total_tokens += other.total_tokens;
+        self.cache_read_tokens += other.cache_read_tokens;
+        self.cache_write_tokens += other.cache_write_tokens;
+        self.reasoning_tokens += other.reasoning_tokens;
+        self.cost_usd += other.cost_usd;
     }
 }
 

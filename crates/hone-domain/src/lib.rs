@@ -1,6 +1,6 @@
 //! hone's domain model, free of IO: what a job is, how it is validated, which states it moves
 //! through, what an attempt records, how model answers are read (code extraction, critique
-//! parsing), how prompts are built and when an attempt is accepted, and what an API key and
+//! parsing), what model calls cost, how prompts are built and when an attempt is accepted, and what an API key and
 //! its scopes look like.
 //!
 //! Every other crate speaks these types; none of them depends on sqlx, axum or tokio.
@@ -8,6 +8,7 @@
 pub mod acceptance;
 pub mod apikey;
 pub mod attempt;
+pub mod cost;
 pub mod critique;
 pub mod event;
 pub mod extract;
@@ -25,6 +26,7 @@ pub use attempt::{
     Attempt, AttemptStatus, Execution, ExecutionStatus, Feedback, Frame, ModelCall, TestCaseResult,
     Traceback, Usage,
 };
+pub use cost::{Price, Usd};
 pub use critique::{Category, Critique, CritiqueIssue, Severity, Verdict};
 pub use event::{Event, EventType};
 pub use ids::{JobId, KeyId, TenantId};

@@ -1,5 +1,5 @@
 //! The self-correction loop, read as its steps: resume from the stored attempts, check the
-//! budgets (the job's, and its tenant's daily token quota), run one iteration (actor,
+//! budgets (the job's tokens, time and dollars, and its tenant's daily quotas), run one iteration (actor,
 //! sandbox, critic, each stored before the next and reused when already stored), then record
 //! the decision. The decisions themselves are the pure functions of [`crate::plan`].
 
@@ -10,9 +10,11 @@ use hone_domain::{
 use hone_sandbox::verify;
 use hone_store::{
     ActorOutput, AttemptDecision, Claimed, CritiqueRecord, ExecutionRecord, FinishJob,
+    QuotaExceeded,
 };
 use tracing::Instrument;
 
+use crate::budget::{CostMeter, Role};
 use crate::job::{Halt, best_code, failure, no_progress};
 use crate::lease::{LeaseKeeper, Stop};
 use crate::plan::{self, Decision, Resume};
@@ -55,6 +57,7 @@ pub(crate) async fn iterate(
         return Ok(no_progress(engine, claimed, feedback).await);
     }
     let mut tokens = job.usage.total_tokens;
+    let mut meter = CostMeter::new(spec.budget.max_cost_usd, job.usage.cost_usd);
     let started = job.started_at.unwrap_or_else(Timestamp::now);
     for iteration in progress.next..=spec.max_iterations {
         if keeper.stop() != Stop::No {
@@ -71,14 +74,18 @@ pub(crate) async fn iterate(
                 ),
             ));
         }
-        if let Some(limit) = store.tokens_quota_spent(&claimed.tenant).await? {
+        if let Some(quota) = store.daily_quota_spent(&claimed.tenant).await? {
+            let what = match quota {
+                QuotaExceeded::CostPerDay { limit } => format!("spend quota of {limit}"),
+                QuotaExceeded::TokensPerDay { limit } => format!("quota of {limit} model tokens"),
+                QuotaExceeded::QueuedJobs { limit } => format!("quota of {limit} queued jobs"),
+            };
             return Ok(failure(
                 JobStatus::Failed,
                 OutcomeReason::BudgetExhausted,
                 best_code(engine, claimed).await,
                 format!(
-                    "the tenant's daily quota of {limit} model tokens is spent after {} \
-                     iterations",
+                    "the tenant's daily {what} is spent after {} iterations",
                     iteration - 1
                 ),
             ));
@@ -91,6 +98,7 @@ pub(crate) async fn iterate(
             iteration,
             partial.as_ref(),
             progress.previous.as_ref(),
+            &mut meter,
         )
         .instrument(tracing::info_span!("iteration", hone.iteration = iteration))
         .await?;
@@ -174,12 +182,20 @@ async fn one_iteration(
     iteration: u32,
     partial: Option<&Attempt>,
     previous: Option<&(String, Feedback)>,
+    meter: &mut CostMeter,
 ) -> Result<Ran, Halt> {
     let store = &engine.store;
     let lease = &claimed.lease;
     let job = &claimed.job;
     let spec = &job.spec;
     let mut tokens = 0;
+    // The actor's call is the iteration's first: refused by the budget, the iteration
+    // does not start.
+    if partial.and_then(|a| a.code.as_ref()).is_none()
+        && let Some(why) = meter.check(Role::Actor)
+    {
+        return Err(Halt::Budget(why));
+    }
     if partial.is_none() {
         store.start_attempt(lease, iteration).await?;
     }
@@ -191,6 +207,7 @@ async fn one_iteration(
                 .await
                 .map_err(Halt::Model)?;
             tokens += call.usage.total_tokens;
+            meter.charge(Role::Actor, call.usage.cost_usd);
             store
                 .record_actor_output(
                     lease,
@@ -240,11 +257,15 @@ async fn one_iteration(
         (None, _) => None,
         (Some(_), Some(c)) => Some(c),
         (Some(critic), None) => {
+            if let Some(why) = meter.check(Role::Critic) {
+                return Err(Halt::Budget(why));
+            }
             let (c, call) =
                 steps::review(&engine.providers, job.id, spec, critic, &code, &execution)
                     .await
                     .map_err(Halt::Model)?;
             tokens += call.usage.total_tokens;
+            meter.charge(Role::Critic, call.usage.cost_usd);
             store
                 .record_critique(
                     lease,

@@ -33,6 +33,8 @@ pub(crate) enum Halt {
     Model(LlmError),
     Sandbox(SandboxError),
     Store(StoreError),
+    /// The job's dollar budget forbids the next model call.
+    Budget(String),
 }
 
 impl From<StoreError> for Halt {
@@ -124,6 +126,12 @@ async fn finish_run(engine: &Engine, claimed: &Claimed, keeper: &LeaseKeeper) ->
             OutcomeReason::Cancelled,
             best_code(engine, claimed).await,
             "cancelled by a client while running".to_owned(),
+        ),
+        Err(Halt::Budget(why)) => failure(
+            JobStatus::Failed,
+            OutcomeReason::BudgetExhausted,
+            best_code(engine, claimed).await,
+            why,
         ),
         Err(Halt::Model(e)) if !e.is_transient() => failure(
             JobStatus::Failed,

@@ -8,6 +8,7 @@
 //! - [`steps`] makes the model calls (the actor's code, the critic's review with one repair);
 //! - [`lease`] keeps a job's lease alive and notices cancellation or a lost lease.
 
+mod budget;
 mod iterate;
 pub mod job;
 pub mod lease;

@@ -91,7 +91,12 @@ async fn ask(
             provider: model.provider.clone(),
             model: model.model.clone(),
             latency_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
-            usage: Usage { ..response.usage },
+            usage: Usage {
+                cost_usd: providers
+                    .prices()
+                    .cost(&model.model, &response.usage, response.cost),
+                ..response.usage
+            },
         };
         observe::model_call(&model.provider, &model.model, role, Ok(&call), took);
         // Model text may hold NUL characters: cleaned once here, for every provider.

@@ -227,9 +227,12 @@ fn parse_message(text: &str) -> Result<ChatResponse, LlmError> {
             prompt_tokens: prompt,
             completion_tokens: u.output_tokens,
             total_tokens: prompt + u.output_tokens,
+            cache_read_tokens: u.cache_read_input_tokens,
+            cache_write_tokens: u.cache_creation_input_tokens,
+            ..Usage::default()
         }
     });
-    Ok(ChatResponse { content, usage })
+    Ok(ChatResponse::new(content, usage))
 }
 
 #[async_trait]

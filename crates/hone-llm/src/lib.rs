@@ -2,7 +2,7 @@
 //! `POST {base}/chat/completions` (OpenAI, vLLM, llama.cpp, Ollama, LiteLLM, ...) and
 //! [`Anthropic`] the Messages API, both with the retries of `http`,
 //! and [`Replay`] answers from a JSONL transcript for tests and demos. [`Providers`] maps the
-//! names jobs use to clients.
+//! names jobs use to clients, with the [`Prices`] their calls cost.
 //!
 //! API keys are held only inside the clients: they never reach an error, a log line or the
 //! database.
@@ -11,6 +11,7 @@ mod anthropic;
 mod http;
 mod limit;
 mod openai;
+mod prices;
 mod record;
 mod replay;
 
@@ -18,14 +19,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use hone_domain::Usage;
 use hone_domain::prompt::Message;
+use hone_domain::{Usage, Usd};
 use serde_json::Value;
 
 pub use anthropic::{ANTHROPIC_PUBLIC_URL, ANTHROPIC_VERSION, Anthropic, AnthropicConfig};
 pub use http::RetryPolicy;
 pub use limit::Limited;
 pub use openai::{OpenAiCompatible, OpenAiConfig};
+pub use prices::Prices;
 pub use record::Recording;
 pub use replay::Replay;
 
@@ -53,8 +55,22 @@ pub struct ChatRequest {
 pub struct ChatResponse {
     /// The text of the first choice.
     pub content: String,
-    /// Tokens counted by the provider.
+    /// Tokens counted by the provider (`cost_usd` left zero: see `cost`).
     pub usage: Usage,
+    /// The call's price as the provider reported it, where it does (OpenRouter's
+    /// `usage.cost`, LiteLLM's `x-litellm-response-cost`); else the price table decides.
+    pub cost: Option<Usd>,
+}
+
+impl ChatResponse {
+    /// An answer without a reported price.
+    pub fn new(content: String, usage: Usage) -> Self {
+        Self {
+            content,
+            usage,
+            cost: None,
+        }
+    }
 }
 
 /// Why a model call failed.
@@ -103,10 +119,12 @@ pub trait ChatModel: Send + Sync + 'static {
     async fn chat(&self, request: ChatRequest) -> Result<ChatResponse, LlmError>;
 }
 
-/// The configured providers, by the name jobs use (`openai`, `replay`, ...).
+/// The configured providers, by the name jobs use (`openai`, `replay`, ...), and the price
+/// table their calls are costed by.
 #[derive(Clone, Default)]
 pub struct Providers {
     by_name: HashMap<String, Arc<dyn ChatModel>>,
+    prices: Arc<Prices>,
 }
 
 impl Providers {
@@ -126,6 +144,16 @@ impl Providers {
             .get(name)
             .cloned()
             .ok_or_else(|| LlmError::UnknownProvider(name.to_owned()))
+    }
+
+    /// Sets the price table.
+    pub fn set_prices(&mut self, prices: Prices) {
+        self.prices = Arc::new(prices);
+    }
+
+    /// The price table.
+    pub fn prices(&self) -> &Prices {
+        &self.prices
     }
 
     /// The configured names, sorted.

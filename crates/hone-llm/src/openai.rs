@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use hone_domain::Usage;
+use hone_domain::{Usage, Usd};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -86,7 +86,32 @@ struct WireUsage {
     completion_tokens: u64,
     #[serde(default)]
     total_tokens: u64,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
+    /// The call's price in dollars, where the server reports one (OpenRouter).
+    #[serde(default)]
+    cost: Option<f64>,
 }
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+    /// Tokens written to the cache, where the server counts them (OpenRouter, LiteLLM).
+    #[serde(default)]
+    cache_write_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct CompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+/// The header LiteLLM's proxy reports a call's price in, in dollars.
+const LITELLM_COST: &str = "x-litellm-response-cost";
 
 impl OpenAiCompatible {
     async fn try_once(&self, body: &Value) -> Result<ChatResponse, Attempt> {
@@ -100,12 +125,19 @@ impl OpenAiCompatible {
         })?;
         let status = resp.status();
         let after = retry_after(resp.headers());
+        let header_cost = resp
+            .headers()
+            .get(LITELLM_COST)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok());
         let text = resp.text().await.map_err(|e| Attempt::Transient {
             why: format!("reading the answer failed: {}", e.without_url()),
             retry_after: None,
         })?;
         if status.is_success() {
-            return parse_completion(&text).map_err(Attempt::Fatal);
+            let mut response = parse_completion(&text).map_err(Attempt::Fatal)?;
+            response.cost = response.cost.or(header_cost.map(Usd::from_dollars));
+            return Ok(response);
         }
         if status == StatusCode::TOO_MANY_REQUESTS
             || status == StatusCode::REQUEST_TIMEOUT
@@ -136,7 +168,11 @@ fn parse_completion(text: &str) -> Result<ChatResponse, LlmError> {
         .next()
         .and_then(|c| c.message.content)
         .ok_or_else(|| LlmError::Decode("the answer has no choices".to_owned()))?;
-    let usage = completion.usage.map_or(Usage::default(), |u| Usage {
+    let Some(u) = completion.usage else {
+        return Ok(ChatResponse::new(content, Usage::default()));
+    };
+    let prompt = u.prompt_tokens_details.as_ref();
+    let usage = Usage {
         prompt_tokens: u.prompt_tokens,
         completion_tokens: u.completion_tokens,
         total_tokens: if u.total_tokens > 0 {
@@ -144,8 +180,19 @@ fn parse_completion(text: &str) -> Result<ChatResponse, LlmError> {
         } else {
             u.prompt_tokens + u.completion_tokens
         },
-    });
-    Ok(ChatResponse { content, usage })
+        cache_read_tokens: prompt.and_then(|d| d.cached_tokens).unwrap_or(0),
+        cache_write_tokens: prompt.and_then(|d| d.cache_write_tokens).unwrap_or(0),
+        reasoning_tokens: u
+            .completion_tokens_details
+            .and_then(|d| d.reasoning_tokens)
+            .unwrap_or(0),
+        ..Usage::default()
+    };
+    Ok(ChatResponse {
+        content,
+        usage,
+        cost: u.cost.filter(|c| c.is_finite()).map(Usd::from_dollars),
+    })
 }
 
 #[async_trait]

@@ -5,7 +5,9 @@
 //!
 //! Each line's `match` is the first line of the request's system prompt (the actor's and the
 //! critic's differ), so the replay answers each role in the order it was asked; `usage` is
-//! the provider's.
+//! the provider's, with the call's cost (the provider's report, else the price table's for
+//! the model asked), which the replay reports again: a replayed job costs what the real one
+//! did.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,17 +23,23 @@ use crate::{ChatModel, ChatRequest, ChatResponse, LlmError};
 pub struct Recording {
     inner: Arc<dyn ChatModel>,
     dir: PathBuf,
+    prices: crate::Prices,
     /// One writer at a time, so lines never interleave.
     lock: tokio::sync::Mutex<()>,
 }
 
 impl Recording {
-    /// `inner`, recording into `dir` (created if missing).
-    pub fn new(inner: Arc<dyn ChatModel>, dir: PathBuf) -> std::io::Result<Self> {
+    /// `inner`, recording into `dir` (created if missing), its calls priced by `prices`.
+    pub fn new(
+        inner: Arc<dyn ChatModel>,
+        dir: PathBuf,
+        prices: crate::Prices,
+    ) -> std::io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
         Ok(Self {
             inner,
             dir,
+            prices,
             lock: tokio::sync::Mutex::new(()),
         })
     }
@@ -51,8 +59,13 @@ impl ChatModel for Recording {
             .job
             .map_or_else(|| "no-job".to_owned(), |j| j.to_string());
         let needle = needle(&request);
+        let model = request.model.clone();
         let response = self.inner.chat(request).await?;
-        let line = json!({"match": needle, "content": response.content, "usage": response.usage});
+        let usage = hone_domain::Usage {
+            cost_usd: self.prices.cost(&model, &response.usage, response.cost),
+            ..response.usage
+        };
+        let line = json!({"match": needle, "content": response.content, "usage": usage});
         let path = self.dir.join(format!("{name}.jsonl"));
         let _one = self.lock.lock().await;
         // The worker's runtime must not block on the disk: tokio's file I/O.
@@ -99,7 +112,9 @@ mod tests {
                     prompt_tokens: 10,
                     completion_tokens: n as u64,
                     total_tokens: 10 + n as u64,
+                    ..Usage::default()
                 },
+                cost: None,
             })
         }
     }
@@ -128,7 +143,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("hone-record-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let inner = Arc::new(Scripted(std::sync::atomic::AtomicUsize::new(0)));
-        let recording = Recording::new(inner, dir.clone()).map_err(|e| e.to_string());
+        let recording =
+            Recording::new(inner, dir.clone(), crate::Prices::empty()).map_err(|e| e.to_string());
         let Ok(recording) = recording else {
             panic!("cannot make {}", dir.display());
         };

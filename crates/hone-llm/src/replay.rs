@@ -112,11 +112,18 @@ impl ChatModel for Replay {
                 prompt_tokens: prompt,
                 completion_tokens: completion,
                 total_tokens: prompt + completion,
+                ..Usage::default()
             }
         });
+        // A recorded price is the provider's report, replayed as such.
+        let cost = Some(usage.cost_usd).filter(|c| *c != hone_domain::Usd::ZERO);
         Ok(ChatResponse {
             content: entry.content.clone(),
-            usage,
+            usage: Usage {
+                cost_usd: hone_domain::Usd::ZERO,
+                ..usage
+            },
+            cost,
         })
     }
 }

@@ -35,7 +35,9 @@ where
     let row = sqlx::query(
         "UPDATE jobs SET last_seq = last_seq + 1, updated_at = $1, \
          prompt_tokens = prompt_tokens + $2, completion_tokens = completion_tokens + $3, \
-         total_tokens = total_tokens + $4 \
+         total_tokens = total_tokens + $4, cache_read_tokens = cache_read_tokens + $7, \
+         cache_write_tokens = cache_write_tokens + $8, \
+         reasoning_tokens = reasoning_tokens + $9, cost_pusd = cost_pusd + $10 \
          WHERE id = $5 AND lease_owner = $6 AND status = 'running' \
          RETURNING last_seq, tenant_id",
     )
@@ -45,6 +47,10 @@ where
     .bind(ms(usage.total_tokens))
     .bind(B::id(lease.job))
     .bind(lease.worker.as_str())
+    .bind(ms(usage.cache_read_tokens))
+    .bind(ms(usage.cache_write_tokens))
+    .bind(ms(usage.reasoning_tokens))
+    .bind(usage.cost_usd.picos_i64())
     .fetch_optional(conn)
     .await
     .map_err(db_err)?

@@ -1,7 +1,9 @@
-//! Tenants' quotas: at most so many queued jobs, at most so many model tokens a UTC day.
+//! Tenants' quotas: at most so many queued jobs, at most so many model tokens and so many
+//! dollars of model calls a UTC day.
 //! Submissions check them in the database (the single-job `INSERT` carries the check in its
 //! own statement; a batch checks at the start of its transaction), so they hold across API
-//! processes. Tokens are counted per tenant and day by a trigger on `jobs` (migration 9).
+//! processes. Tokens and spend are counted per tenant and day by a trigger on `jobs`
+//! (migrations 9 and 14).
 //! Concurrent submissions of one tenant may overshoot the queued-jobs quota by those in
 //! flight at the same moment: the check and the insert are not serialised, which would
 //! cost every submission a lock.
@@ -15,8 +17,10 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use hone_domain::TenantId;
+use hone_domain::{TenantId, Usd};
 use hone_store::{QuotaExceeded, StoreError, TenantQuotas, TenantUsage};
+
+use sqlx::AssertSqlSafe;
 
 use crate::rows::get;
 use crate::{Backend, SqlStore, db_err};
@@ -61,7 +65,19 @@ pub(crate) const OVER_QUOTA: &str = "SELECT 1 FROM tenants t WHERE t.id = $2 AND
     (t.max_queued_jobs IS NOT NULL AND t.max_queued_jobs < $15 + \
         (SELECT count(*) FROM jobs q WHERE q.tenant_id = $2 AND q.status = 'queued')) \
     OR (t.max_tokens_per_day IS NOT NULL AND t.max_tokens_per_day <= COALESCE( \
-        (SELECT u.tokens FROM tenant_usage u WHERE u.tenant_id = $2 AND u.day = $14), 0)))";
+        (SELECT u.tokens FROM tenant_usage u WHERE u.tenant_id = $2 AND u.day = $14), 0)) \
+    OR (t.max_cost_pusd_per_day IS NOT NULL AND t.max_cost_pusd_per_day <= COALESCE( \
+        (SELECT u.cost_pusd FROM tenant_usage u WHERE u.tenant_id = $2 AND u.day = $14), 0)))";
+
+/// Whether a tenant has any quota.
+const HAS_QUOTA: &str = "max_queued_jobs IS NOT NULL OR max_tokens_per_day IS NOT NULL \
+    OR max_cost_pusd_per_day IS NOT NULL";
+
+/// Today's tokens and spend of the tenant `t`, `$2` being today.
+const TODAY: &str = "COALESCE((SELECT u.tokens FROM tenant_usage u \
+        WHERE u.tenant_id = t.id AND u.day = $2), 0) AS tokens, \
+    COALESCE((SELECT u.cost_pusd FROM tenant_usage u \
+        WHERE u.tenant_id = t.id AND u.day = $2), 0) AS cost_pusd";
 
 fn count(v: Option<i64>) -> Option<u64> {
     v.map(|n| u64::try_from(n).unwrap_or(0))
@@ -69,6 +85,27 @@ fn count(v: Option<i64>) -> Option<u64> {
 
 fn limit(v: Option<u64>) -> Option<i64> {
     v.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+fn usd(v: Option<i64>) -> Option<Usd> {
+    v.map(Usd::from_picos_i64)
+}
+
+/// Which daily quota today's `tokens` and `cost` reached, if one did.
+fn daily_spent(
+    max_tokens: Option<u64>,
+    tokens: i64,
+    max_cost: Option<Usd>,
+    cost: i64,
+) -> Option<QuotaExceeded> {
+    if let Some(max) = max_tokens
+        && u64::try_from(tokens).unwrap_or(0) >= max
+    {
+        return Some(QuotaExceeded::TokensPerDay { limit: max });
+    }
+    max_cost
+        .filter(|max| Usd::from_picos_i64(cost) >= *max)
+        .map(|limit| QuotaExceeded::CostPerDay { limit })
 }
 
 impl<B> SqlStore<B>
@@ -89,10 +126,9 @@ where
         if let Some(set) = self.quota_tenants.fresh() {
             return Ok(set.contains(tenant.as_str()));
         }
-        let rows = sqlx::query(
-            "SELECT id FROM tenants \
-             WHERE max_queued_jobs IS NOT NULL OR max_tokens_per_day IS NOT NULL",
-        )
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id FROM tenants WHERE {HAS_QUOTA}"
+        )))
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -110,14 +146,12 @@ where
         tenant: &TenantId,
         adding: i64,
     ) -> Result<Option<QuotaExceeded>, StoreError> {
-        let row = sqlx::query(
-            "SELECT t.max_queued_jobs, t.max_tokens_per_day, \
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT t.max_queued_jobs, t.max_tokens_per_day, t.max_cost_pusd_per_day, \
                (SELECT count(*) FROM jobs q WHERE q.tenant_id = $1 AND q.status = 'queued' \
-                  AND t.max_queued_jobs IS NOT NULL) AS queued, \
-               COALESCE((SELECT u.tokens FROM tenant_usage u \
-                  WHERE u.tenant_id = $1 AND u.day = $2), 0) AS tokens \
-             FROM tenants t WHERE t.id = $1",
-        )
+                  AND t.max_queued_jobs IS NOT NULL) AS queued, {TODAY} \
+             FROM tenants t WHERE t.id = $1"
+        )))
         .bind(tenant.as_str())
         .bind(self.today())
         .fetch_optional(&mut *conn)
@@ -125,18 +159,17 @@ where
         .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
         let queued: i64 = get::<B, _>(&row, "queued")?;
-        let tokens: i64 = get::<B, _>(&row, "tokens")?;
         if let Some(max) = count(get::<B, _>(&row, "max_queued_jobs")?)
             && u64::try_from(queued.saturating_add(adding)).unwrap_or(0) > max
         {
             return Ok(Some(QuotaExceeded::QueuedJobs { limit: max }));
         }
-        if let Some(max) = count(get::<B, _>(&row, "max_tokens_per_day")?)
-            && u64::try_from(tokens).unwrap_or(0) >= max
-        {
-            return Ok(Some(QuotaExceeded::TokensPerDay { limit: max }));
-        }
-        Ok(None)
+        Ok(daily_spent(
+            count(get::<B, _>(&row, "max_tokens_per_day")?),
+            get::<B, _>(&row, "tokens")?,
+            usd(get::<B, _>(&row, "max_cost_pusd_per_day")?),
+            get::<B, _>(&row, "cost_pusd")?,
+        ))
     }
 }
 
@@ -170,12 +203,13 @@ where
         quotas: TenantQuotas,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE tenants SET max_queued_jobs = $1, max_tokens_per_day = $2 WHERE id = $3 \
-             RETURNING id",
+            "UPDATE tenants SET max_queued_jobs = $1, max_tokens_per_day = $2, \
+             max_cost_pusd_per_day = $4 WHERE id = $3 RETURNING id",
         )
         .bind(limit(quotas.max_queued_jobs))
         .bind(limit(quotas.max_tokens_per_day))
         .bind(tenant.as_str())
+        .bind(quotas.max_cost_usd_per_day.map(Usd::picos_i64))
         .fetch_all(&self.writer)
         .await
         .map_err(db_err)?;
@@ -188,14 +222,12 @@ where
         &self,
         tenant: Option<&TenantId>,
     ) -> Result<Vec<TenantUsage>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT t.id, t.max_queued_jobs, t.max_tokens_per_day, \
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT t.id, t.max_queued_jobs, t.max_tokens_per_day, t.max_cost_pusd_per_day, \
                (SELECT count(*) FROM jobs q WHERE q.tenant_id = t.id AND q.status = 'queued') \
-                  AS queued, \
-               COALESCE((SELECT u.tokens FROM tenant_usage u \
-                  WHERE u.tenant_id = t.id AND u.day = $2), 0) AS tokens \
-             FROM tenants t WHERE $1 IS NULL OR t.id = $1 ORDER BY t.id",
-        )
+                  AS queued, {TODAY} \
+             FROM tenants t WHERE $1 IS NULL OR t.id = $1 ORDER BY t.id"
+        )))
         .bind(tenant.map(TenantId::as_str))
         .bind(self.today())
         .fetch_all(&self.pool)
@@ -208,32 +240,39 @@ where
                     quotas: TenantQuotas {
                         max_queued_jobs: count(get::<B, _>(row, "max_queued_jobs")?),
                         max_tokens_per_day: count(get::<B, _>(row, "max_tokens_per_day")?),
+                        max_cost_usd_per_day: usd(get::<B, _>(row, "max_cost_pusd_per_day")?),
                     },
                     queued_jobs: count(Some(get::<B, _>(row, "queued")?)).unwrap_or(0),
                     tokens_today: count(Some(get::<B, _>(row, "tokens")?)).unwrap_or(0),
+                    cost_usd_today: Usd::from_picos_i64(get::<B, _>(row, "cost_pusd")?),
                 })
             })
             .collect()
     }
 
-    /// The tenant's daily token quota, if today's tokens reached it.
-    pub async fn tokens_quota_spent(&self, tenant: &TenantId) -> Result<Option<u64>, StoreError> {
+    /// The tenant's daily token or spend quota that today's usage reached, if one did.
+    pub async fn daily_quota_spent(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<QuotaExceeded>, StoreError> {
         if !self.has_quota(tenant).await? {
             return Ok(None);
         }
-        let row = sqlx::query(
-            "SELECT t.max_tokens_per_day, COALESCE(u.tokens, 0) AS tokens FROM tenants t \
-             LEFT JOIN tenant_usage u ON u.tenant_id = t.id AND u.day = $2 \
-             WHERE t.id = $1 AND t.max_tokens_per_day IS NOT NULL",
-        )
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT t.max_tokens_per_day, t.max_cost_pusd_per_day, {TODAY} FROM tenants t \
+             WHERE t.id = $1"
+        )))
         .bind(tenant.as_str())
         .bind(self.today())
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
-        let max = count(get::<B, _>(&row, "max_tokens_per_day")?);
-        let used = count(Some(get::<B, _>(&row, "tokens")?)).unwrap_or(0);
-        Ok(max.filter(|&m| used >= m))
+        Ok(daily_spent(
+            count(get::<B, _>(&row, "max_tokens_per_day")?),
+            get::<B, _>(&row, "tokens")?,
+            usd(get::<B, _>(&row, "max_cost_pusd_per_day")?),
+            get::<B, _>(&row, "cost_pusd")?,
+        ))
     }
 }

@@ -14,7 +14,7 @@ use crate::{Backend, db_err};
 /// The columns a job query selects, in the form [`job`] reads.
 pub const JOB_COLUMNS: &str = "id, status, created_at, started_at, finished_at, iterations, \
     CAST(outcome AS TEXT) AS outcome, prompt_tokens, completion_tokens, total_tokens, \
-    CAST(spec AS TEXT) AS spec, cancel_requested, requeues, lease_losses, retry_of, retried_as";
+    cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_pusd, CAST(spec AS TEXT) AS spec, cancel_requested, requeues, lease_losses, retry_of, retried_as";
 
 /// The columns an attempt query selects, in the form [`attempt`] reads.
 pub const ATTEMPT_COLUMNS: &str = "iteration, status, code, CAST(actor AS TEXT) AS actor, \
@@ -91,6 +91,10 @@ where
             prompt_tokens: count(get::<B, _>(row, "prompt_tokens")?),
             completion_tokens: count(get::<B, _>(row, "completion_tokens")?),
             total_tokens: count(get::<B, _>(row, "total_tokens")?),
+            cache_read_tokens: count(get::<B, _>(row, "cache_read_tokens")?),
+            cache_write_tokens: count(get::<B, _>(row, "cache_write_tokens")?),
+            reasoning_tokens: count(get::<B, _>(row, "reasoning_tokens")?),
+            cost_usd: hone_domain::Usd::from_picos_i64(get::<B, _>(row, "cost_pusd")?),
         },
         metadata: spec.metadata.clone(),
         tags: spec.tags.clone(),

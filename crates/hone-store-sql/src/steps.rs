@@ -40,7 +40,7 @@ pub struct Step<'a> {
 pub enum Write {
     /// Inserts the attempt (`status = 'running'`) and sets the job's `iterations` to it.
     Start,
-    /// Updates the attempt's columns once: `set` is a `SET` list over `$10`, `$11`, … (the
+    /// Updates the attempt's columns once: `set` is a `SET` list over `$14`, `$15`, … (the
     /// `params`, in order; `$4` is the step's time), `once` the condition that makes the
     /// step write at most once.
     Update {
@@ -48,7 +48,7 @@ pub enum Write {
         set: &'static str,
         /// The condition that holds until the step is written.
         once: &'static str,
-        /// `$10` onwards.
+        /// `$14` onwards.
         params: Vec<Param>,
     },
 }
@@ -61,8 +61,9 @@ pub enum Param {
     Json(Option<Box<RawValue>>),
 }
 
-/// `$1` the job, `$2` the worker, `$3` the iteration, `$4` now, `$5`–`$7` the usage,
-/// `$8` the event type, `$9` its data, then the step's params: the binds every step
+/// `$1` the job, `$2` the worker, `$3` the iteration, `$4` now, `$5`–`$7` the usage's
+/// tokens, `$8` the event type, `$9` its data, `$10`–`$12` the cached and reasoning tokens,
+/// `$13` the cost in picodollars, then the step's params: the binds every step
 /// statement takes, whichever subset it uses.
 pub fn bind_step<'q, B>(
     query: sqlx::query::Query<'q, B, B::Arguments>,
@@ -84,7 +85,11 @@ where
         .bind(ms(step.usage.completion_tokens))
         .bind(ms(step.usage.total_tokens))
         .bind(step.kind.as_str())
-        .bind(Json(&step.data));
+        .bind(Json(&step.data))
+        .bind(ms(step.usage.cache_read_tokens))
+        .bind(ms(step.usage.cache_write_tokens))
+        .bind(ms(step.usage.reasoning_tokens))
+        .bind(step.usage.cost_usd.picos_i64());
     if let Write::Update { params, .. } = &step.write {
         for param in params {
             query = match param {
@@ -229,7 +234,7 @@ where
                 usage: call.usage,
                 data: json!({"iteration": iteration, "code_bytes": code.len()}),
                 write: Write::Update {
-                    set: "code = $10, actor = $11",
+                    set: "code = $14, actor = $15",
                     once: "code IS NULL AND status = 'running'",
                     params,
                 },
@@ -253,7 +258,7 @@ where
             Step {
                 data,
                 write: Write::Update {
-                    set: "execution = $10",
+                    set: "execution = $14",
                     once: "code IS NOT NULL AND execution IS NULL AND status = 'running'",
                     params: vec![json_param("execution", execution)?],
                 },
@@ -287,7 +292,7 @@ where
                 usage: call.usage,
                 data: json!({"iteration": iteration, "verdict": critique.verdict}),
                 write: Write::Update {
-                    set: "critique = $10, critic = $11",
+                    set: "critique = $14, critic = $15",
                     once: "critique IS NULL AND status = 'running'",
                     params,
                 },
@@ -317,7 +322,7 @@ where
             Step {
                 data: json!({"iteration": iteration, "status": status}),
                 write: Write::Update {
-                    set: "status = $10, feedback = $11, finished_at = $4",
+                    set: "status = $14, feedback = $15, finished_at = $4",
                     once: "status = 'running'",
                     params: vec![
                         Param::Text(status.as_str().to_owned()),

@@ -9,8 +9,8 @@ use hone_store::{
     ClaimDeliveries, ClaimJobs, Claimed, CritiqueRecord, Delivery, DeliveryTry, DueDelivery,
     Enqueued, EnqueuedBatch, EventSignal, EventsPage, ExecutionRecord, FinishJob, JobControl,
     JobFilter, JobPage, KeyInfo, KeyRates, Lease, ListJobs, NewBatch, NewJob, NewKey, QueueStats,
-    Requeue, RotateSecret, Signal, Store, StoreError, TenantEvent, TenantQuotas, TenantUsage,
-    WebhookSecret,
+    QuotaExceeded, Requeue, RotateSecret, Signal, Store, StoreError, TenantEvent, TenantQuotas,
+    TenantUsage, WebhookSecret,
 };
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -316,8 +316,11 @@ where
         SqlStore::tenant_usage(self, tenant).await
     }
 
-    async fn tokens_quota_spent(&self, tenant: &TenantId) -> Result<Option<u64>, StoreError> {
-        SqlStore::tokens_quota_spent(self, tenant).await
+    async fn daily_quota_spent(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<QuotaExceeded>, StoreError> {
+        SqlStore::daily_quota_spent(self, tenant).await
     }
 
     async fn create_key(&self, key: NewKey) -> Result<KeyInfo, StoreError> {

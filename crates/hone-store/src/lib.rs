@@ -221,8 +221,12 @@ pub trait Store: Send + Sync + 'static {
     async fn tenant_usage(&self, tenant: Option<&TenantId>)
     -> Result<Vec<TenantUsage>, StoreError>;
 
-    /// The tenant's daily token quota if today's tokens reached it (running jobs stop then).
-    async fn tokens_quota_spent(&self, tenant: &TenantId) -> Result<Option<u64>, StoreError>;
+    /// The tenant's daily token or spend quota that today's usage reached, if one did
+    /// (running jobs stop then).
+    async fn daily_quota_spent(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<QuotaExceeded>, StoreError>;
 
     // ----- API keys ---------------------------------------------------------------------------
 

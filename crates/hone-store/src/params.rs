@@ -75,6 +75,11 @@ pub enum QuotaExceeded {
         /// The quota.
         limit: u64,
     },
+    /// The tenant's model calls cost this much today (UTC).
+    CostPerDay {
+        /// The quota.
+        limit: hone_domain::Usd,
+    },
 }
 
 /// A tenant's quotas; `None` is no quota.
@@ -84,6 +89,8 @@ pub struct TenantQuotas {
     pub max_queued_jobs: Option<u64>,
     /// The most model tokens a UTC day.
     pub max_tokens_per_day: Option<u64>,
+    /// The most dollars of model calls a UTC day.
+    pub max_cost_usd_per_day: Option<hone_domain::Usd>,
 }
 
 /// A tenant's quotas and what it uses now.
@@ -97,6 +104,8 @@ pub struct TenantUsage {
     pub queued_jobs: u64,
     /// The model tokens its jobs spent today (UTC).
     pub tokens_today: u64,
+    /// What its jobs' model calls cost today (UTC).
+    pub cost_usd_today: hone_domain::Usd,
 }
 
 /// Filters and paging of [`crate::Store::list_jobs`].

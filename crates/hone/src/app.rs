@@ -9,8 +9,10 @@ use hone_api::{AppState, HttpLimits, ServerConfig};
 use hone_engine::{Engine, EngineConfig};
 use tokio::net::TcpListener;
 
+use crate::config::file::ConfigFile;
 use crate::config::{ApiSide, DeliveryArgs, EngineArgs, Settings};
-use crate::wiring::{build_providers, build_sandbox, provider_states};
+use crate::models::{build_providers, provider_states};
+use crate::wiring::build_sandbox;
 
 /// How often the API writes when its keys were last used.
 const KEY_USAGE_EVERY: Duration = Duration::from_secs(30);
@@ -87,7 +89,8 @@ impl Application {
         let store = crate::store::connect(url).await?;
         let ops = crate::ops::Ops::build(&common.ops, store.clone()).await?;
         let grace = Duration::from_secs(common.shutdown.shutdown_grace_s);
-        let providers = provider_states(&common.models);
+        let file = ConfigFile::load(common.models.config_file.as_deref())?;
+        let providers = provider_states(&common.models, &file);
         for (name, state) in &providers {
             match state {
                 Ok(()) => tracing::info!(provider = %name, "model provider ready"),
@@ -110,7 +113,7 @@ impl Application {
                 runtime_report = Some(report.into());
                 Some(Engine {
                     store: store.clone(),
-                    providers: build_providers(&common.models)?,
+                    providers: build_providers(&common.models, &file)?,
                     sandbox,
                     runtimes,
                     config: engine_config(&side.engine, grace)?,

@@ -9,6 +9,7 @@ pub mod app;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod models;
 pub mod ops;
 pub mod prune;
 pub mod store;

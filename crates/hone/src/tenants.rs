@@ -15,13 +15,19 @@ fn quota(q: Option<u64>) -> String {
 }
 
 fn describe(t: &TenantUsage) -> String {
+    let spend = t
+        .quotas
+        .max_cost_usd_per_day
+        .map_or_else(|| "none".to_owned(), |d| d.to_string());
     format!(
-        "{}  queued {} of {}  tokens today {} of {}",
+        "{}  queued {} of {}  tokens today {} of {}  spent today {} of {}",
         t.tenant,
         t.queued_jobs,
         quota(t.quotas.max_queued_jobs),
         t.tokens_today,
         quota(t.quotas.max_tokens_per_day),
+        t.cost_usd_today,
+        spend,
     )
 }
 
@@ -48,6 +54,9 @@ pub async fn run(command: TenantsCommand) -> anyhow::Result<()> {
                 max_tokens_per_day: args
                     .tokens_per_day
                     .map_or(now.quotas.max_tokens_per_day, |q| q.0),
+                max_cost_usd_per_day: args
+                    .cost_usd_per_day
+                    .map_or(now.quotas.max_cost_usd_per_day, |d| d.0),
             };
             if !store.set_quotas(&tenant, quotas).await? {
                 bail!("no tenant {tenant}");

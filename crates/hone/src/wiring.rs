@@ -1,22 +1,16 @@
 //! Building the parts a worker needs from configuration, with the start-up checks that make
 //! a misconfigured service say so at once rather than on its first job: the sandbox and each
-//! language runtime, and the model providers.
+//! language runtime, and the system prompts (the model providers are [`crate::models`]').
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use hone_api::runtimes::RuntimeInfo;
 use hone_domain::Language;
-use hone_llm::{
-    Anthropic, AnthropicConfig, ChatModel, Limited, OpenAiCompatible, OpenAiConfig, Providers,
-    Recording, Replay, RetryPolicy,
-};
 use hone_sandbox::verify::Runtimes;
 use hone_sandbox::{Bubblewrap, Sandbox, SandboxConfig, Unconfined, runtime};
 
-use crate::config::{ModelArgs, SandboxArgs, SandboxKind};
+use crate::config::{SandboxArgs, SandboxKind};
 
 /// Builds the sandbox and runs a tiny program in each runtime through it. Runtimes that fail
 /// are left out (their jobs are refused at submission); none working refuses the start.
@@ -102,91 +96,6 @@ pub async fn build_sandbox(
     let names: Vec<&str> = working.iter().map(|r| r.language.as_str()).collect();
     tracing::info!(backend = sandbox.name(), runtimes = ?names, "sandbox self-check passed");
     Ok((sandbox, Runtimes(working), report))
-}
-
-/// Whether each provider a job may name can be used, and if not what to set.
-pub fn provider_states(args: &ModelArgs) -> BTreeMap<String, Result<(), String>> {
-    let mut states = BTreeMap::new();
-    let public = args.openai_base_url.trim_end_matches('/') == hone_llm::OPENAI_PUBLIC_URL;
-    let openai = if public && args.openai_api_key.is_none() {
-        Err(
-            "the public OpenAI endpoint needs a key: set OPENAI_API_KEY, or point \
-             OPENAI_BASE_URL at an OpenAI-compatible server (vLLM, llama.cpp, Ollama, LiteLLM)"
-                .to_owned(),
-        )
-    } else {
-        Ok(())
-    };
-    states.insert("openai".to_owned(), openai);
-    let public = args.anthropic_base_url.trim_end_matches('/') == hone_llm::ANTHROPIC_PUBLIC_URL;
-    let anthropic = if public && args.anthropic_api_key.is_none() {
-        Err(
-            "the Anthropic API needs a key: set ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL for \
-             a compatible gateway)"
-                .to_owned(),
-        )
-    } else {
-        Ok(())
-    };
-    states.insert("anthropic".to_owned(), anthropic);
-    let replay = match &args.replay_file {
-        Some(_) => Ok(()),
-        None => Err("set HONE_REPLAY_FILE to a JSONL transcript to use it".to_owned()),
-    };
-    states.insert("replay".to_owned(), replay);
-    states
-}
-
-/// `model` behind its concurrency limit, when it has one.
-fn limited(model: Arc<dyn ChatModel>, max: Option<usize>) -> Arc<dyn ChatModel> {
-    match max {
-        Some(n) => Arc::new(Limited::new(model, n)),
-        None => model,
-    }
-}
-
-/// `model`, recording its answers when `HONE_RECORD_DIR` is set.
-fn recorded(model: Arc<dyn ChatModel>, args: &ModelArgs) -> anyhow::Result<Arc<dyn ChatModel>> {
-    Ok(match &args.record_dir {
-        Some(dir) => Arc::new(
-            Recording::new(model, dir.clone())
-                .with_context(|| format!("cannot record into {}", dir.display()))?,
-        ),
-        None => model,
-    })
-}
-
-/// The model clients, by the name jobs use.
-pub fn build_providers(args: &ModelArgs) -> anyhow::Result<Providers> {
-    let mut providers = Providers::new();
-    let openai = OpenAiCompatible::new(OpenAiConfig {
-        base_url: args.openai_base_url.clone(),
-        api_key: args.openai_api_key.clone(),
-        timeout: Duration::from_secs(args.model_timeout_s),
-        retry: RetryPolicy {
-            max_retries: args.model_retries,
-            ..RetryPolicy::default()
-        },
-    })?;
-    let openai = limited(Arc::new(openai), args.openai_max_concurrency);
-    providers.insert("openai", recorded(openai, args)?);
-    let anthropic = Anthropic::new(AnthropicConfig {
-        base_url: args.anthropic_base_url.clone(),
-        api_key: args.anthropic_api_key.clone(),
-        timeout: Duration::from_secs(args.model_timeout_s),
-        retry: RetryPolicy {
-            max_retries: args.model_retries,
-            ..RetryPolicy::default()
-        },
-        max_tokens: args.anthropic_max_tokens,
-    })?;
-    let anthropic = limited(Arc::new(anthropic), args.anthropic_max_concurrency);
-    providers.insert("anthropic", recorded(anthropic, args)?);
-    if let Some(path) = &args.replay_file {
-        let replay = Replay::from_file(path).map_err(anyhow::Error::msg)?;
-        providers.insert("replay", Arc::new(replay));
-    }
-    Ok(providers)
 }
 
 /// The system prompts in `dir`: `actor.md` and `critic.md` for every language,

@@ -93,6 +93,10 @@ pub struct Budget {
     pub max_total_tokens: u64,
     /// Wall time from the first claim.
     pub max_duration_s: u64,
+    /// Dollars over all model calls of the job (unset: no cap): no call is made that would
+    /// take the job past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<crate::Usd>,
 }
 
 /// Sandbox limits of each run.

@@ -232,6 +232,7 @@ fn parse_budget(r: &mut ObjectReader<'_>, errors: &mut Vec<FieldError>) -> Budge
     let mut budget = Budget {
         max_total_tokens: 200_000,
         max_duration_s: 900,
+        max_cost_usd: None,
     };
     if let Some(mut b) = r.object("budget", errors) {
         if let Some(v) = b.int("max_total_tokens", (1, 100_000_000), errors) {
@@ -239,6 +240,9 @@ fn parse_budget(r: &mut ObjectReader<'_>, errors: &mut Vec<FieldError>) -> Budge
         }
         if let Some(v) = b.int("max_duration_s", (1, 86_400), errors) {
             budget.max_duration_s = v as u64;
+        }
+        if let Some(v) = b.float("max_cost_usd", (0.000_001, 1_000_000.0), errors) {
+            budget.max_cost_usd = Some(crate::Usd::from_dollars(v));
         }
         b.finish(errors);
     }

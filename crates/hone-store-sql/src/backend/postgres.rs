@@ -214,7 +214,11 @@ impl Backend for Postgres {
                 UPDATE jobs SET last_seq = last_seq + 1, updated_at = $4,
                     prompt_tokens = prompt_tokens + $5,
                     completion_tokens = completion_tokens + $6,
-                    total_tokens = total_tokens + $7 {iterations}
+                    total_tokens = total_tokens + $7,
+                    cache_read_tokens = cache_read_tokens + $10,
+                    cache_write_tokens = cache_write_tokens + $11,
+                    reasoning_tokens = reasoning_tokens + $12,
+                    cost_pusd = cost_pusd + $13 {iterations}
                 FROM attempt WHERE jobs.id = $1
                 RETURNING jobs.last_seq, jobs.tenant_id),
              ev AS (

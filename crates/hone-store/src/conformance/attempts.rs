@@ -115,6 +115,11 @@ pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>, _clock: Arc<M
     assert_eq!(job.status, JobStatus::Failed);
     assert_eq!(job.iterations, 1);
     assert_eq!(job.usage.total_tokens, 30);
+    // Every kind of token, and the cost, add up call by call (calls of 10 and 5 tokens).
+    assert_eq!(job.usage.cache_read_tokens, 5 + 2);
+    assert_eq!(job.usage.cache_write_tokens, 2);
+    assert_eq!(job.usage.reasoning_tokens, 4);
+    assert_eq!(job.usage.cost_usd, hone_domain::Usd(15_000_000));
     let attempts = store
         .list_attempts(&tenant(), id)
         .await

@@ -53,6 +53,11 @@ pub(crate) fn call(tokens: u64) -> ModelCall {
             prompt_tokens: tokens,
             completion_tokens: tokens,
             total_tokens: 2 * tokens,
+            cache_read_tokens: tokens / 2,
+            cache_write_tokens: 1,
+            reasoning_tokens: 2,
+            // A microdollar a token.
+            cost_usd: hone_domain::Usd(tokens * 1_000_000),
         },
     }
 }

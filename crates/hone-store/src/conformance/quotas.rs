@@ -1,10 +1,10 @@
 //! Tenants' quotas: queued jobs and tokens a day, checked by the database at submission,
-//! per tenant; tokens counted from the attempt steps' usage, per UTC day.
+//! per tenant; tokens and spend counted from the attempt steps' usage, per UTC day.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use hone_domain::{JobId, TenantId};
+use hone_domain::{JobId, TenantId, Usd};
 
 use super::fixtures::{call, claim_one, spec, tenant};
 use crate::{
@@ -30,6 +30,7 @@ pub async fn quotas_hold_per_tenant_and_day(store: Arc<dyn Store>, clock: Arc<Ma
     let quotas = TenantQuotas {
         max_queued_jobs: Some(2),
         max_tokens_per_day: Some(100),
+        max_cost_usd_per_day: None,
     };
     assert!(store.set_quotas(&a, quotas).await.expect("set"));
     assert!(
@@ -89,16 +90,17 @@ pub async fn quotas_hold_per_tenant_and_day(store: Arc<dyn Store>, clock: Arc<Ma
         .await
         .expect("code");
     assert_eq!(
-        store.tokens_quota_spent(&a).await.expect("spent"),
-        Some(100)
+        store.daily_quota_spent(&a).await.expect("spent"),
+        Some(QuotaExceeded::TokensPerDay { limit: 100 })
     );
-    assert_eq!(store.tokens_quota_spent(&b).await.expect("spent"), None);
+    assert_eq!(store.daily_quota_spent(&b).await.expect("spent"), None);
     store
         .set_quotas(
             &a,
             TenantQuotas {
                 max_queued_jobs: None,
                 max_tokens_per_day: Some(100),
+                max_cost_usd_per_day: None,
             },
         )
         .await
@@ -109,10 +111,45 @@ pub async fn quotas_hold_per_tenant_and_day(store: Arc<dyn Store>, clock: Arc<Ma
     );
     let usage = store.tenant_usage(Some(&a)).await.expect("usage");
     assert_eq!(usage[0].tokens_today, 100);
+    assert_eq!(
+        usage[0].cost_usd_today,
+        Usd(50_000_000),
+        "the call cost $0.00005"
+    );
+
+    // The spend quota, alone: reached at the day's spend, not below it.
+    let spend = |limit| TenantQuotas {
+        max_queued_jobs: None,
+        max_tokens_per_day: None,
+        max_cost_usd_per_day: Some(Usd(limit)),
+    };
+    store.set_quotas(&a, spend(50_000_001)).await.expect("set");
+    assert_eq!(store.daily_quota_spent(&a).await.expect("spent"), None);
+    store.set_quotas(&a, spend(50_000_000)).await.expect("set");
+    let reached = QuotaExceeded::CostPerDay {
+        limit: Usd(50_000_000),
+    };
+    assert_eq!(
+        store.daily_quota_spent(&a).await.expect("spent"),
+        Some(reached)
+    );
+    assert_eq!(
+        store.enqueue_job(job(&a)).await.expect("enqueue"),
+        Enqueued::OverQuota(reached)
+    );
+    let batch = NewBatch {
+        tenant: a.clone(),
+        jobs: vec![job(&a)],
+        idempotency: None,
+    };
+    assert_eq!(
+        store.enqueue_batch(batch).await.expect("batch"),
+        EnqueuedBatch::OverQuota(reached)
+    );
 
     // A new UTC day starts afresh.
     clock.advance(Duration::from_secs(86_400));
-    assert_eq!(store.tokens_quota_spent(&a).await.expect("spent"), None);
+    assert_eq!(store.daily_quota_spent(&a).await.expect("spent"), None);
     assert!(matches!(
         store.enqueue_job(job(&a)).await,
         Ok(Enqueued::Created(_))

@@ -27,6 +27,7 @@ fn call(model: &str, tokens: u64) -> ModelCall {
             prompt_tokens: tokens,
             completion_tokens: tokens / 2,
             total_tokens: tokens + tokens / 2,
+            ..Usage::default()
         },
     }
 }

@@ -162,7 +162,8 @@ pub struct RevokeKeyArgs {
 /// `hone tenants`: the tenants' quotas and what they use (straight in the database).
 #[derive(Debug, Subcommand)]
 pub enum TenantsCommand {
-    /// One line a tenant: its quotas, its queued jobs and the tokens it spent today (UTC).
+    /// One line a tenant: its quotas, its queued jobs, the tokens it spent today (UTC) and
+    /// what they cost.
     List(ListTenantsArgs),
     /// Set a tenant's quotas; a flag left out keeps its value, `none` removes the quota.
     SetQuota(SetQuotaArgs),
@@ -188,6 +189,10 @@ pub struct SetQuotaArgs {
     /// `budget_exhausted`), or `none`.
     #[arg(long, value_parser = parse_quota)]
     pub tokens_per_day: Option<Quota>,
+    /// The most dollars of model calls a UTC day, like `25` or `2.50` (new jobs get `429`,
+    /// running jobs stop with `budget_exhausted`), or `none`.
+    #[arg(long, value_parser = parse_dollars)]
+    pub cost_usd_per_day: Option<Dollars>,
     /// The database.
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -207,6 +212,23 @@ pub fn parse_quota(text: &str) -> Result<Quota, String> {
         .filter(|&n| i64::try_from(n).is_ok())
         .map(|n| Quota(Some(n)))
         .ok_or_else(|| format!("{text:?} is not a quota: a whole number, or none"))
+}
+
+/// A spend quota given on the command line: dollars, or `none` for no quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dollars(pub Option<hone_domain::Usd>);
+
+/// Parses a spend quota: a positive number of dollars up to a million, or `none`.
+pub fn parse_dollars(text: &str) -> Result<Dollars, String> {
+    if text == "none" {
+        return Ok(Dollars(None));
+    }
+    text.trim_start_matches('$')
+        .parse::<f64>()
+        .ok()
+        .filter(|d| d.is_finite() && *d > 0.0 && *d <= 1_000_000.0)
+        .map(|d| Dollars(Some(hone_domain::Usd::from_dollars(d))))
+        .ok_or_else(|| format!("{text:?} is not a spend quota: dollars like 2.50, or none"))
 }
 
 /// Parses `90d`, `12h`, `30m`, `3600s`.

@@ -250,6 +250,11 @@ pub struct ModelArgs {
     /// A JSONL transcript that the `replay` provider answers from.
     #[arg(long, env = "HONE_REPLAY_FILE")]
     pub replay_file: Option<PathBuf>,
+
+    /// The configuration file: named providers and model prices (default: ./hone.toml if
+    /// it exists). See docs/models.md.
+    #[arg(long = "config", env = "HONE_CONFIG")]
+    pub config_file: Option<PathBuf>,
 }
 
 /// Which webhook targets are allowed (checked at submission and at delivery).

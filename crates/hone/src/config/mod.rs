@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod client;
+pub mod file;
 pub mod groups;
 pub mod ops;
 

@@ -98,7 +98,9 @@ async fn completions(
         "object": "chat.completion",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
                      "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120,
+                  "prompt_tokens_details": {"cached_tokens": 40},
+                  "completion_tokens_details": {"reasoning_tokens": 5}}
     }))
     .into_response()
 }

@@ -216,7 +216,8 @@ async fn a_model_that_keeps_failing_requeues_the_job_then_fails_it_with_an_error
     );
 }
 
-/// A provider limited to 2 calls in flight never has more, however many jobs run at once.
+/// A named provider limited to 2 calls in flight (in the configuration file) never has
+/// more, however many jobs name it at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_providers_concurrency_limit_holds_under_200_jobs() {
     let model = crate::fake_model::FakeModel::start_slow(
@@ -224,14 +225,23 @@ async fn a_providers_concurrency_limit_holds_under_200_jobs() {
         std::sync::Arc::new(|_: &str| std::time::Duration::from_millis(10)),
     )
     .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("hone.toml");
+    let text = format!(
+        "[providers.local]\nbase_url = \"{}\"\nmax_concurrency = 2\n",
+        model.base_url
+    );
+    std::fs::write(&file, text).expect("config file");
+    let path = file.display().to_string();
     let app = crate::helpers::TestApp::start_with(
         crate::helpers::Backend::Sqlite,
         &model,
-        &["--openai-max-concurrency", "2"],
+        &["--config", &path],
     )
     .await
     .expect("app");
-    let spec = serde_json::json!({"task": "t", "tests": "pass", "critic": null});
+    let spec = serde_json::json!({"task": "t", "tests": "pass", "critic": null,
+                                  "actor": {"provider": "local", "model": "m"}});
     let items: Vec<serde_json::Value> = (0..200).map(|_| spec.clone()).collect();
     let batch = app
         .post_json(

@@ -267,7 +267,7 @@ fn tenants_quotas_are_set_and_listed_by_the_cli() {
     );
     assert_eq!(
         stdout(&set).trim(),
-        "default  queued 0 of 5  tokens today 0 of 900"
+        "default  queued 0 of 5  tokens today 0 of 900  spent today $0.000000 of none"
     );
     // A flag left out keeps its value; `none` removes the quota.
     let set = hone_cli(
@@ -277,17 +277,33 @@ fn tenants_quotas_are_set_and_listed_by_the_cli() {
             "default",
             "--tokens-per-day",
             "none",
+            "--cost-usd-per-day",
+            "2.50",
         ],
         &db,
     );
     assert_eq!(
         stdout(&set).trim(),
-        "default  queued 0 of 5  tokens today 0 of none"
+        "default  queued 0 of 5  tokens today 0 of none  spent today $0.000000 of $2.500000"
     );
     assert!(stdout(&hone_cli(&["tenants", "list"], &db)).contains("queued 0 of 5"));
     for bad in [
         vec!["tenants", "set-quota", "default", "--queued-jobs", "-1"],
         vec!["tenants", "set-quota", "default", "--queued-jobs", "1e3"],
+        vec![
+            "tenants",
+            "set-quota",
+            "default",
+            "--cost-usd-per-day",
+            "-1",
+        ],
+        vec![
+            "tenants",
+            "set-quota",
+            "default",
+            "--cost-usd-per-day",
+            "NaN",
+        ],
         vec!["tenants", "set-quota", "nobody", "--queued-jobs", "1"],
         vec!["tenants", "set-quota", "Bad Name", "--queued-jobs", "1"],
     ] {

@@ -15,6 +15,7 @@ mod cli;
 mod cluster;
 mod compose;
 mod connections;
+mod cost;
 mod dashboard;
 mod fake_model;
 mod first_run;

@@ -38,6 +38,7 @@ async fn a_tenant_at_its_queued_quota_is_refused_and_another_is_not(backend: Bac
         TenantQuotas {
             max_queued_jobs: Some(2),
             max_tokens_per_day: None,
+            max_cost_usd_per_day: None,
         },
     )
     .await;
@@ -114,6 +115,7 @@ async fn spent_daily_tokens_stop_running_jobs_and_refuse_new_ones() {
         TenantQuotas {
             max_queued_jobs: None,
             max_tokens_per_day: Some(200),
+            max_cost_usd_per_day: None,
         },
     )
     .await;
