@@ -80,6 +80,7 @@ async fn long_job(store: &Arc<dyn Store>) -> anyhow::Result<JobId> {
             iteration: it,
             code: &code,
             call: &actor,
+            candidates: &[],
         };
         store.record_actor_output(&lease, output).await?;
         let passed = it == 20;

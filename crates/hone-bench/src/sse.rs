@@ -142,6 +142,7 @@ async fn write(store: &Arc<dyn Store>, lease: &Lease, commits: &Commits) -> anyh
                     iteration: i,
                     code: "x = 1",
                     call: &call(),
+                    candidates: &[],
                 },
             )
             .await?;

@@ -246,6 +246,10 @@ pub struct Attempt {
     pub actor: Option<ModelCall>,
     /// The sandbox run.
     pub execution: Option<Execution>,
+    /// Every answer of the iteration, when the job draws several (`candidates` above 1);
+    /// the chosen one is also `code`, `actor` and `execution`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<crate::candidate::Candidate>,
     /// The critic's review (absent when critique is off).
     pub critique: Option<Critique>,
     /// The critic call.
@@ -261,15 +265,6 @@ pub struct Attempt {
 impl Attempt {
     /// How many of the job's checks passed: used to pick a failed job's best attempt.
     pub fn score(&self) -> usize {
-        let Some(exec) = &self.execution else {
-            return 0;
-        };
-        let cases = exec.test_cases.iter().filter(|c| c.passed).count();
-        let ran = usize::from(matches!(
-            exec.status,
-            ExecutionStatus::Passed | ExecutionStatus::Failed
-        ));
-        let passed = usize::from(exec.status == ExecutionStatus::Passed);
-        passed * 1_000_000 + cases * 2 + ran
+        self.execution.as_ref().map_or(0, crate::candidate::rank)
     }
 }

@@ -8,6 +8,7 @@
 pub mod acceptance;
 pub mod apikey;
 pub mod attempt;
+pub mod candidate;
 pub mod cost;
 pub mod critique;
 pub mod event;
@@ -26,6 +27,7 @@ pub use attempt::{
     Attempt, AttemptStatus, Execution, ExecutionStatus, Feedback, Frame, ModelCall, TestCaseResult,
     Traceback, Usage,
 };
+pub use candidate::Candidate;
 pub use cost::{Price, Usd};
 pub use critique::{Category, Critique, CritiqueIssue, Severity, Verdict};
 pub use event::{Event, EventType};

@@ -36,20 +36,32 @@ impl CostMeter {
 
     /// Why the next `role` call may not be made, if it may not.
     pub fn check(&self, role: Role) -> Option<String> {
+        self.check_calls(role, 1)
+    }
+
+    /// Why the next `calls` calls of `role` (drawn together) may not be made, if they may
+    /// not.
+    pub fn check_calls(&self, role: Role, calls: u64) -> Option<String> {
         let max = self.max?;
-        let next = match role {
+        let last = match role {
             Role::Actor => self.last_actor,
             Role::Critic => self.last_critic,
         };
+        let next = Usd(last.0.saturating_mul(calls));
         let would = self.spent.saturating_add(next);
         if self.spent >= max || would > max {
             let name = match role {
                 Role::Actor => "actor",
                 Role::Critic => "critic",
             };
+            let what = if calls == 1 {
+                format!("{name} call (about {next}, as the last one)")
+            } else {
+                format!("{calls} {name} calls (about {next}, as the last one each)")
+            };
             Some(format!(
-                "the job's cost budget of {max} is spent: {} so far, and the next {name} \
-                 call (about {next}, as the last one) would cross it",
+                "the job's cost budget of {max} is spent: {} so far, and the next {what} \
+                 would cross it",
                 self.spent
             ))
         } else {
@@ -89,6 +101,10 @@ mod tests {
             None,
             "a resumed run knows no last call"
         );
+        let mut m = CostMeter::new(Some(Usd(100)), Usd::ZERO);
+        m.charge(Role::Actor, Usd(30));
+        assert_eq!(m.check_calls(Role::Actor, 2), None, "30 + 2 x 30 <= 100");
+        assert!(m.check_calls(Role::Actor, 3).is_some(), "30 + 3 x 30 > 100");
         let unbounded = CostMeter::new(None, Usd(u64::MAX));
         assert_eq!(unbounded.check(Role::Actor), None);
     }

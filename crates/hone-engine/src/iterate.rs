@@ -7,7 +7,6 @@ use hone_domain::{
     Attempt, AttemptStatus, Critique, Execution, Feedback, JobStatus, Outcome, OutcomeReason,
     Timestamp,
 };
-use hone_sandbox::verify;
 use hone_store::{
     ActorOutput, AttemptDecision, Claimed, CritiqueRecord, ExecutionRecord, FinishJob,
     QuotaExceeded,
@@ -18,7 +17,7 @@ use crate::budget::{CostMeter, Role};
 use crate::job::{Halt, best_code, failure, no_progress};
 use crate::lease::{LeaseKeeper, Stop};
 use crate::plan::{self, Decision, Resume};
-use crate::{Engine, steps};
+use crate::{Engine, draw, steps};
 
 fn accepted(iteration: u32, code: Option<String>) -> FinishJob {
     FinishJob {
@@ -189,20 +188,42 @@ async fn one_iteration(
     let job = &claimed.job;
     let spec = &job.spec;
     let mut tokens = 0;
-    // The actor's call is the iteration's first: refused by the budget, the iteration
+    // The actor's calls are the iteration's first: refused by the budget, the iteration
     // does not start.
+    let calls = u64::from(spec.candidates.max(1));
     if partial.and_then(|a| a.code.as_ref()).is_none()
-        && let Some(why) = meter.check(Role::Actor)
+        && let Some(why) = meter.check_calls(Role::Actor, calls)
     {
         return Err(Halt::Budget(why));
     }
     if partial.is_none() {
         store.start_attempt(lease, iteration).await?;
     }
-    let code = match partial.and_then(|a| a.code.clone()) {
-        Some(code) => code,
+    let prev = previous.map(|(c, f)| (c.as_str(), f));
+    // The code, and its run when candidates were drawn (they are run to be compared).
+    let (code, ran) = match partial.and_then(|a| a.code.clone()) {
+        Some(code) => (code, None),
+        None if spec.candidates > 1 => {
+            let drawn = draw::draw(engine, job.id, spec, iteration, prev, meter).await?;
+            tokens += drawn
+                .candidates
+                .iter()
+                .map(|c| c.actor.usage.total_tokens)
+                .sum::<u64>();
+            store
+                .record_actor_output(
+                    lease,
+                    ActorOutput {
+                        iteration,
+                        code: &drawn.code,
+                        call: &drawn.call,
+                        candidates: &drawn.candidates,
+                    },
+                )
+                .await?;
+            (drawn.code, Some(drawn.execution))
+        }
         None => {
-            let prev = previous.map(|(c, f)| (c.as_str(), f));
             let (code, call) = steps::write_code(&engine.providers, job.id, spec, prev)
                 .await
                 .map_err(Halt::Model)?;
@@ -215,32 +236,20 @@ async fn one_iteration(
                         iteration,
                         code: &code,
                         call: &call,
+                        candidates: &[],
                     },
                 )
                 .await?;
-            code
+            (code, None)
         }
     };
     let execution = match partial.and_then(|a| a.execution.clone()) {
         Some(e) => e,
         None => {
-            let span = crate::observe::sandbox_span(spec.language);
-            let ran = async {
-                let started = std::time::Instant::now();
-                let ran =
-                    verify::execute(engine.sandbox.as_ref(), &engine.runtimes, spec, &code).await;
-                let status = ran.as_ref().map_or("error", |e| e.status.as_str());
-                crate::observe::sandbox_run(spec.language, status, started.elapsed());
-                if iteration == 1
-                    && let Ok(e) = &ran
-                {
-                    crate::observe::first_attempt(e.status == hone_domain::ExecutionStatus::Passed);
-                }
-                ran
-            }
-            .instrument(span)
-            .await;
-            let e = ran.map_err(Halt::Sandbox)?;
+            let e = match ran {
+                Some(e) => e,
+                None => draw::run_code(engine, spec, iteration, &code).await?,
+            };
             store
                 .record_execution(
                     lease,

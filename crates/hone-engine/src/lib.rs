@@ -9,6 +9,7 @@
 //! - [`lease`] keeps a job's lease alive and notices cancellation or a lost lease.
 
 mod budget;
+mod draw;
 mod iterate;
 pub mod job;
 pub mod lease;

@@ -160,6 +160,7 @@ mod tests {
             code: Some(format!("code {iteration}")),
             actor: None,
             execution: None,
+            candidates: Vec::new(),
             critique: None,
             critic: None,
             feedback,

@@ -6,7 +6,7 @@
 use hone_domain::{
     AttemptStatus, Critique, EventType, Execution, Feedback, ModelCall, TenantId, Usage,
 };
-use hone_store::{ClaimJobs, Claimed, Lease, StoreError};
+use hone_store::{ActorOutput, ClaimJobs, Claimed, Lease, StoreError};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use sqlx::AssertSqlSafe;
@@ -216,25 +216,43 @@ where
         B::write_step(&self.writer, step).await
     }
 
-    /// Records the actor's code and call.
+    /// Records the actor's code and call (and, when the job draws several answers, every
+    /// candidate, whose calls all count in the job's usage).
     pub async fn record_actor_output(
         &self,
         lease: &Lease,
-        iteration: u32,
-        code: &str,
-        call: &ModelCall,
+        output: ActorOutput<'_>,
     ) -> Result<i64, StoreError> {
+        let ActorOutput {
+            iteration,
+            code,
+            call,
+            candidates,
+        } = output;
+        let mut usage = call.usage;
+        let mut data = json!({"iteration": iteration, "code_bytes": code.len()});
+        let listed = if candidates.is_empty() {
+            Param::Json(None)
+        } else {
+            usage = Usage::default();
+            for c in candidates {
+                usage.add(c.actor.usage);
+            }
+            data["candidates"] = json!(candidates.len());
+            json_param("candidates", &candidates)?
+        };
         let params = vec![
             Param::Text(code.to_owned()),
             json_param("actor call", call)?,
+            listed,
         ];
         B::write_step(
             &self.writer,
             Step {
-                usage: call.usage,
-                data: json!({"iteration": iteration, "code_bytes": code.len()}),
+                usage,
+                data,
                 write: Write::Update {
-                    set: "code = $14, actor = $15",
+                    set: "code = $14, actor = $15, candidates = $16",
                     once: "code IS NULL AND status = 'running'",
                     params,
                 },

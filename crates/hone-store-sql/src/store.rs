@@ -179,12 +179,7 @@ where
         lease: &Lease,
         output: ActorOutput<'_>,
     ) -> Result<(), StoreError> {
-        let ActorOutput {
-            iteration,
-            code,
-            call,
-        } = output;
-        let seq = SqlStore::record_actor_output(self, lease, iteration, code, call).await?;
+        let seq = SqlStore::record_actor_output(self, lease, output).await?;
         self.appended(lease.job, seq);
         Ok(())
     }

@@ -247,6 +247,9 @@ pub struct ActorOutput<'a> {
     pub code: &'a str,
     /// The model call, with its usage.
     pub call: &'a ModelCall,
+    /// Every answer of the iteration when the job draws several (empty otherwise); `code`
+    /// and `call` are the chosen one's, and every candidate's usage counts.
+    pub candidates: &'a [hone_domain::Candidate],
 }
 
 /// The sandbox run of an attempt ([`crate::Store::record_execution`]).

@@ -86,6 +86,10 @@ pub struct TestCase {
     pub expected_stdout: String,
 }
 
+fn one() -> u32 {
+    1
+}
+
 /// Budgets beyond the iteration count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Budget {
@@ -199,6 +203,9 @@ pub struct JobSpec {
     pub acceptance: Acceptance,
     /// The most iterations to run.
     pub max_iterations: u32,
+    /// Answers the actor draws per iteration (1 to 8); each is run, the best goes on.
+    #[serde(default = "one")]
+    pub candidates: u32,
     /// Token and time budget.
     pub budget: Budget,
     /// Sandbox limits.

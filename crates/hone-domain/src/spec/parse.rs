@@ -80,6 +80,13 @@ impl JobSpec {
                 &mut errors,
             )
             .map_or(defaults::MAX_ITERATIONS, |v| v as u32);
+        let candidates = r
+            .int(
+                "candidates",
+                (1, i64::from(crate::candidate::MAX_CANDIDATES)),
+                &mut errors,
+            )
+            .map_or(1, |v| v as u32);
         let budget = parse_budget(&mut r, &mut errors);
         let limits = parse_limits(&mut r, &mut errors);
         let actor = match r.raw("actor") {
@@ -129,6 +136,7 @@ impl JobSpec {
                 starter_code,
                 acceptance,
                 max_iterations,
+                candidates,
                 budget,
                 limits,
                 actor,

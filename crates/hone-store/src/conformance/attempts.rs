@@ -32,6 +32,7 @@ pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>, _clock: Arc<M
                 iteration: 1,
                 code: "x = 1\n",
                 call: &call(10),
+                candidates: &[],
             },
         )
         .await
@@ -43,7 +44,8 @@ pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>, _clock: Arc<M
                 ActorOutput {
                     iteration: 1,
                     code: "x = 2\n",
-                    call: &call(10)
+                    call: &call(10),
+                    candidates: &[],
                 }
             )
             .await,

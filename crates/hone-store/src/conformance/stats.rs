@@ -72,6 +72,7 @@ async fn run_job(store: &Arc<dyn Store>, clock: &ManualClock, i: usize, runs: &[
             iteration: it,
             code: "x",
             call: &actor,
+            candidates: &[],
         };
         store.record_actor_output(&lease, code).await.expect("code");
         let mut e = execution(if run.is_some() {

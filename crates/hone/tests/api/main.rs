@@ -29,6 +29,7 @@ mod quotas;
 mod receiver;
 mod retention;
 mod self_correction;
+mod strategies;
 mod tenancy;
 mod untrusted_text;
 mod watch;

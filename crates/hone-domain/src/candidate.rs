@@ -1,0 +1,95 @@
+//! Candidates: a job with `candidates: n` has the actor draw n answers per iteration, runs
+//! each in the sandbox, and takes the best one on to the critic and the decision. This
+//! module ranks the runs ([`rank`]) and picks the one that goes on ([`best`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::attempt::{Execution, ExecutionStatus, ModelCall};
+
+/// The most candidates a job may draw per iteration.
+pub const MAX_CANDIDATES: u32 = 8;
+
+/// One answer of an iteration that drew several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// The code taken from the answer.
+    pub code: String,
+    /// The actor call that wrote it.
+    pub actor: ModelCall,
+    /// Its run; absent when another candidate passed first and this run was stopped.
+    pub execution: Option<Execution>,
+    /// Whether this is the candidate the iteration went on with (the attempt's `code`).
+    pub chosen: bool,
+}
+
+/// How good a run is, higher better: a pass beats any failure, then the most test cases
+/// passed, then a program that ran (failed its checks) over one that did not run at all.
+pub fn rank(execution: &Execution) -> usize {
+    let cases = execution.test_cases.iter().filter(|c| c.passed).count();
+    let ran = usize::from(matches!(
+        execution.status,
+        ExecutionStatus::Passed | ExecutionStatus::Failed
+    ));
+    let passed = usize::from(execution.status == ExecutionStatus::Passed);
+    passed * 1_000_000 + cases * 2 + ran
+}
+
+/// The index of the best run, the earliest among equals; `None` if none ran.
+pub fn best(runs: &[Option<&Execution>]) -> Option<usize> {
+    runs.iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.map(|e| (i, rank(e))))
+        .fold(None, |best: Option<(usize, usize)>, (i, r)| match best {
+            Some((_, b)) if b >= r => best,
+            _ => Some((i, r)),
+        })
+        .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attempt::TestCaseResult;
+
+    fn run(status: ExecutionStatus, cases_passed: usize) -> Execution {
+        Execution {
+            status,
+            exit_code: Some(0),
+            signal: None,
+            duration_ms: 1,
+            cpu_time_ms: None,
+            peak_memory_kb: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            traceback: None,
+            test_cases: (0..3)
+                .map(|i| TestCaseResult {
+                    name: format!("case {i}"),
+                    passed: i < cases_passed,
+                    stdout: String::new(),
+                    expected_stdout: String::new(),
+                    status,
+                })
+                .collect(),
+            message: None,
+        }
+    }
+
+    #[test]
+    fn the_best_run_passes_or_passes_the_most_cases_and_ties_go_to_the_first() {
+        let error = run(ExecutionStatus::Error, 0);
+        let one = run(ExecutionStatus::Failed, 1);
+        let two = run(ExecutionStatus::Failed, 2);
+        let pass = run(ExecutionStatus::Passed, 3);
+        assert_eq!(best(&[Some(&error), Some(&two), Some(&one)]), Some(1));
+        assert_eq!(best(&[Some(&one), Some(&one)]), Some(0), "the earliest");
+        assert_eq!(best(&[Some(&two), None, Some(&pass)]), Some(2));
+        assert_eq!(
+            best(&[Some(&error), Some(&run(ExecutionStatus::Failed, 0))]),
+            Some(1)
+        );
+        assert_eq!(best(&[None, None]), None);
+    }
+}
