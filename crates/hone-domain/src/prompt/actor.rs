@@ -1,0 +1,153 @@
+//! The actor's request: its system prompt, then the task (the same in every iteration of a
+//! job, so a provider's prompt cache keeps it), then what changes: the starter code, or the
+//! previous attempt and what went wrong with it.
+
+use std::fmt::Write as _;
+
+use crate::attempt::Feedback;
+use crate::spec::JobSpec;
+
+use super::{Message, Role};
+
+fn default_actor_system(spec: &JobSpec) -> String {
+    format!(
+        "You are an expert {lang} programmer. Write a complete, self-contained {lang} program \
+         that does what the task asks. Use only the standard library. Do not include tests, \
+         example usage that reads input, or explanations outside code: answer with exactly one \
+         fenced code block tagged {lang}.",
+        lang = spec.language.as_str()
+    )
+}
+
+/// The messages of the actor's request for an iteration. `previous` is the last iteration's
+/// code and feedback; `None` on the first.
+pub fn actor_messages(spec: &JobSpec, previous: Option<(&str, &Feedback)>) -> Vec<Message> {
+    let system = spec
+        .actor
+        .system_prompt
+        .clone()
+        .unwrap_or_else(|| default_actor_system(spec));
+    let lang = spec.language.as_str();
+    let mut user = format!("## Task\n{}\n", spec.task);
+    if let Some(tests) = &spec.tests {
+        let _ = write!(
+            user,
+            "\n## Tests\nThese tests run after your code, in the same program; they must pass:\n```{lang}\n{tests}\n```\n"
+        );
+    }
+    if !spec.test_cases.is_empty() {
+        user.push_str("\n## Program tests\nYour program is run with each stdin; its stdout must equal the expected output.\n");
+        for case in &spec.test_cases {
+            let _ = writeln!(
+                user,
+                "- {}: stdin {:?}, expected stdout {:?}",
+                case.name, case.stdin, case.expected_stdout
+            );
+        }
+    }
+    if !spec.files.is_empty() {
+        let names: Vec<&str> = spec.files.keys().map(String::as_str).collect();
+        let _ = write!(
+            user,
+            "\n## Files\nThese files are in the working directory (read-only): {}\n",
+            names.join(", ")
+        );
+    }
+    if let (None, Some(starter)) = (previous, &spec.starter_code) {
+        let _ = write!(user, "\n## Starter code\n```{lang}\n{starter}\n```\n");
+    }
+    if let Some((code, feedback)) = previous {
+        let _ = write!(user, "\n## Your previous attempt\n```{lang}\n{code}\n```\n");
+        user.push_str("\n## What went wrong\n");
+        if feedback.repeated > 1 {
+            let _ = writeln!(
+                user,
+                "Your last {} attempts failed in exactly the same way. The approach is not \
+                 working: rethink it instead of patching the same code again.",
+                feedback.repeated
+            );
+        }
+        let _ = writeln!(user, "Run status: {}", feedback.status.as_str());
+        if let Some(message) = &feedback.message {
+            let _ = writeln!(user, "{message}");
+        }
+        if let Some(tb) = &feedback.traceback {
+            let _ = write!(user, "Traceback / stderr:\n```\n{tb}\n```\n");
+        }
+        for case in &feedback.failing_test_cases {
+            let _ = writeln!(
+                user,
+                "Failing test case {}: expected stdout {:?}, got {:?}",
+                case.name, case.expected_stdout, case.stdout
+            );
+        }
+        if let Some(summary) = &feedback.critic_feedback {
+            let _ = writeln!(user, "Reviewer: {summary}");
+        }
+        for issue in &feedback.critic_issues {
+            let _ = writeln!(
+                user,
+                "- [{:?}/{:?}] {}{}",
+                issue.severity,
+                issue.category,
+                issue.description,
+                issue
+                    .fix
+                    .as_deref()
+                    .map(|f| format!(" Fix: {f}"))
+                    .unwrap_or_default()
+            );
+        }
+        user.push_str(
+            "\nFix the code. Answer with the complete corrected program in one fenced block.\n",
+        );
+    }
+    vec![
+        Message::new(Role::System, system),
+        Message::new(Role::User, user),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attempt::Execution;
+    use crate::attempt::{ExecutionStatus, Traceback};
+    use crate::prompt::build_feedback;
+
+    fn failing(message: &str) -> Execution {
+        Execution {
+            status: ExecutionStatus::Failed,
+            exit_code: Some(1),
+            signal: None,
+            duration_ms: 1,
+            cpu_time_ms: None,
+            peak_memory_kb: None,
+            stdout: String::new(),
+            stderr: format!("IndexError: {message}"),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            traceback: Some(Traceback {
+                error_type: "IndexError".into(),
+                message: message.into(),
+                frames: Vec::new(),
+            }),
+            test_cases: Vec::new(),
+            message: None,
+        }
+    }
+
+    #[test]
+    fn repeated_failures_are_counted_and_named_in_the_next_prompt() {
+        let first = build_feedback(&failing("out of range"), None, None);
+        let second = build_feedback(&failing("out of range"), None, Some(&first));
+        let other = build_feedback(&failing("something else"), None, Some(&second));
+        assert_eq!((first.repeated, second.repeated, other.repeated), (1, 2, 1));
+        let spec = crate::spec::JobSpec::parse(&serde_json::json!({"task": "t", "tests": "pass"}))
+            .unwrap();
+        let prompt = &actor_messages(&spec, Some(("x = 1", &second)))[1].content;
+        assert!(prompt.contains("last 2 attempts failed in exactly the same way"));
+        let prompt = &actor_messages(&spec, Some(("x = 1", &other)))[1].content;
+        assert!(!prompt.contains("same way"));
+    }
+}

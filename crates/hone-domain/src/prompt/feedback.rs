@@ -1,0 +1,66 @@
+//! The feedback that carries one iteration's failure into the next: what identifies a
+//! failure (to notice repeats) and what the next actor request is told.
+
+use crate::attempt::{Execution, Feedback};
+use crate::critique::{Critique, Verdict};
+
+use super::{TAIL_BYTES, tail};
+
+/// What identifies a failure, to notice iterations that fail the same way: the run's
+/// status, the error type and message, and the names of the failing test cases.
+pub fn failure_signature(execution: &Execution) -> String {
+    let error = execution
+        .traceback
+        .as_ref()
+        .map(|t| format!("{}: {}", t.error_type, t.message))
+        .unwrap_or_default();
+    let cases: Vec<&str> = execution
+        .test_cases
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name.as_str())
+        .collect();
+    format!(
+        "{} | {error} | {}",
+        execution.status.as_str(),
+        cases.join(",")
+    )
+}
+
+/// What the next actor request needs to know about a failed iteration. `previous` is the
+/// last iteration's feedback, to count repeated failures.
+pub fn build_feedback(
+    execution: &Execution,
+    critique: Option<&Critique>,
+    previous: Option<&Feedback>,
+) -> Feedback {
+    let signature = failure_signature(execution);
+    let repeated = match previous {
+        Some(p) if p.signature == signature => p.repeated + 1,
+        _ => 1,
+    };
+    let stderr = tail(&execution.stderr, TAIL_BYTES).trim_end();
+    let traceback = (!stderr.is_empty()).then(|| stderr.to_owned());
+    let (critic_feedback, critic_issues) = match critique {
+        Some(c) if c.verdict != Verdict::Unparsable => (
+            (!c.summary.is_empty()).then(|| c.summary.clone()),
+            c.issues.clone(),
+        ),
+        _ => (None, Vec::new()),
+    };
+    Feedback {
+        status: execution.status,
+        traceback,
+        message: execution.message.clone(),
+        failing_test_cases: execution
+            .test_cases
+            .iter()
+            .filter(|c| !c.passed)
+            .cloned()
+            .collect(),
+        critic_feedback,
+        critic_issues,
+        signature,
+        repeated,
+    }
+}
