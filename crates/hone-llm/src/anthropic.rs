@@ -116,8 +116,15 @@ fn error_message(text: &str) -> String {
         .unwrap_or_else(|| snippet(text))
 }
 
-/// The request body: top-level system prompt, alternating turns, the forced tool for a
-/// schema.
+/// A prompt-cache breakpoint: the prompt up to this block is cached for five minutes.
+fn ephemeral() -> Value {
+    json!({"type": "ephemeral"})
+}
+
+/// The request body: top-level system prompt, alternating turns (a turn of several
+/// messages is one text block each), the forced tool for a schema, and prompt-cache
+/// breakpoints after the system prompt and after the job's stable prefix (the message
+/// marked [`Message::cache_break`]).
 fn body(request: &ChatRequest, max_tokens: u32) -> Value {
     let system: Vec<&str> = request
         .messages
@@ -125,19 +132,20 @@ fn body(request: &ChatRequest, max_tokens: u32) -> Value {
         .filter(|m| m.role == Role::System)
         .map(|m| m.content.as_str())
         .collect();
-    let mut turns: Vec<(&'static str, String)> = Vec::new();
+    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
     for m in request.messages.iter().filter(|m| m.role != Role::System) {
         let role = if m.role == Role::Assistant {
             "assistant"
         } else {
             "user"
         };
+        let mut block = json!({"type": "text", "text": m.content});
+        if m.cache_break {
+            block["cache_control"] = ephemeral();
+        }
         match turns.last_mut() {
-            Some((last, text)) if *last == role => {
-                text.push_str("\n\n");
-                text.push_str(&m.content);
-            }
-            _ => turns.push((role, m.content.clone())),
+            Some((last, blocks)) if *last == role => blocks.push(block),
+            _ => turns.push((role, vec![block])),
         }
     }
     let messages: Vec<Value> = turns
@@ -151,7 +159,8 @@ fn body(request: &ChatRequest, max_tokens: u32) -> Value {
         "temperature": request.temperature.clamp(0.0, 1.0),
     });
     if !system.is_empty() {
-        body["system"] = json!(system.join("\n\n"));
+        body["system"] = json!([{"type": "text", "text": system.join("\n\n"),
+                                 "cache_control": ephemeral()}]);
     }
     if let Some((name, schema)) = &request.schema {
         body["tools"] = json!([{
@@ -249,10 +258,7 @@ mod tests {
     use hone_domain::prompt::Message;
 
     fn m(role: Role, content: &str) -> Message {
-        Message {
-            role,
-            content: content.to_owned(),
-        }
+        Message::new(role, content.to_owned())
     }
 
     #[test]
@@ -262,7 +268,7 @@ mod tests {
             model: "claude-x".to_owned(),
             messages: vec![
                 m(Role::System, "be brief"),
-                m(Role::User, "a"),
+                m(Role::User, "a").stable(),
                 m(Role::User, "b"),
                 m(Role::Assistant, "c"),
                 m(Role::User, "d"),
@@ -271,7 +277,8 @@ mod tests {
             schema: Some(("critique".to_owned(), json!({"type": "object"}))),
         };
         let b = body(&request, 512);
-        assert_eq!(b["system"], "be brief");
+        assert_eq!(b["system"][0]["text"], "be brief");
+        assert_eq!(b["system"][0]["cache_control"]["type"], "ephemeral");
         assert_eq!(b["max_tokens"], 512);
         assert_eq!(b["temperature"], 1.0, "Anthropic takes 0 to 1");
         let roles: Vec<&str> = b["messages"]
@@ -281,7 +288,13 @@ mod tests {
             .filter_map(|t| t["role"].as_str())
             .collect();
         assert_eq!(roles, ["user", "assistant", "user"]);
-        assert_eq!(b["messages"][0]["content"], "a\n\nb");
+        let first = &b["messages"][0]["content"];
+        assert_eq!(first[0]["text"], "a");
+        assert_eq!(
+            first[0]["cache_control"]["type"], "ephemeral",
+            "the stable prefix"
+        );
+        assert_eq!(first[1], json!({"type": "text", "text": "b"}));
         assert_eq!(
             b["tool_choice"],
             json!({"type": "tool", "name": "critique"})

@@ -195,6 +195,10 @@ fn parse_completion(text: &str) -> Result<ChatResponse, LlmError> {
     })
 }
 
+/// The fields a request may carry that not every OpenAI-compatible server takes: a server
+/// that refuses the request with them is asked again without them.
+const OPTIONAL: [&str; 2] = ["response_format", "prompt_cache_key"];
+
 #[async_trait]
 impl ChatModel for OpenAiCompatible {
     async fn chat(&self, request: ChatRequest) -> Result<ChatResponse, LlmError> {
@@ -203,23 +207,33 @@ impl ChatModel for OpenAiCompatible {
             "messages": request.messages,
             "temperature": request.temperature,
         });
+        // Every call of a job shares its prompt prefix: the key routes them to the same
+        // cache (OpenAI's prompt caching).
+        if let Some(job) = request.job {
+            body["prompt_cache_key"] = json!(format!("hone-{job}"));
+        }
         if let Some((name, schema)) = &request.schema {
             body["response_format"] = json!({
                 "type": "json_schema",
                 "json_schema": {"name": name, "strict": true, "schema": schema},
             });
-            match self.send(body.clone()).await {
-                // Servers without structured output reject the field: ask again without it;
-                // the caller parses tolerantly.
-                Err(LlmError::Fatal {
-                    status: 400 | 422, ..
-                }) => {
-                    if let Some(obj) = body.as_object_mut() {
-                        obj.remove("response_format");
+        }
+        if OPTIONAL.iter().all(|k| body.get(k).is_none()) {
+            return self.send(body).await;
+        }
+        match self.send(body.clone()).await {
+            // Servers without structured output or prompt-cache keys reject the fields: ask
+            // again without them; the caller parses tolerantly.
+            Err(LlmError::Fatal {
+                status: 400 | 422, ..
+            }) => {
+                if let Some(obj) = body.as_object_mut() {
+                    for k in OPTIONAL {
+                        obj.remove(k);
                     }
                 }
-                other => return other,
             }
+            other => return other,
         }
         self.send(body).await
     }

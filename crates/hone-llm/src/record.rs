@@ -124,14 +124,8 @@ mod tests {
             job: Some(job),
             model: "m".to_owned(),
             messages: vec![
-                Message {
-                    role: Role::System,
-                    content: format!("{system}\nmore rules"),
-                },
-                Message {
-                    role: Role::User,
-                    content: user.to_owned(),
-                },
+                Message::new(Role::System, format!("{system}\nmore rules")),
+                Message::new(Role::User, user.to_owned()),
             ],
             temperature: 0.0,
             schema: None,

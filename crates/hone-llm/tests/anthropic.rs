@@ -73,14 +73,8 @@ fn request(schema: bool) -> ChatRequest {
         job: None,
         model: "claude-sonnet-test".to_owned(),
         messages: vec![
-            Message {
-                role: Role::System,
-                content: "You write Python.".to_owned(),
-            },
-            Message {
-                role: Role::User,
-                content: "add(a, b)".to_owned(),
-            },
+            Message::new(Role::System, "You write Python.".to_owned()),
+            Message::new(Role::User, "add(a, b)".to_owned()),
         ],
         temperature: 0.2,
         schema: schema.then(|| ("critique".to_owned(), json!({"type": "object"}))),
@@ -127,11 +121,15 @@ async fn a_message_survives_overload_and_rate_limits() {
     assert_eq!(headers["x-api-key"], "sk-ant-test");
     assert_eq!(headers["anthropic-version"], "2023-06-01");
     assert!(headers.get("authorization").is_none());
-    assert_eq!(body["system"], "You write Python.");
+    assert_eq!(
+        body["system"],
+        json!([{"type": "text", "text": "You write Python.",
+                "cache_control": {"type": "ephemeral"}}])
+    );
     assert_eq!(body["max_tokens"], 1024);
     assert_eq!(
         body["messages"],
-        json!([{"role": "user", "content": "add(a, b)"}])
+        json!([{"role": "user", "content": [{"type": "text", "text": "add(a, b)"}]}])
     );
 }
 

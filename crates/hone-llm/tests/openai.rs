@@ -74,10 +74,7 @@ fn request(schema: bool) -> ChatRequest {
     ChatRequest {
         job: None,
         model: "m".into(),
-        messages: vec![Message {
-            role: Role::User,
-            content: "hi".into(),
-        }],
+        messages: vec![Message::new(Role::User, "hi".into())],
         temperature: 0.0,
         schema: schema.then(|| ("critique".to_owned(), json!({"type": "object"}))),
     }

@@ -53,11 +53,14 @@ pub fn actor_messages(spec: &JobSpec, previous: Option<(&str, &Feedback)>) -> Ve
             names.join(", ")
         );
     }
+    // Everything above is the same in every iteration: the cacheable prefix ends here.
+    let task = user;
+    let mut user = String::new();
     if let (None, Some(starter)) = (previous, &spec.starter_code) {
-        let _ = write!(user, "\n## Starter code\n```{lang}\n{starter}\n```\n");
+        let _ = write!(user, "## Starter code\n```{lang}\n{starter}\n```\n");
     }
     if let Some((code, feedback)) = previous {
-        let _ = write!(user, "\n## Your previous attempt\n```{lang}\n{code}\n```\n");
+        let _ = write!(user, "## Your previous attempt\n```{lang}\n{code}\n```\n");
         user.push_str("\n## What went wrong\n");
         if feedback.repeated > 1 {
             let _ = writeln!(
@@ -102,10 +105,14 @@ pub fn actor_messages(spec: &JobSpec, previous: Option<(&str, &Feedback)>) -> Ve
             "\nFix the code. Answer with the complete corrected program in one fenced block.\n",
         );
     }
-    vec![
+    let mut messages = vec![
         Message::new(Role::System, system),
-        Message::new(Role::User, user),
-    ]
+        Message::new(Role::User, task).stable(),
+    ];
+    if !user.is_empty() {
+        messages.push(Message::new(Role::User, user));
+    }
+    messages
 }
 
 #[cfg(test)]
@@ -145,9 +152,31 @@ mod tests {
         assert_eq!((first.repeated, second.repeated, other.repeated), (1, 2, 1));
         let spec = crate::spec::JobSpec::parse(&serde_json::json!({"task": "t", "tests": "pass"}))
             .unwrap();
-        let prompt = &actor_messages(&spec, Some(("x = 1", &second)))[1].content;
+        let prompt = &actor_messages(&spec, Some(("x = 1", &second)))[2].content;
         assert!(prompt.contains("last 2 attempts failed in exactly the same way"));
-        let prompt = &actor_messages(&spec, Some(("x = 1", &other)))[1].content;
+        let prompt = &actor_messages(&spec, Some(("x = 1", &other)))[2].content;
         assert!(!prompt.contains("same way"));
+    }
+
+    #[test]
+    fn every_iteration_starts_with_the_same_prefix_for_the_prompt_cache() {
+        let spec = crate::spec::JobSpec::parse(&serde_json::json!({
+            "task": "t", "tests": "assert f() == 1", "starter_code": "def f(): pass"
+        }))
+        .unwrap();
+        let feedback = build_feedback(&failing("boom"), None, None);
+        let first = actor_messages(&spec, None);
+        let later = actor_messages(&spec, Some(("x = 1", &feedback)));
+        assert_eq!(first[..2], later[..2], "system and task, byte for byte");
+        assert!(first[1].cache_break && !first[0].cache_break);
+        assert!(first[2].content.contains("Starter code"));
+        assert!(!later[2].content.contains("Starter code"));
+        assert!(later[2].content.contains("previous attempt"));
+        let bare = crate::spec::JobSpec::parse(&serde_json::json!({"task": "t"})).unwrap();
+        assert_eq!(
+            actor_messages(&bare, None).len(),
+            2,
+            "nothing that changes yet"
+        );
     }
 }

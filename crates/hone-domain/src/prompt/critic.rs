@@ -24,13 +24,12 @@ pub fn critic_messages(spec: &JobSpec, code: &str, execution: &Execution) -> Vec
         .and_then(|c| c.system_prompt.clone())
         .unwrap_or_else(|| CRITIC_SYSTEM.to_owned());
     let lang = spec.language.as_str();
-    let mut user = format!(
-        "## Task\n{}\n\n## Candidate code\n```{lang}\n{code}\n```\n",
-        spec.task
-    );
+    // The task and its tests are the same in every review of the job: the cacheable prefix.
+    let mut task = format!("## Task\n{}\n", spec.task);
     if let Some(tests) = &spec.tests {
-        let _ = write!(user, "\n## Tests\n```{lang}\n{tests}\n```\n");
+        let _ = write!(task, "\n## Tests\n```{lang}\n{tests}\n```\n");
     }
+    let mut user = format!("## Candidate code\n```{lang}\n{code}\n```\n");
     let _ = write!(
         user,
         "\n## Run\nstatus: {}, exit code: {}, duration: {} ms{}\n",
@@ -68,6 +67,7 @@ pub fn critic_messages(spec: &JobSpec, code: &str, execution: &Execution) -> Vec
     }
     vec![
         Message::new(Role::System, system),
+        Message::new(Role::User, task).stable(),
         Message::new(Role::User, user),
     ]
 }

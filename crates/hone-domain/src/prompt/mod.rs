@@ -1,5 +1,7 @@
 //! The actor's and the critic's prompts, and the feedback that carries one iteration's failure
-//! into the next.
+//! into the next. Each prompt is ordered for prompt caching: the system prompt, then what is
+//! the same in every call of the role in a job (the task and its tests, a message marked
+//! [`Message::stable`]), then what changes (attempts, code, runs).
 
 mod actor;
 mod critic;
@@ -35,11 +37,27 @@ pub struct Message {
     pub role: Role,
     /// What is said.
     pub content: String,
+    /// The prompt up to and including this message is the same in every call of this role
+    /// in the job: a provider's prompt cache may keep it (Anthropic's `cache_control`
+    /// breakpoint goes here). Not part of the message itself.
+    #[serde(skip)]
+    pub cache_break: bool,
 }
 
 impl Message {
-    fn new(role: Role, content: String) -> Self {
-        Self { role, content }
+    /// A message.
+    pub fn new(role: Role, content: String) -> Self {
+        Self {
+            role,
+            content,
+            cache_break: false,
+        }
+    }
+
+    /// The message, marked as the end of the job's stable prompt prefix.
+    pub fn stable(mut self) -> Self {
+        self.cache_break = true;
+        self
     }
 }
 

@@ -122,15 +122,28 @@ async fn messages(
                            "message": "x-api-key and anthropic-version are required"}});
         return (axum::http::StatusCode::UNAUTHORIZED, Json(error)).into_response();
     }
+    // Content is a string or a list of text blocks, the system prompt too.
+    let text = |v: &Value| -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Array(blocks) => blocks
+                .iter()
+                .filter_map(|b| b["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => String::new(),
+        }
+    };
     let user: String = body["messages"]
         .as_array()
         .into_iter()
         .flatten()
         .filter(|m| m["role"] == "user")
-        .filter_map(|m| m["content"].as_str())
+        .map(|m| text(&m["content"]))
         .collect::<Vec<_>>()
         .join("\n");
-    let system = body["system"].as_str().unwrap_or("");
+    let system = text(&body["system"]);
+    let system = system.as_str();
     tokio::time::sleep((s.delay)(&user)).await;
     let answer = (s.brain)(system, &user);
     let content = match body["tool_choice"]["name"].as_str() {
@@ -195,9 +208,12 @@ impl FakeModel {
             .expect("lock")
             .iter()
             .filter(|r| {
-                r["messages"][0]["content"]
-                    .as_str()
-                    .is_some_and(|c| c.contains(needle))
+                // OpenAI: the first message; Anthropic: the top-level system blocks.
+                let system = match &r["system"] {
+                    Value::Null => r["messages"][0]["content"].to_string(),
+                    blocks => blocks.to_string(),
+                };
+                system.contains(needle)
             })
             .cloned()
             .collect()

@@ -11,6 +11,7 @@ mod access;
 mod bad_input;
 mod batch;
 mod browser;
+mod caching;
 mod cli;
 mod cluster;
 mod compose;

@@ -223,7 +223,14 @@ async fn workers_killed_at_random_moments_lose_and_repeat_nothing() {
                 .as_millis()
         };
         for (request, at) in requests.iter().zip(&arrivals) {
-            let prompt = request["messages"][1]["content"].as_str().unwrap_or("");
+            // The task, then (from the second iteration) what went wrong.
+            let prompt: String = request["messages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .skip(1)
+                .filter_map(|m| m["content"].as_str())
+                .collect();
             if !prompt.contains(&marker) {
                 continue;
             }

@@ -106,7 +106,7 @@ async fn a_failing_first_answer_is_corrected_in_the_second(backend: Backend) {
     // The second actor request carried the traceback and the critique of the first.
     let actor_requests = model.requests_with_system("expert python programmer");
     assert_eq!(actor_requests.len(), 2);
-    let second_prompt = actor_requests[1]["messages"][1]["content"]
+    let second_prompt = actor_requests[1]["messages"][2]["content"]
         .as_str()
         .expect("prompt");
     assert!(second_prompt.contains("IndexError"));
@@ -184,7 +184,7 @@ async fn an_actor_that_repeats_the_same_mistake_is_stopped_for_no_progress() {
         "the best attempt is kept"
     );
     let prompts = model.requests_with_system("expert python programmer");
-    let third = prompts[2]["messages"][1]["content"]
+    let third = prompts[2]["messages"][2]["content"]
         .as_str()
         .expect("prompt");
     assert!(third.contains("last 2 attempts failed in exactly the same way"));
@@ -251,7 +251,7 @@ async fn the_story_runs_through_the_anthropic_provider() {
     assert_eq!(requests.len(), 4);
     for r in &requests {
         assert!(
-            r["system"].is_string(),
+            r["system"][0]["text"].is_string(),
             "the system prompt is top-level: {r}"
         );
         assert!(r["max_tokens"].as_u64().is_some_and(|n| n > 0));
