@@ -151,6 +151,7 @@ async fn long_job(store: &Arc<dyn Store>) -> anyhow::Result<JobId> {
             traceback: Some(execution.stderr.clone()),
             message: None,
             failing_test_cases: Vec::new(),
+            failed_assertion: None,
             critic_feedback: Some(critique.summary.clone()),
             critic_issues: critique.issues.clone(),
             signature: "failed IndexError".into(),

@@ -308,7 +308,10 @@ pub async fn run() -> anyhow::Result<()> {
     for (i, p) in problems.iter().enumerate() {
         for (n, code, pass) in [(0, p.wrong(), false), (1, p.right(), true)] {
             let path = dir.path().join(format!("p{i}-{n}.py"));
-            std::fs::write(&path, runtime::program_with_tests(&code, Some(&p.tests())))?;
+            std::fs::write(
+                &path,
+                runtime::program_with_tests(Language::Python, &code, Some(&p.tests())),
+            )?;
             programs.push((path, pass));
         }
     }

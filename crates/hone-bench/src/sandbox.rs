@@ -122,7 +122,7 @@ fn bare_parallel(python: &std::path::Path, cpus: usize) -> anyhow::Result<f64> {
     let dir = tempfile::tempdir()?;
     std::fs::write(
         dir.path().join("main.py"),
-        runtime::program_with_tests(PROGRAM, Some(TESTS)),
+        runtime::program_with_tests(hone_domain::Language::Python, PROGRAM, Some(TESTS)),
     )?;
     let started = Instant::now();
     let mut running = Vec::new();

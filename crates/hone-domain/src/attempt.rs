@@ -183,6 +183,9 @@ pub struct Feedback {
     pub message: Option<String>,
     /// The test cases that failed.
     pub failing_test_cases: Vec<TestCaseResult>,
+    /// The assertion of the in-program tests that failed, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_assertion: Option<FailedAssertion>,
     /// The critic's summary.
     pub critic_feedback: Option<String>,
     /// The critic's issues with their fixes.
@@ -198,6 +201,18 @@ pub struct Feedback {
 
 fn one() -> u32 {
     1
+}
+
+/// A failed assertion of the job's tests: where, and what it compared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedAssertion {
+    /// The line of the tests (1-based).
+    pub line: u32,
+    /// That line's source, when the runtime printed it.
+    pub code: Option<String>,
+    /// The assertion's message: for Python's `assert a <op> b`, both values
+    /// (`5 == 4 is false`), for Node's `assert`, its own account.
+    pub message: String,
 }
 
 /// How an iteration ended.

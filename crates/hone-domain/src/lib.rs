@@ -24,8 +24,8 @@ pub mod text;
 pub mod timestamp;
 
 pub use attempt::{
-    Attempt, AttemptStatus, Execution, ExecutionStatus, Feedback, Frame, ModelCall, TestCaseResult,
-    Traceback, Usage,
+    Attempt, AttemptStatus, Execution, ExecutionStatus, FailedAssertion, Feedback, Frame,
+    ModelCall, TestCaseResult, Traceback, Usage,
 };
 pub use candidate::Candidate;
 pub use cost::{Price, Usd};

@@ -57,16 +57,39 @@ pub fn hello_world(language: Language) -> &'static str {
     }
 }
 
-/// The program text for candidate `code` followed by the job's in-program `tests`.
-pub fn program_with_tests(code: &str, tests: Option<&str>) -> String {
+/// Python's test harness (`harness/tests.py`), written after the candidate code: it runs
+/// the tests as the file `tests` with each `assert a <op> b` reporting both sides.
+const PYTHON_HARNESS: &str = include_str!("harness/tests.py");
+
+/// The program text for candidate `code` followed by the job's in-program `tests`, after two
+/// blank lines. Python's tests go through [`PYTHON_HARNESS`] (the tests as a string literal
+/// it compiles as the file `tests`); other languages' follow the code as they are.
+pub fn program_with_tests(language: Language, code: &str, tests: Option<&str>) -> String {
     let mut source = code.trim_end().to_owned();
     source.push('\n');
     if let Some(tests) = tests {
         source.push_str("\n\n");
-        source.push_str(tests.trim_end());
-        source.push('\n');
+        match language {
+            Language::Python => {
+                // A JSON string is a Python string literal (serde_json escapes only `"`, `\`
+                // and control characters, all as Python reads them).
+                let literal = serde_json::to_string(tests.trim_end()).unwrap_or_default();
+                source.push_str(PYTHON_HARNESS);
+                source.push_str(&format!("_hone_run_tests_({literal})\n"));
+            }
+            Language::Javascript | Language::Bash => {
+                source.push_str(tests.trim_end());
+                source.push('\n');
+            }
+        }
     }
     source
+}
+
+/// Whether `language`'s tests run apart from the program file (as the file `tests`), so
+/// frames in the program past the candidate's lines are the harness's, not the tests'.
+pub fn tests_apart(language: Language) -> bool {
+    language == Language::Python
 }
 
 /// The number of lines the candidate code takes in [`program_with_tests`]'s output: frames
@@ -149,8 +172,18 @@ mod tests {
 
     #[test]
     fn tests_follow_the_code_and_lines_are_counted() {
-        let p = program_with_tests("def f():\n    return 1\n\n", Some("assert f() == 1"));
-        assert_eq!(p, "def f():\n    return 1\n\n\nassert f() == 1\n");
+        let p = program_with_tests(
+            Language::Javascript,
+            "function f() {\n  return 1;\n}\n\n",
+            Some("assert(f() === 1)"),
+        );
+        assert_eq!(p, "function f() {\n  return 1;\n}\n\n\nassert(f() === 1)\n");
+        let p = program_with_tests(Language::Python, "x = 1\n", Some("assert x == \"\\n\"\n"));
+        assert!(p.starts_with("x = 1\n\n\ndef _hone_run_tests_(source):"));
+        assert!(
+            p.ends_with("_hone_run_tests_(\"assert x == \\\"\\\\n\\\"\")\n"),
+            "{p}"
+        );
         assert_eq!(candidate_lines("def f():\n    return 1\n\n"), 2);
     }
 }

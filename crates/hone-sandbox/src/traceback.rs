@@ -13,6 +13,9 @@ pub struct ProgramLayout<'a> {
     pub candidate_lines: u32,
     /// Whether tests follow the code (after two blank lines).
     pub has_tests: bool,
+    /// Whether the tests run as their own file, `tests` (Python's harness): then lines of
+    /// the program past the candidate's are the harness's, and left out.
+    pub tests_apart: bool,
 }
 
 impl ProgramLayout<'_> {
@@ -20,10 +23,16 @@ impl ProgramLayout<'_> {
     /// program (the runtime's own libraries).
     fn place(&self, file: &str, line: u32) -> Option<(String, u32)> {
         let file = file.strip_prefix("/work/").unwrap_or(file);
+        if self.tests_apart && self.has_tests && file == "tests" {
+            return Some(("tests".to_owned(), line));
+        }
         if file != self.file_name {
             return None;
         }
         if self.has_tests && line > self.candidate_lines + 2 {
+            if self.tests_apart {
+                return None;
+            }
             return Some(("tests".to_owned(), line - self.candidate_lines - 2));
         }
         Some((file.to_owned(), line))
@@ -203,6 +212,7 @@ mod tests {
         file_name: "main.py",
         candidate_lines: 5,
         has_tests: true,
+        tests_apart: false,
     };
 
     #[test]
@@ -254,6 +264,7 @@ mod tests {
             file_name: "main.js",
             candidate_lines: 3,
             has_tests: false,
+            tests_apart: false,
         };
         let stderr = "/work/main.js:2\n  throw new TypeError('nope');\n  ^\n\nTypeError: nope\n    at f (/work/main.js:2:9)\n    at Object.<anonymous> (/work/main.js:3:1)\n    at Module._compile (node:internal/modules/cjs/loader:1256:14)\n";
         let tb = parse(Language::Javascript, stderr, layout).unwrap();
@@ -270,6 +281,7 @@ mod tests {
             file_name: "main.sh",
             candidate_lines: 3,
             has_tests: false,
+            tests_apart: false,
         };
         let tb = parse(
             Language::Bash,

@@ -55,11 +55,12 @@ pub async fn execute(
         file_name: runtime.file_name,
         candidate_lines: runtime::candidate_lines(code),
         has_tests,
+        tests_apart: runtime::tests_apart(spec.language),
     };
 
     // The program run: code then tests, or the code alone when there is nothing else to run.
     let main = if spec.tests.is_some() || spec.test_cases.is_empty() {
-        let source = runtime::program_with_tests(code, spec.tests.as_deref());
+        let source = runtime::program_with_tests(spec.language, code, spec.tests.as_deref());
         let out = sandbox.run(request(source, None)).await?;
         Some(out)
     } else {
@@ -84,7 +85,7 @@ pub async fn execute(
             });
             continue;
         }
-        let source = runtime::program_with_tests(code, None);
+        let source = runtime::program_with_tests(spec.language, code, None);
         let out = sandbox
             .run(request(source, Some(case.stdin.clone())))
             .await?;

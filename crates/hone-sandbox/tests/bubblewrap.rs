@@ -68,6 +68,39 @@ async fn passing_code_passes_and_failing_code_reports_its_traceback() {
 }
 
 #[tokio::test]
+async fn a_failed_assertion_names_its_line_of_the_tests_and_the_values_compared() {
+    let tests =
+        "def check(f):\n    assert f(1) == 2\n    assert f(2) == 4, 'two doubled'\n\ncheck(double)";
+    let s = spec(json!({"task": "t", "tests": tests}));
+    let out = run(&s, "def double(n):\n    return n + 1\n").await;
+    assert_eq!(out.status, ExecutionStatus::Failed);
+    let tb = out.traceback.expect("traceback");
+    assert_eq!(tb.error_type, "AssertionError");
+    assert_eq!(tb.message, "two doubled (3 == 4 is false)");
+    let last = tb.frames.last().expect("a frame");
+    assert_eq!((last.file.as_str(), last.line), ("tests", 3));
+    assert_eq!(
+        last.code.as_deref(),
+        Some("assert f(2) == 4, 'two doubled'")
+    );
+    assert!(
+        !out.stderr.contains("_hone_"),
+        "the harness stays out of the report: {}",
+        out.stderr
+    );
+    // The tests' own syntax error is reported at their line, as an error.
+    let s = spec(json!({"task": "t", "tests": "assert double(1) ==\n"}));
+    let out = run(&s, "def double(n):\n    return 2 * n\n").await;
+    assert_eq!(out.status, ExecutionStatus::Error, "{}", out.stderr);
+    let tb = out.traceback.expect("traceback");
+    assert_eq!(tb.error_type, "SyntaxError");
+    assert_eq!(
+        tb.frames.last().map(|f| (f.file.as_str(), f.line)),
+        Some(("tests", 1))
+    );
+}
+
+#[tokio::test]
 async fn a_syntax_error_is_an_error_not_a_failure() {
     let s = spec(json!({"task": "t", "tests": "assert f() == 1"}));
     let out = run(&s, "def f(:\n    return 1\n").await;

@@ -74,6 +74,17 @@ pub fn actor_messages(spec: &JobSpec, previous: Option<(&str, &Feedback)>) -> Ve
         if let Some(message) = &feedback.message {
             let _ = writeln!(user, "{message}");
         }
+        if let Some(a) = &feedback.failed_assertion {
+            let code = a.code.as_deref().unwrap_or("(source not shown)");
+            let _ = writeln!(
+                user,
+                "Failing assertion, line {} of the tests: `{code}`",
+                a.line
+            );
+            if !a.message.is_empty() {
+                let _ = writeln!(user, "It compared: {}", a.message);
+            }
+        }
         if let Some(tb) = &feedback.traceback {
             let _ = write!(user, "Traceback / stderr:\n```\n{tb}\n```\n");
         }

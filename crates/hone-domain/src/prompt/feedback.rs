@@ -1,7 +1,7 @@
 //! The feedback that carries one iteration's failure into the next: what identifies a
 //! failure (to notice repeats) and what the next actor request is told.
 
-use crate::attempt::{Execution, Feedback};
+use crate::attempt::{Execution, FailedAssertion, Feedback};
 use crate::critique::{Critique, Verdict};
 
 use super::{TAIL_BYTES, tail};
@@ -49,6 +49,7 @@ pub fn build_feedback(
         _ => (None, Vec::new()),
     };
     Feedback {
+        failed_assertion: failed_assertion(execution),
         status: execution.status,
         traceback,
         message: execution.message.clone(),
@@ -63,4 +64,19 @@ pub fn build_feedback(
         signature,
         repeated,
     }
+}
+
+/// The failed assertion of the tests, from the run's traceback: an `AssertionError` whose
+/// innermost frame in the tests is the assertion's line.
+fn failed_assertion(execution: &Execution) -> Option<FailedAssertion> {
+    let tb = execution.traceback.as_ref()?;
+    if !tb.error_type.starts_with("AssertionError") {
+        return None;
+    }
+    let frame = tb.frames.iter().rev().find(|f| f.file == "tests")?;
+    Some(FailedAssertion {
+        line: frame.line,
+        code: frame.code.clone(),
+        message: tb.message.clone(),
+    })
 }

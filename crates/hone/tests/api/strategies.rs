@@ -175,3 +175,42 @@ async fn without_a_critic_no_critic_call_is_made() {
         assert!(a["critic"].is_null() && a["critique"].is_null(), "{a}");
     }
 }
+
+/// Richer feedback: a failed assertion reaches the next prompt as its line of the tests
+/// and the values it compared, not only as a traceback.
+#[tokio::test]
+async fn a_failed_assertion_is_fed_back_with_its_line_and_values() {
+    let model = FakeModel::start(Arc::new(|_: &str, user: &str| {
+        if user.contains("Failing assertion") {
+            fenced("def add(a, b):\n    return a + b")
+        } else {
+            fenced("def add(a, b):\n    return a - b")
+        }
+    }))
+    .await;
+    let app = TestApp::start(Backend::Sqlite, &model)
+        .await
+        .expect("sqlite app");
+    let job = json!({"task": "add", "tests": "assert add(1, 1) == 2\nassert add(2, 2) == 4",
+                     "critic": null});
+    let id = app.submit(&job).await.body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let done = app.wait_finished(&id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["iterations"], 2, "the feedback was understood");
+    let attempts = app.get(&format!("/v1/jobs/{id}/attempts")).await.body;
+    let feedback = &attempts["items"][0]["feedback"]["failed_assertion"];
+    assert_eq!(
+        feedback,
+        &json!({"line": 1, "code": "assert add(1, 1) == 2", "message": "0 == 2 is false"})
+    );
+    let second = asked(&model, "expert");
+    assert!(
+        second[1].contains("Failing assertion, line 1 of the tests: `assert add(1, 1) == 2`"),
+        "{}",
+        second[1]
+    );
+    assert!(second[1].contains("It compared: 0 == 2 is false"));
+}
