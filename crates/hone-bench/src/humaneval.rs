@@ -48,33 +48,40 @@ fn machine_cpu() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// One HumanEval problem.
 #[derive(Deserialize)]
-struct Problem {
-    task_id: String,
-    prompt: String,
+pub(crate) struct Problem {
+    /// `HumanEval/N`.
+    pub task_id: String,
+    /// The signature and docstring.
+    pub prompt: String,
     canonical_solution: String,
     test: String,
     entry_point: String,
 }
 
 impl Problem {
-    fn wrong(&self) -> String {
+    /// A program that raises before doing anything.
+    pub fn wrong(&self) -> String {
         format!(
             "{}    raise NotImplementedError('first draft')\n",
             self.prompt
         )
     }
 
-    fn right(&self) -> String {
+    /// The canonical solution.
+    pub fn right(&self) -> String {
         format!("{}{}", self.prompt, self.canonical_solution)
     }
 
-    fn tests(&self) -> String {
+    /// The problem's tests, calling `check` on the entry point.
+    pub fn tests(&self) -> String {
         format!("{}\ncheck({})\n", self.test, self.entry_point)
     }
 }
 
-fn problems() -> anyhow::Result<Vec<Problem>> {
+/// The 164 problems (`scripts/fetch-humaneval`).
+pub(crate) fn problems() -> anyhow::Result<Vec<Problem>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/humaneval/HumanEval.jsonl");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("{} (run scripts/fetch-humaneval)", path.display()))?;
@@ -214,7 +221,7 @@ fn floor(python: &Path, programs: &[(PathBuf, bool)]) -> anyhow::Result<Duration
 
 /// Whether every job has ended: none queued, none running (two one-row queries, so the
 /// polling costs the service next to nothing).
-async fn all_ended(store: &Arc<dyn Store>) -> anyhow::Result<bool> {
+pub(crate) async fn all_ended(store: &Arc<dyn Store>) -> anyhow::Result<bool> {
     for status in [JobStatus::Queued, JobStatus::Running] {
         let query = ListJobs {
             filter: hone_store::JobFilter::status(status),

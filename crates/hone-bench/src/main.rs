@@ -18,6 +18,9 @@
 //! `cargo run --release -p hone-bench -- humaneval`: the 164 HumanEval problems through the
 //! whole service (a fake model answers wrong, then right) against the same 328 programs
 //! through plain bubblewrap.
+//! `cargo run --release -p hone-bench -- strategies`: the same problems under one draw,
+//! repair, `candidates: 3` and both, against one simulated model: solved, iterations, tokens
+//! and dollars per solved task.
 
 mod batch;
 mod dashboard;
@@ -27,6 +30,7 @@ mod humaneval;
 mod intake;
 mod sandbox;
 mod sse;
+mod strategies;
 
 fn main() -> anyhow::Result<()> {
     let which = std::env::args()
@@ -42,13 +46,14 @@ fn main() -> anyhow::Result<()> {
         "humaneval" => runtime.block_on(humaneval::run()),
         "history" => runtime.block_on(history::run()),
         "dashboard" => runtime.block_on(dashboard::run()),
+        "strategies" => runtime.block_on(strategies::run()),
         "intake" => runtime.block_on(async {
             intake::run().await?;
             batch::run().await
         }),
         other => {
             anyhow::bail!(
-                "unknown benchmark {other:?}; available: sandbox, engine, sse, intake, history, dashboard, humaneval"
+                "unknown benchmark {other:?}; available: sandbox, engine, sse, intake, history, dashboard, humaneval, strategies"
             )
         }
     }
