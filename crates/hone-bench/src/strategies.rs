@@ -5,9 +5,12 @@
 //!
 //! The model is a deterministic simulation, the same for every strategy: each problem has a
 //! difficulty `d` (uniform in [0, 1), from a hash of its id); a fresh draw is right with
-//! probability `1 - d^A`, a repair (a request carrying the last failure) with that plus a
-//! share `g` of the rest: `g = 0` is feedback that does not help, [`GOOD_FEEDBACK`] feedback
-//! that does; the table is printed for both. The k-th fresh draw and the k-th repair of a problem always
+//! probability `p = 1 - d^A`; a repair (a request carrying the last failure) is right with
+//! `p + g (1 - p)` for feedback that helps (`g > 0`), or `p (1 + g)` for a model anchored on
+//! its own mistake (`g < 0`). The table is printed for an anchored model, feedback that
+//! neither helps nor hurts, and good feedback ([`FEEDBACK`]). Every call takes
+//! [`LATENCY`], as a real model's would, so the job times show what drawing in parallel
+//! saves. The k-th fresh draw and the k-th repair of a problem always
 //! come out the same, so every strategy meets the same answers in the same order. Hard
 //! problems stay hard for every strategy, as they do for real models. Tokens are counted
 //! from the real prompts and answers (4 characters a token) and priced as `gpt-4.1-mini`
@@ -31,8 +34,10 @@ use crate::intake::{client, hone_server};
 
 /// The shape of the difficulty curve: the mean fresh-draw success is `A / (1 + A)` (0.65).
 const A: f64 = 1.86;
-/// The share of the remaining chance a repair request wins back with good feedback.
-const GOOD_FEEDBACK: f64 = 0.3;
+/// The feedback regimes: anchored on the mistake, neutral, helpful.
+const FEEDBACK: [f64; 3] = [-0.3, 0.0, 0.3];
+/// How long the simulated model takes to answer.
+const LATENCY: Duration = Duration::from_millis(500);
 
 /// A number in [0, 1) from `parts`, the same on every run.
 fn unit(parts: &[&str]) -> f64 {
@@ -46,10 +51,10 @@ fn unit(parts: &[&str]) -> f64 {
 fn right(task: &str, kind: &str, k: usize, gain: f64) -> bool {
     let d = unit(&[task, "difficulty"]);
     let fresh = 1.0 - d.powf(A);
-    let p = if kind == "repair" {
-        fresh + gain * (1.0 - fresh)
-    } else {
-        fresh
+    let p = match kind {
+        "repair" if gain >= 0.0 => fresh + gain * (1.0 - fresh),
+        "repair" => fresh * (1.0 + gain),
+        _ => fresh,
     };
     unit(&[task, kind, &k.to_string()]) < p
 }
@@ -108,7 +113,10 @@ async fn model(problems: &[Problem], gain: f64) -> anyhow::Result<String> {
     };
     let app = axum::Router::new().route(
         "/v1/chat/completions",
-        post(move |Json(body): Json<Value>| async move { Json(answer(&body)) }),
+        post(move |Json(body): Json<Value>| async move {
+            tokio::time::sleep(LATENCY).await;
+            Json(answer(&body))
+        }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -123,6 +131,9 @@ struct Outcome {
     actor_calls: u64,
     tokens: u64,
     cost: Usd,
+    /// The median job's time from start to end, and the 90th percentile's.
+    job_p50: Duration,
+    job_p90: Duration,
     wall: Duration,
 }
 
@@ -176,12 +187,20 @@ async fn run_strategy(
         .await?
         .items;
     anyhow::ensure!(jobs.len() == problems.len(), "{} jobs", jobs.len());
+    let mut times: Vec<u64> = jobs
+        .iter()
+        .filter_map(|j| Some(j.finished_at?.millis_since(j.started_at?)))
+        .collect();
+    times.sort_unstable();
+    let at = |q: usize| times.get(times.len() * q / 100).copied().unwrap_or(0);
     let mut out = Outcome {
         solved: 0,
         iterations_solved: 0,
         actor_calls: 0,
         tokens: 0,
         cost: Usd::ZERO,
+        job_p50: Duration::from_millis(at(50)),
+        job_p90: Duration::from_millis(at(90)),
         wall,
     };
     for job in &jobs {
@@ -203,7 +222,9 @@ pub async fn run() -> anyhow::Result<()> {
     println!(
         "Strategies on HumanEval: 164 jobs each through the whole service (SQLite), one \
          simulated model (a fresh draw is right with p = 1 - d^{A}, d the problem's \
-         difficulty; a repair wins back a share g of the rest), priced as gpt-4.1-mini"
+         difficulty; a repair is right with p + g(1 - p), or p(1 + g) for g < 0), \
+         {} ms a call, priced as gpt-4.1-mini",
+        LATENCY.as_millis()
     );
     let strategies = [
         ("one draw", 1, 1),
@@ -211,18 +232,18 @@ pub async fn run() -> anyhow::Result<()> {
         ("candidates: 3", 3, 1),
         ("both (3 x 3)", 3, 3),
     ];
-    for gain in [0.0, GOOD_FEEDBACK] {
+    for gain in FEEDBACK {
         println!("\nfeedback g = {gain}");
         println!(
             "| strategy | solved | iterations per solved | actor calls | tokens per solved | \
-             cost per solved | cost for all 164 | wall |"
+             cost per solved | cost for all 164 | job time p50, p90 | wall |"
         );
-        println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         for (name, candidates, iterations) in strategies {
             let o = run_strategy(&problems, gain, candidates, iterations).await?;
             let solved = o.solved.max(1) as f64;
             println!(
-                "| {name} | {}/164 ({:.0}%) | {:.2} | {} | {:.0} | ${:.6} | ${:.4} | {:.1} s |",
+                "| {name} | {}/164 ({:.0}%) | {:.2} | {} | {:.0} | ${:.6} | ${:.4} | {:.2} s, {:.2} s | {:.1} s |",
                 o.solved,
                 100.0 * o.solved as f64 / 164.0,
                 o.iterations_solved as f64 / solved,
@@ -230,6 +251,8 @@ pub async fn run() -> anyhow::Result<()> {
                 o.tokens as f64 / solved,
                 o.cost.dollars() / solved,
                 o.cost.dollars(),
+                o.job_p50.as_secs_f64(),
+                o.job_p90.as_secs_f64(),
                 o.wall.as_secs_f64(),
             );
         }

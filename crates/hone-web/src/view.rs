@@ -24,6 +24,8 @@ pub struct JobRow {
     pub duration: String,
     /// Tokens spent.
     pub tokens: u64,
+    /// What its model calls cost, `$0.001234`.
+    pub cost: String,
     /// Its tags.
     pub tags: Vec<String>,
     /// The task's first line, shortened.
@@ -54,6 +56,7 @@ impl JobRow {
                 })
                 .unwrap_or_default(),
             tokens: job.usage.total_tokens,
+            cost: job.usage.cost_usd.to_string(),
             tags: job.tags.clone(),
             task: shorten(job.spec.task.lines().next().unwrap_or(""), 100),
             created: when(job.created_at),
@@ -127,16 +130,50 @@ impl EventRow {
 
 /// A model call.
 pub struct CallRow {
-    /// `actor` or `critic`.
-    pub role: &'static str,
+    /// `actor`, `critic`, or `actor, candidate N` (with `, chosen` for the one taken on).
+    pub role: String,
     /// Provider and model.
     pub model: String,
     /// Latency.
     pub latency: String,
     /// Prompt tokens.
     pub prompt: u64,
+    /// Of the prompt tokens, those read from the provider's cache.
+    pub cached: u64,
     /// Completion tokens.
     pub completion: u64,
+    /// What it cost.
+    pub cost: String,
+    /// For a candidate, how its run ended (`passed`, `failed, 2 of 3 cases`, `stopped`).
+    pub run: String,
+}
+
+impl CallRow {
+    fn of(role: String, c: &hone_domain::ModelCall, run: String) -> Self {
+        Self {
+            role,
+            model: format!("{} / {}", c.provider, c.model),
+            latency: millis(c.latency_ms),
+            prompt: c.usage.prompt_tokens,
+            cached: c.usage.cache_read_tokens,
+            completion: c.usage.completion_tokens,
+            cost: c.usage.cost_usd.to_string(),
+            run,
+        }
+    }
+}
+
+/// How a candidate's run ended, in a few words.
+fn candidate_run(c: &hone_domain::Candidate) -> String {
+    let Some(e) = &c.execution else {
+        return "stopped (another passed first)".to_owned();
+    };
+    let cases = &e.test_cases;
+    if cases.is_empty() {
+        return e.status.as_str().to_owned();
+    }
+    let passed = cases.iter().filter(|t| t.passed).count();
+    format!("{}, {passed} of {} cases", e.status.as_str(), cases.len())
 }
 
 /// One issue the critic found.
@@ -285,18 +322,26 @@ impl AttemptView {
             Severity::Major => 1,
             Severity::Minor => 2,
         });
-        let calls = [("actor", &attempt.actor), ("critic", &attempt.critic)]
-            .into_iter()
-            .filter_map(|(role, call)| {
-                call.as_ref().map(|c| CallRow {
-                    role,
-                    model: format!("{} / {}", c.provider, c.model),
-                    latency: millis(c.latency_ms),
-                    prompt: c.usage.prompt_tokens,
-                    completion: c.usage.completion_tokens,
-                })
-            })
-            .collect();
+        let mut calls: Vec<CallRow> = Vec::new();
+        if attempt.candidates.is_empty() {
+            calls.extend(
+                attempt
+                    .actor
+                    .as_ref()
+                    .map(|c| CallRow::of("actor".to_owned(), c, String::new())),
+            );
+        }
+        for (i, c) in attempt.candidates.iter().enumerate() {
+            let chosen = if c.chosen { ", chosen" } else { "" };
+            let role = format!("actor, candidate {}{chosen}", i + 1);
+            calls.push(CallRow::of(role, &c.actor, candidate_run(c)));
+        }
+        calls.extend(
+            attempt
+                .critic
+                .as_ref()
+                .map(|c| CallRow::of("critic".to_owned(), c, String::new())),
+        );
         let feedback = attempt
             .feedback
             .as_ref()

@@ -1,15 +1,15 @@
 def _hone_run_tests_(source):
     # hone's test harness: the job's tests run in this module, compiled as the file "tests"
     # (so a traceback names their own lines), with each `assert a <op> b` rewritten to
-    # remember both sides: a failing assertion says the values it compared.
-    import ast
-    import linecache
+    # remember both sides: a failing assertion says the values it compared. It uses the
+    # built-in _ast module, not ast.py, and imports traceback only on failure: a passing
+    # run pays for little more than compiling the tests.
+    import _ast
     import sys
-    import traceback
 
-    ops = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">",
-           ast.GtE: ">=", ast.In: "in", ast.NotIn: "not in", ast.Is: "is",
-           ast.IsNot: "is not"}
+    ops = {_ast.Eq: "==", _ast.NotEq: "!=", _ast.Lt: "<", _ast.LtE: "<=", _ast.Gt: ">",
+           _ast.GtE: ">=", _ast.In: "in", _ast.NotIn: "not in", _ast.Is: "is",
+           _ast.IsNot: "is not"}
     holds = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b,
              "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
              ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
@@ -35,12 +35,46 @@ def _hone_run_tests_(source):
             return compared
         return "%s (%s)" % (message(), compared)
 
+    def at(node, where):
+        for name in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+            setattr(node, name, getattr(where, name, None))
+        return node
+
+    def rewrite(node):
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                setattr(node, name, [rewrite(v) if isinstance(v, _ast.AST) else v
+                                     for v in value])
+            elif isinstance(value, _ast.AST):
+                setattr(node, name, rewrite(value))
+        if not isinstance(node, _ast.Assert):
+            return node
+        test = node.test
+        if not (isinstance(test, _ast.Compare) and len(test.ops) == 1
+                and type(test.ops[0]) in ops):
+            return node
+        op = at(_ast.Constant(ops[type(test.ops[0])]), test)
+        name = at(_ast.Name("_hone_check_", _ast.Load()), test)
+        call = at(_ast.Call(name, [test.left, test.comparators[0], op], []), test)
+        message = at(_ast.Constant(None), node)
+        if node.msg is not None:
+            no_args = _ast.arguments(posonlyargs=[], args=[], kwonlyargs=[],
+                                     kw_defaults=[], defaults=[])
+            message = at(_ast.Lambda(no_args, node.msg), node.msg)
+        name = at(_ast.Name("_hone_explain_", _ast.Load()), node)
+        why = at(_ast.Call(name, [message], []), node)
+        return at(_ast.Assert(call, why), node)
+
     # Errors are printed without the harness's own frames, with the tests' source lines.
     caller = sys._getframe(1)
     main_file, first, call = (caller.f_code.co_filename,
                               _hone_run_tests_.__code__.co_firstlineno, caller.f_lineno)
 
     def hook(kind, value, tb):
+        import linecache
+        import traceback
+        linecache.cache["tests"] = (len(source), None, source.splitlines(True), "tests")
         frames = [f for f in traceback.extract_tb(tb)
                   if not (f.filename == main_file and first <= f.lineno <= call)]
         if frames:
@@ -48,32 +82,13 @@ def _hone_run_tests_(source):
             sys.stderr.write("".join(traceback.format_list(frames)))
         sys.stderr.write("".join(traceback.format_exception_only(kind, value)))
 
-    class Rewrite(ast.NodeTransformer):
-        def visit_Assert(self, node):
-            test = node.test
-            if not (isinstance(test, ast.Compare) and len(test.ops) == 1
-                    and type(test.ops[0]) in ops):
-                return node
-            op = ast.Constant(ops[type(test.ops[0])])
-            call = ast.Call(ast.Name("_hone_check_", ast.Load()),
-                            [test.left, test.comparators[0], op], [])
-            message = ast.Constant(None)
-            if node.msg is not None:
-                no_args = ast.arguments(posonlyargs=[], args=[], kwonlyargs=[],
-                                        kw_defaults=[], defaults=[])
-                message = ast.Lambda(no_args, node.msg)
-            why = ast.Call(ast.Name("_hone_explain_", ast.Load()), [message], [])
-            return ast.copy_location(ast.Assert(call, why), node)
-
-    linecache.cache["tests"] = (len(source), None, source.splitlines(True), "tests")
     sys.excepthook = hook
     try:
-        parsed = ast.parse(source, "tests")
+        tree = compile(source, "tests", "exec", _ast.PyCF_ONLY_AST)
     except SyntaxError as e:
         raise e.with_traceback(None)
-    tree = ast.fix_missing_locations(Rewrite().visit(parsed))
     globals()["_hone_check_"] = check
     globals()["_hone_explain_"] = explain
-    exec(compile(tree, "tests", "exec"), globals())
+    exec(compile(rewrite(tree), "tests", "exec"), globals())
 
 

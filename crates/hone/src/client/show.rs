@@ -79,14 +79,28 @@ fn attempt(out: &mut impl Write, a: &Value) -> std::io::Result<()> {
             )?;
         }
     }
-    for (role, call) in [("actor", &a["actor"]), ("critic", &a["critic"])] {
+    let mut calls: Vec<(String, &Value)> = Vec::new();
+    match a["candidates"].as_array() {
+        Some(candidates) => {
+            for (i, c) in candidates.iter().enumerate() {
+                let chosen = if c["chosen"] == true { ", chosen" } else { "" };
+                let run = c["execution"]["status"].as_str().unwrap_or("stopped");
+                let role = format!("actor, candidate {} ({run}{chosen})", i + 1);
+                calls.push((role, &c["actor"]));
+            }
+        }
+        None => calls.push(("actor".to_owned(), &a["actor"])),
+    }
+    calls.push(("critic".to_owned(), &a["critic"]));
+    for (role, call) in calls {
         if call.is_object() {
             writeln!(
                 out,
-                "  {role}: {} {} ms, {} tokens",
+                "  {role}: {} {} ms, {} tokens, ${:.6}",
                 s(call, "model"),
                 call["latency_ms"].as_u64().unwrap_or(0),
-                call["usage"]["total_tokens"].as_u64().unwrap_or(0)
+                call["usage"]["total_tokens"].as_u64().unwrap_or(0),
+                call["usage"]["cost_usd"].as_f64().unwrap_or(0.0)
             )?;
         }
     }
