@@ -74,6 +74,14 @@ impl Problem {
         format!("{}{}", self.prompt, self.canonical_solution)
     }
 
+    /// The job's task: the problem's id (which the fake models read) and its prompt.
+    pub fn task(&self) -> String {
+        format!(
+            "{}: complete the function.\n\n{}",
+            self.task_id, self.prompt
+        )
+    }
+
     /// The problem's tests, calling `check` on the entry point.
     pub fn tests(&self) -> String {
         format!("{}\ncheck({})\n", self.test, self.entry_point)
@@ -219,9 +227,32 @@ fn floor(python: &Path, programs: &[(PathBuf, bool)]) -> anyhow::Result<Duration
     Ok(started.elapsed())
 }
 
+/// Submits every spec to the API at `api`, then waits until every job has ended (at most
+/// 15 minutes); the wall time from the first submission.
+pub(crate) async fn submit_and_wait(
+    store: &Arc<dyn Store>,
+    api: &str,
+    specs: impl IntoIterator<Item = Value>,
+) -> anyhow::Result<Duration> {
+    let http = client(16)?;
+    let started = Instant::now();
+    for spec in specs {
+        let r = http.post(api).json(&spec).send().await?;
+        anyhow::ensure!(r.status().as_u16() == 202, "submit: {}", r.status());
+    }
+    while !all_ended(store).await? {
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(900),
+            "jobs did not end"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(started.elapsed())
+}
+
 /// Whether every job has ended: none queued, none running (two one-row queries, so the
 /// polling costs the service next to nothing).
-pub(crate) async fn all_ended(store: &Arc<dyn Store>) -> anyhow::Result<bool> {
+async fn all_ended(store: &Arc<dyn Store>) -> anyhow::Result<bool> {
     for status in [JobStatus::Queued, JobStatus::Running] {
         let query = ListJobs {
             filter: hone_store::JobFilter::status(status),
@@ -263,28 +294,17 @@ async fn service(
     let worker = tokio::spawn(worker.run(async move {
         let _ = stopped.await;
     }));
-    let http = client(16)?;
     let before = succeeded(&store).await?.len();
-    let started = Instant::now();
-    for p in problems {
-        let spec = json!({
-            "task": format!("{}: complete the function.\n\n{}", p.task_id, p.prompt),
+    let specs = problems.iter().map(|p| {
+        json!({
+            "task": p.task(),
             "tests": p.tests(),
             "critic": null,
             "max_iterations": 3,
             "actor": {"provider": provider, "model": "fake"},
-        });
-        let r = http.post(&api).json(&spec).send().await?;
-        anyhow::ensure!(r.status().as_u16() == 202, "submit: {}", r.status());
-    }
-    while !all_ended(&store).await? {
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(600),
-            "jobs did not end"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let elapsed = started.elapsed();
+        })
+    });
+    let elapsed = submit_and_wait(&store, &api, specs).await?;
     let _ = stop.send(());
     worker.await?;
     // Every job took exactly two iterations: the traceback, then the fix.

@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Json;
 use axum::routing::post;
@@ -29,8 +29,8 @@ use hone_store::{ListJobs, Store};
 use serde_json::{Value, json};
 
 use crate::engine::engine;
-use crate::humaneval::{Problem, all_ended, problems};
-use crate::intake::{client, hone_server};
+use crate::humaneval::{Problem, problems, submit_and_wait};
+use crate::intake::hone_server;
 
 /// The shape of the difficulty curve: the mean fresh-draw success is `A / (1 + A)` (0.65).
 const A: f64 = 1.86;
@@ -154,28 +154,17 @@ async fn run_strategy(
     let worker = tokio::spawn(worker.run(async move {
         let _ = stopped.await;
     }));
-    let http = client(16)?;
-    let started = Instant::now();
-    for p in problems {
-        let spec = json!({
-            "task": format!("{}: complete the function.\n\n{}", p.task_id, p.prompt),
+    let specs = problems.iter().map(|p| {
+        json!({
+            "task": p.task(),
             "tests": p.tests(),
             "critic": null,
             "max_iterations": iterations,
             "candidates": candidates,
             "actor": {"provider": "openai", "model": "gpt-4.1-mini", "temperature": 0.8},
-        });
-        let r = http.post(&api).json(&spec).send().await?;
-        anyhow::ensure!(r.status().as_u16() == 202, "submit: {}", r.status());
-    }
-    while !all_ended(&store).await? {
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(900),
-            "jobs did not end"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let wall = started.elapsed();
+        })
+    });
+    let wall = submit_and_wait(&store, &api, specs).await?;
     let _ = stop.send(());
     worker.await?;
     let query = ListJobs {

@@ -14,11 +14,7 @@ use crate::self_correction::{brain, spec};
 async fn openai_calls_share_a_prefix_and_the_jobs_cache_key() {
     let model = FakeModel::start(brain()).await;
     let app = TestApp::start(Backend::Sqlite, &model).await.expect("app");
-    let id = app.submit(&spec()).await.body["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let job = app.wait_finished(&id).await;
+    let (id, job) = app.run_job(&spec()).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     for role in ["expert", "code reviewer"] {
         let calls = model.requests_with_system(role);
@@ -42,24 +38,11 @@ async fn openai_calls_share_a_prefix_and_the_jobs_cache_key() {
 #[tokio::test]
 async fn anthropic_calls_mark_the_system_prompt_and_the_task_for_the_cache() {
     let model = FakeModel::start(brain()).await;
-    let anthropic = model.anthropic_url();
-    let extra = [
-        "--anthropic-base-url",
-        anthropic.as_str(),
-        "--anthropic-api-key",
-        "sk-ant-test",
-    ];
-    let app = TestApp::start_with(Backend::Sqlite, &model, &extra)
-        .await
-        .expect("app");
+    let app = TestApp::start_anthropic(&model).await;
     let mut spec = spec();
     spec["actor"] = json!({"provider": "anthropic", "model": "claude-sonnet-4-5"});
     spec["critic"] = json!({"provider": "anthropic", "model": "claude-sonnet-4-5"});
-    let id = app.submit(&spec).await.body["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let job = app.wait_finished(&id).await;
+    let (_, job) = app.run_job(&spec).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     for role in ["expert", "code reviewer"] {
         let calls = model.requests_with_system(role);

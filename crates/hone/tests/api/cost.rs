@@ -53,11 +53,7 @@ async fn each_call_is_priced_and_the_job_costs_their_sum(backend: Backend) {
     let mut spec = crate::self_correction::spec();
     spec["actor"] = json!({"provider": "local", "model": "m-priced"});
     spec["critic"] = json!({"provider": "openai", "model": "m-priced"});
-    let id = app.submit(&spec).await.body["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let job = app.wait_finished(&id).await;
+    let (id, job) = app.run_job(&spec).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     let attempts = app.get(&format!("/v1/jobs/{id}/attempts")).await.body;
     let mut sum = 0.0;
@@ -119,14 +115,9 @@ async fn a_cost_budget_stops_the_job_before_a_call_would_cross_it() {
         .expect("sqlite app");
     // Three calls cost 0.0009; a fourth would make 0.0012.
     let max = 3.5 * call_cost();
-    let id = app
-        .submit(&failing_job(json!({"budget": {"max_cost_usd": max}})))
-        .await
-        .body["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let done = app.wait_finished(&id).await;
+    let (_, done) = app
+        .run_job(&failing_job(json!({"budget": {"max_cost_usd": max}})))
+        .await;
     assert_eq!(done["status"], "failed", "{done}");
     assert_eq!(done["outcome"]["reason"], "budget_exhausted", "{done}");
     assert_eq!(done["iterations"], 3, "{done}");
@@ -155,11 +146,7 @@ async fn a_tenant_at_its_daily_spend_quota_is_refused_new_jobs() {
     };
     let tenant = TenantId::parse("default").expect("tenant");
     assert!(store.set_quotas(&tenant, quotas).await.expect("set"));
-    let id = app.submit(&failing_job(json!({}))).await.body["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let done = app.wait_finished(&id).await;
+    let (_, done) = app.run_job(&failing_job(json!({}))).await;
     assert_eq!(done["outcome"]["reason"], "budget_exhausted", "{done}");
     assert_eq!(
         done["iterations"], 2,

@@ -187,6 +187,30 @@ impl TestApp {
         Self::reply(resp).await
     }
 
+    /// Submits `spec` (which must be accepted) and waits for the job to end: its id and the
+    /// finished job.
+    pub async fn run_job(&self, spec: &Value) -> (String, Value) {
+        let submitted = self.submit(spec).await;
+        assert_eq!(submitted.status, 202, "{}", submitted.body);
+        let id = submitted.body["id"].as_str().expect("id").to_owned();
+        let job = self.wait_finished(&id).await;
+        (id, job)
+    }
+
+    /// A SQLite service whose `anthropic` provider is the fake's Messages API.
+    pub async fn start_anthropic(model: &FakeModel) -> Self {
+        let anthropic = model.anthropic_url();
+        let extra = [
+            "--anthropic-base-url",
+            anthropic.as_str(),
+            "--anthropic-api-key",
+            "sk-ant-test",
+        ];
+        Self::start_with(Backend::Sqlite, model, &extra)
+            .await
+            .expect("app")
+    }
+
     /// Polls the job until it ends (or fails the test after 60 s).
     pub async fn wait_finished(&self, id: &str) -> Value {
         for _ in 0..600 {

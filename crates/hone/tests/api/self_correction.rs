@@ -220,16 +220,7 @@ async fn a_job_stops_when_its_token_budget_is_spent() {
 #[tokio::test]
 async fn the_story_runs_through_the_anthropic_provider() {
     let model = FakeModel::start(brain()).await;
-    let anthropic = model.anthropic_url();
-    let extra = [
-        "--anthropic-base-url",
-        anthropic.as_str(),
-        "--anthropic-api-key",
-        "sk-ant-test",
-    ];
-    let app = TestApp::start_with(Backend::Sqlite, &model, &extra)
-        .await
-        .expect("app");
+    let app = TestApp::start_anthropic(&model).await;
     let mut spec = spec();
     spec["actor"] = json!({"provider": "anthropic", "model": "claude-sonnet-4-5"});
     spec["critic"] = json!({"provider": "anthropic", "model": "claude-opus-4-1"});

@@ -90,14 +90,9 @@ async fn three_candidates_run_and_the_best_is_reviewed(backend: Backend) {
         eprintln!("skipped: {backend:?} not configured");
         return;
     };
-    let id = app
-        .submit(&spec(json!({"provider": "openai", "model": "m"})))
-        .await
-        .body["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let job = app.wait_finished(&id).await;
+    let (id, job) = app
+        .run_job(&spec(json!({"provider": "openai", "model": "m"})))
+        .await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["iterations"], 2, "{job}");
     let attempts = app.get(&format!("/v1/jobs/{id}/attempts")).await.body;
@@ -162,11 +157,7 @@ async fn without_a_critic_no_critic_call_is_made() {
     let app = TestApp::start(Backend::Sqlite, &model)
         .await
         .expect("sqlite app");
-    let id = app.submit(&spec(Value::Null)).await.body["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let job = app.wait_finished(&id).await;
+    let (id, job) = app.run_job(&spec(Value::Null)).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(asked(&model, "code reviewer").len(), 0, "no critic call");
     assert_eq!(model.requests.lock().expect("lock").len(), 6);
@@ -193,11 +184,7 @@ async fn a_failed_assertion_is_fed_back_with_its_line_and_values() {
         .expect("sqlite app");
     let job = json!({"task": "add", "tests": "assert add(1, 1) == 2\nassert add(2, 2) == 4",
                      "critic": null});
-    let id = app.submit(&job).await.body["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let done = app.wait_finished(&id).await;
+    let (id, done) = app.run_job(&job).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["iterations"], 2, "the feedback was understood");
     let attempts = app.get(&format!("/v1/jobs/{id}/attempts")).await.body;
