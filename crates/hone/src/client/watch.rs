@@ -16,6 +16,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use futures_util::StreamExt;
 use serde_json::Value;
 
+use super::progress::{View, summary};
 use super::{Client, job_path};
 use crate::config::{JobArgs, Output};
 
@@ -90,6 +91,10 @@ pub async fn follow(
                 backoff = delays();
             }
             Ok(StreamEnd::Closed(_)) => {}
+            Err(Broken::Refused(e)) => {
+                view.finish();
+                return Err(e.context(format!("cannot watch {id}")));
+            }
             Err(Interrupted(_, e)) => {
                 failures += 1;
                 if failures >= MAX_RECONNECTS {
@@ -112,17 +117,39 @@ pub async fn follow(
     Ended::of(&job).context("the job's stream ended but the job has not")
 }
 
-/// The job once its stream has ended, read again after a dropped connection.
+/// The job once its stream has ended, read again after a dropped connection (a refusal
+/// other than 408, 429 or 5xx is not retried).
 async fn final_state(client: &Client, path: &str) -> anyhow::Result<Value> {
     let mut delays = delays().take(MAX_RECONNECTS);
     loop {
-        match client.send(client.http.get(client.url(path))).await {
-            Ok(job) if Ended::of(&job).is_some() => return Ok(job),
-            Ok(_) => anyhow::bail!("the job's stream ended but the job has not"),
-            Err(e) => match delays.next() {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => return Err(e),
-            },
+        let sent = client
+            .http
+            .get(client.url(path))
+            .bearer_auth(&client.key)
+            .send()
+            .await;
+        let why = match sent {
+            Ok(resp) if resp.status().is_success() => {
+                let job: Value = resp.json().await.context("the job could not be read")?;
+                return match Ended::of(&job) {
+                    Some(_) => Ok(job),
+                    None => anyhow::bail!("the job's stream ended but the job has not"),
+                };
+            }
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let body: Value = resp.json().await.unwrap_or(Value::Null);
+                let why = super::problem(status, &body);
+                if !retryable(status) {
+                    anyhow::bail!("{why}");
+                }
+                why
+            }
+            Err(e) => format!("cannot reach {}: {e}", client.base),
+        };
+        match delays.next() {
+            Some(wait) => tokio::time::sleep(wait).await,
+            None => anyhow::bail!("{why}"),
         }
     }
 }
@@ -143,8 +170,21 @@ enum StreamEnd {
     Closed(u64),
 }
 
-/// A stream that broke after this seq.
-struct Interrupted(u64, anyhow::Error);
+/// Why a connection's stream stopped before the job ended.
+enum Broken {
+    /// It broke after this seq, for a reason a retry may cure (the network, 5xx, 408, 429).
+    Interrupted(u64, anyhow::Error),
+    /// The server refused the watch (a revoked key, a job that is gone): retrying cannot
+    /// help.
+    Refused(anyhow::Error),
+}
+
+use Broken::Interrupted;
+
+/// Whether a refusal with this status may pass if asked again.
+fn retryable(status: u16) -> bool {
+    status >= 500 || status == 408 || status == 429
+}
 
 /// Reads one connection's events after `after`, showing each new one.
 async fn stream(
@@ -154,7 +194,7 @@ async fn stream(
     view: &mut View,
     output: Output,
     out: &mut (impl Write + Send),
-) -> Result<StreamEnd, Interrupted> {
+) -> Result<StreamEnd, Broken> {
     let mut seen = after;
     let mut req = client
         .http
@@ -173,7 +213,11 @@ async fn stream(
         let status = resp.status().as_u16();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         let e = anyhow::anyhow!("{}", super::problem(status, &body));
-        return Err(Interrupted(seen, e));
+        return Err(if retryable(status) {
+            Interrupted(seen, e)
+        } else {
+            Broken::Refused(e)
+        });
     }
     let mut events = eventsource_stream::EventStream::new(resp.bytes_stream());
     while let Some(frame) = events.next().await {
@@ -212,143 +256,17 @@ async fn stream(
     Ok(StreamEnd::Closed(seen))
 }
 
-/// What the display knows of the job.
-struct View {
-    max_iterations: u64,
-    created: Option<time::OffsetDateTime>,
-    iteration: u64,
-    step: &'static str,
-    tokens: u64,
-    bar: Option<indicatif::ProgressBar>,
-}
+#[cfg(test)]
+mod tests {
+    use super::retryable;
 
-impl View {
-    fn new(job: &Value, live: bool) -> Self {
-        let created = job["created_at"].as_str().and_then(parse_time);
-        let bar = live.then(|| {
-            let since = created
-                .map(|c| (time::OffsetDateTime::now_utc() - c).unsigned_abs())
-                .unwrap_or_default();
-            let style = indicatif::ProgressStyle::with_template("{spinner} {msg} · {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
-            let bar = indicatif::ProgressBar::new_spinner()
-                .with_style(style)
-                .with_elapsed(since);
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
-        let view = Self {
-            max_iterations: job["spec"]["max_iterations"].as_u64().unwrap_or(0),
-            created,
-            iteration: job["iterations"].as_u64().unwrap_or(0),
-            step: "queued",
-            tokens: job["usage"]["total_tokens"].as_u64().unwrap_or(0),
-            bar,
-        };
-        view.redraw();
-        view
-    }
-
-    /// Shows one event: a line above the live line (or alone), and the live line redrawn.
-    fn event(&mut self, event: &Value, out: &mut impl Write) -> std::io::Result<()> {
-        let data = &event["data"];
-        let iteration = data["iteration"].as_u64().filter(|n| *n > 0);
-        if let Some(n) = iteration {
-            self.iteration = n;
+    #[test]
+    fn only_refusals_a_retry_may_cure_are_retried() {
+        for status in [408, 429, 500, 502, 503] {
+            assert!(retryable(status), "{status}");
         }
-        let kind = event["type"].as_str().unwrap_or("?");
-        let (step, detail) = describe(kind, data);
-        self.step = step;
-        let at = event["created_at"]
-            .as_str()
-            .and_then(parse_time)
-            .zip(self.created)
-            .map(|(at, created)| (at - created).as_seconds_f64())
-            .unwrap_or(0.0);
-        let line = if iteration.is_some() {
-            format!(
-                "{at:>7.1}s  iteration {}/{}  {detail}",
-                self.iteration, self.max_iterations
-            )
-        } else {
-            format!("{at:>7.1}s  {detail}")
-        };
-        match &self.bar {
-            Some(bar) => bar.println(line),
-            None => writeln!(out, "{line}")?,
-        }
-        self.redraw();
-        Ok(())
-    }
-
-    fn note(&self, text: &str) {
-        match &self.bar {
-            Some(bar) => bar.println(format!("         {text}")),
-            None => eprintln!("hone: {text}"),
+        for status in [400, 401, 403, 404, 410, 422] {
+            assert!(!retryable(status), "{status}");
         }
     }
-
-    fn redraw(&self) {
-        if let Some(bar) = &self.bar {
-            let tokens = if self.tokens > 0 {
-                format!(" · {} tokens", self.tokens)
-            } else {
-                String::new()
-            };
-            bar.set_message(format!(
-                "iteration {}/{} · {}{tokens}",
-                self.iteration, self.max_iterations, self.step
-            ));
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-/// The step an event leaves the job in, and the event as words.
-fn describe(kind: &str, data: &Value) -> (&'static str, String) {
-    let s = |k: &str| data[k].as_str().unwrap_or("?").to_owned();
-    match kind {
-        "job.queued" => ("queued", "queued".to_owned()),
-        "job.started" => ("starting", format!("started on {}", s("worker"))),
-        "job.requeued" => ("queued", format!("requeued ({})", s("reason"))),
-        "attempt.started" => ("writing code", "the actor writes code".to_owned()),
-        "attempt.code" => (
-            "running tests",
-            format!(
-                "code ready ({} bytes)",
-                data["code_bytes"].as_u64().unwrap_or(0)
-            ),
-        ),
-        "attempt.executed" => ("reviewing", format!("tests ran: {}", s("status"))),
-        "attempt.critiqued" => ("reviewing", format!("critic: {}", s("verdict"))),
-        "attempt.finished" => ("next attempt", format!("attempt {}", s("status"))),
-        "job.succeeded" | "job.failed" | "job.cancelled" => {
-            ("done", format!("{} ({})", s("status"), s("reason")))
-        }
-        other => ("running", other.to_owned()),
-    }
-}
-
-fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
-}
-
-/// The final line: status, outcome, iterations, tokens, id.
-fn summary(job: &Value) -> String {
-    format!(
-        "{} {} after {} iteration(s), {} tokens: job {}",
-        job["status"].as_str().unwrap_or("?"),
-        job["outcome"]["reason"]
-            .as_str()
-            .map(|r| format!("({r})"))
-            .unwrap_or_default(),
-        job["iterations"].as_u64().unwrap_or(0),
-        job["usage"]["total_tokens"].as_u64().unwrap_or(0),
-        job["id"].as_str().unwrap_or("?")
-    )
 }
