@@ -1,7 +1,8 @@
 //! An iteration's code and its run: one answer from the actor, or, for a job with
 //! `candidates: n`, n answers drawn in parallel and all run in the sandbox at once, the
 //! first run that passes stopping the others (nothing beats a pass), and the best run
-//! going on to the critic (most checks passed; the earliest among equals).
+//! going on to the critic (most checks passed; the earliest among equals). A draw whose
+//! call fails goes on with the answers that came back.
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -63,12 +64,27 @@ pub(crate) async fn draw(
     let n = usize::try_from(spec.candidates).unwrap_or(1).max(1);
     let asked = (0..n).map(|_| steps::write_code(&engine.providers, job, spec, previous));
     let answers = futures_util::future::join_all(asked).await;
+    // A call that failed (after its retries) is left out: the answers that came back were
+    // paid for and go on, so their cost is recorded; only when none came back does the
+    // iteration stop with the error.
     let mut written = Vec::with_capacity(n);
+    let mut failed = None;
     for answer in answers {
-        let (code, call) = answer.map_err(Halt::Model)?;
-        meter.charge(Role::Actor, call.usage.cost_usd);
-        written.push((code, call));
+        match answer {
+            Ok((code, call)) => {
+                meter.charge(Role::Actor, call.usage.cost_usd);
+                written.push((code, call));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a candidate's model call failed; going on without it");
+                failed.get_or_insert(e);
+            }
+        }
     }
+    if let (true, Some(e)) = (written.is_empty(), failed) {
+        return Err(Halt::Model(e));
+    }
+    let n = written.len();
     let mut runs: Vec<Option<Execution>> = vec![None; n];
     let mut running: FuturesUnordered<_> = written
         .iter()

@@ -201,3 +201,32 @@ async fn a_failed_assertion_is_fed_back_with_its_line_and_values() {
     );
     assert!(second[1].contains("It compared: 0 == 2 is false"));
 }
+
+/// A candidate whose model call fails after its retries is left out: the answers that came
+/// back go on, and the calls paid for are counted.
+#[tokio::test]
+async fn a_failed_candidate_call_leaves_the_others_to_go_on() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let model = FakeModel::start(Arc::new(move |_: &str, _: &str| {
+        match n.fetch_add(1, Ordering::SeqCst) {
+            0 | 2 => fenced(ALL),
+            _ => crate::fake_model::FAIL_WITH_500.to_owned(),
+        }
+    }))
+    .await;
+    let app = TestApp::start_with(Backend::Sqlite, &model, &["--model-retries", "1"])
+        .await
+        .expect("sqlite app");
+    let (id, job) = app.run_job(&spec(Value::Null)).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let attempts = app.get(&format!("/v1/jobs/{id}/attempts")).await.body;
+    let candidates = attempts["items"][0]["candidates"]
+        .as_array()
+        .expect("candidates");
+    assert_eq!(candidates.len(), 2, "the failed call is left out");
+    assert_eq!(
+        job["usage"]["total_tokens"],
+        2 * 120,
+        "two answers came back"
+    );
+}
