@@ -88,6 +88,20 @@ impl Problem {
     }
 }
 
+/// The problem a model request is about: the first `HumanEval/N` in its text (the task
+/// names it), or empty.
+pub(crate) fn task_named(text: &str) -> String {
+    text.find("HumanEval/")
+        .map(|at| {
+            let digits: String = text[at + 10..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            format!("HumanEval/{digits}")
+        })
+        .unwrap_or_default()
+}
+
 /// The 164 problems (`scripts/fetch-humaneval`).
 pub(crate) fn problems() -> anyhow::Result<Vec<Problem>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/humaneval/HumanEval.jsonl");
@@ -115,16 +129,7 @@ async fn fake_model(problems: &[Problem]) -> anyhow::Result<String> {
     // The program for a request: the problem is named in the task; wrong first, then right.
     let code_for = move |body: &Value| -> String {
         let text = body["messages"].to_string();
-        let id = text
-            .find("HumanEval/")
-            .map(|at| {
-                let digits: String = text[at + 10..]
-                    .chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect();
-                format!("HumanEval/{digits}")
-            })
-            .unwrap_or_default();
+        let id = task_named(&text);
         let n = {
             let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
             let n = seen.entry(id.clone()).or_insert(0);

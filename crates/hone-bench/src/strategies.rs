@@ -29,7 +29,7 @@ use hone_store::{ListJobs, Store};
 use serde_json::{Value, json};
 
 use crate::engine::engine;
-use crate::humaneval::{Problem, problems, submit_and_wait};
+use crate::humaneval::{Problem, problems, submit_and_wait, task_named};
 use crate::intake::hone_server;
 
 /// The shape of the difficulty curve: the mean fresh-draw success is `A / (1 + A)` (0.65).
@@ -70,16 +70,7 @@ async fn model(problems: &[Problem], gain: f64) -> anyhow::Result<String> {
     let draws: Arc<Mutex<HashMap<(String, &'static str), usize>>> = Arc::default();
     let answer = move |body: &Value| -> Value {
         let text = body["messages"].to_string();
-        let task = text
-            .find("HumanEval/")
-            .map(|at| {
-                let digits: String = text[at + 10..]
-                    .chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect();
-                format!("HumanEval/{digits}")
-            })
-            .unwrap_or_default();
+        let task = task_named(&text);
         let kind = if text.contains("## Your previous attempt") {
             "repair"
         } else {
