@@ -17,6 +17,7 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod cursor;
+pub mod exports;
 pub mod health;
 pub mod jobs;
 pub mod keys;
@@ -147,6 +148,11 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, "/v1/audit", get(audit::list_audit)),
         route(Method::GET, "/v1/runtimes", get(runtimes::list_runtimes)),
         route(Method::GET, "/v1/stats", get(stats::stats)),
+        route(
+            Method::GET,
+            "/v1/exports/preferences",
+            get(exports::preferences),
+        ),
         route(
             Method::POST,
             "/v1/jobs/{id}/retry",

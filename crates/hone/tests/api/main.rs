@@ -18,6 +18,7 @@ mod compose;
 mod connections;
 mod cost;
 mod dashboard;
+mod exports;
 mod fake_model;
 mod first_run;
 mod helpers;

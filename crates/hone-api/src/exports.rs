@@ -1,0 +1,171 @@
+//! Training-data exports, streamed as NDJSON (one record a line) within the caller's tenant
+//! and the history filters. `GET /v1/exports/preferences`: for every succeeded job, one
+//! record per failed attempt that wrote code — the actor's prompt for the task, `rejected`
+//! (that attempt's code) and `chosen` (the accepted code), with both runs' statuses, the
+//! rejected attempt's critique, and the ids to trace the record back.
+//!
+//! The stream reads a page of jobs at a time, so memory stays flat however many jobs
+//! match. A failure after the first line cannot change the status any more: the stream then
+//! ends with a line `{"error": "..."}`.
+
+use std::collections::VecDeque;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use hone_domain::prompt::actor_messages;
+use hone_domain::{Attempt, AttemptStatus, FieldError, Job, JobId, JobStatus, TenantId};
+use hone_store::{JobFilter, ListJobs, Store};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::{Caller, Read};
+use crate::problem::ApiError;
+
+/// Jobs read per page of the stream.
+const PAGE: u32 = 100;
+
+/// The preference records of one job: a record per failed attempt with code, paired with
+/// the accepted attempt. None for a job that did not succeed.
+pub fn preference_records(job: &Job, attempts: &[Attempt]) -> Vec<Value> {
+    if job.status != JobStatus::Succeeded {
+        return Vec::new();
+    }
+    let Some(chosen) = attempts
+        .iter()
+        .find(|a| a.status == AttemptStatus::Accepted)
+    else {
+        return Vec::new();
+    };
+    let Some(chosen_code) = &chosen.code else {
+        return Vec::new();
+    };
+    let prompt = actor_messages(&job.spec, None);
+    let status = |a: &Attempt| a.execution.as_ref().map(|e| e.status.as_str());
+    attempts
+        .iter()
+        .filter(|a| a.status == AttemptStatus::Failed)
+        .filter_map(|a| {
+            let code = a.code.as_ref()?;
+            let error = a
+                .execution
+                .as_ref()
+                .and_then(|e| e.traceback.as_ref())
+                .map(|t| format!("{}: {}", t.error_type, t.message));
+            Some(json!({
+                "job_id": job.id,
+                "language": job.spec.language,
+                "model": job.spec.actor.model,
+                "prompt": prompt,
+                "rejected": code,
+                "chosen": chosen_code,
+                "rejected_iteration": a.iteration,
+                "chosen_iteration": chosen.iteration,
+                "rejected_status": status(a),
+                "rejected_error": error,
+                "chosen_status": status(chosen),
+                "rejected_critique": a.critique,
+                "tags": job.tags,
+            }))
+        })
+        .collect()
+}
+
+/// Where a stream is: the next page's cursor, the lines ready to send, and whether the
+/// last page was read.
+struct Cursor {
+    store: std::sync::Arc<dyn Store>,
+    tenant: TenantId,
+    filter: JobFilter,
+    before: Option<JobId>,
+    ready: VecDeque<Bytes>,
+    done: bool,
+}
+
+fn line(value: &Value) -> Bytes {
+    let mut text = value.to_string();
+    text.push('\n');
+    Bytes::from(text)
+}
+
+impl Cursor {
+    /// Reads the next page of jobs into `ready`.
+    async fn fill(&mut self) -> Result<(), hone_store::StoreError> {
+        let params = ListJobs {
+            filter: self.filter.clone(),
+            limit: PAGE,
+            before: self.before,
+        };
+        let page = self.store.list_jobs(&self.tenant, params).await?;
+        for job in &page.items {
+            let attempts = self
+                .store
+                .list_attempts(&self.tenant, job.id)
+                .await?
+                .unwrap_or_default();
+            self.ready
+                .extend(preference_records(job, &attempts).iter().map(line));
+        }
+        self.before = page.next;
+        self.done = page.next.is_none();
+        Ok(())
+    }
+}
+
+/// `GET /v1/exports/preferences`.
+pub async fn preferences(
+    State(state): State<AppState>,
+    Caller { tenant, .. }: Caller<Read>,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let mut errors = Vec::new();
+    let mut filter = JobFilter::default();
+    for (k, v) in &query {
+        if k == "status" {
+            errors.push(FieldError::new(
+                "status",
+                "preference records come from succeeded jobs only; leave status out",
+            ));
+        } else if !crate::jobs::filter::read(&mut filter, k, v, &mut errors) {
+            errors.push(FieldError::new(k.as_str(), "unknown query parameter"));
+        }
+    }
+    crate::jobs::filter::check_repeats(&query, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::BadRequest(errors));
+    }
+    filter.statuses = vec![JobStatus::Succeeded];
+    let mut cursor = Cursor {
+        store: state.store.clone(),
+        tenant,
+        filter,
+        before: None,
+        ready: VecDeque::new(),
+        done: false,
+    };
+    // The first page is read before the answer starts, so a failing store is a plain 500.
+    cursor.fill().await?;
+    let stream = futures_util::stream::unfold(Some(cursor), |state| async move {
+        let mut cursor = state?;
+        loop {
+            if let Some(next) = cursor.ready.pop_front() {
+                return Some((Ok::<_, std::convert::Infallible>(next), Some(cursor)));
+            }
+            if cursor.done {
+                return None;
+            }
+            if let Err(e) = cursor.fill().await {
+                tracing::error!(error = %e, "the preference export failed mid-stream");
+                let end =
+                    line(&json!({"error": "the export failed; the server's log has the cause"}));
+                return Some((Ok(end), None));
+            }
+        }
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
