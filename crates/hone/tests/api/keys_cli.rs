@@ -9,7 +9,6 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::process::{Child, Command};
 
-use crate::cluster::free_port;
 use crate::helpers::client_with;
 
 fn hone_cli(args: &[&str], db: &str) -> Output {
@@ -25,11 +24,12 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `hone serve` on `db` with debug logs into `log`, stdout into `out`.
-fn serve(db: &str, port: u16, out: &Path, log: &Path) -> Child {
+/// `hone serve` on `db` with debug logs into `log`, stdout into `out`, on a port the system
+/// picks (a port picked beforehand may be taken by another test's server meanwhile).
+fn serve(db: &str, out: &Path, log: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_hone"))
         .args(["serve", "--database-url", db])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", "127.0.0.1:0"])
         .args(["--openai-base-url", "http://127.0.0.1:9/v1"])
         .args(["--shutdown-grace-s", "0"])
         .env("OPENAI_API_KEY", "sk-test")
@@ -42,15 +42,31 @@ fn serve(db: &str, port: u16, out: &Path, log: &Path) -> Child {
         .expect("start hone serve")
 }
 
-async fn wait_up(base: &str) {
+/// Waits until the `hone serve` logging into `log` listens and answers: its base URL, from
+/// its `listening` log line.
+async fn wait_up(log: &Path) -> String {
     let http = reqwest::Client::new();
     for _ in 0..200 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok() {
-            return;
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(base) = listening(&text)
+            && http.get(format!("{base}/healthz")).send().await.is_ok()
+        {
+            return base;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("hone serve did not start");
+}
+
+/// The address of the last `listening` line of a log.
+fn listening(log: &str) -> Option<String> {
+    let line = log.lines().rev().find(|l| l.contains("listening"))?;
+    let at = line.find("127.0.0.1:")? + "127.0.0.1:".len();
+    let port: String = line[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    (!port.is_empty()).then(|| format!("http://127.0.0.1:{port}"))
 }
 
 async fn stop(mut child: Child) {
@@ -83,11 +99,9 @@ async fn the_first_start_prints_an_admin_key_once_and_keeps_it_in_a_private_file
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let db = format!("sqlite://{}", dir.path().join("hone.db").display());
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let (out, log) = (dir.path().join("out"), dir.path().join("log"));
-    let first = serve(&db, port, &out, &log);
-    wait_up(&base).await;
+    let first = serve(&db, &out, &log);
+    let base = wait_up(&log).await;
     let key_file = dir.path().join("hone.key");
     let key = std::fs::read_to_string(&key_file).expect("key file");
     let key = key.trim();
@@ -108,8 +122,8 @@ async fn the_first_start_prints_an_admin_key_once_and_keeps_it_in_a_private_file
     stop(first).await;
 
     // The second start finds a key: it makes none and prints none.
-    let second = serve(&db, port, &out, &log);
-    wait_up(&base).await;
+    let second = serve(&db, &out, &log);
+    let base = wait_up(&log).await;
     let printed = std::fs::read_to_string(&out).expect("stdout");
     assert!(!printed.contains("hone_"), "{printed}");
     assert_eq!(std::fs::read_to_string(&key_file).expect("key").trim(), key);
@@ -176,11 +190,9 @@ async fn keys_made_by_the_cli_work_are_revoked_by_it_and_never_appear_in_clear()
     let key = text.lines().last().expect("last line").to_owned();
     assert_eq!(hone_domain::apikey::check(&key), Ok(()), "{text}");
 
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let (out_file, log) = (dir.path().join("out"), dir.path().join("log"));
-    let server = serve(&db, port, &out_file, &log);
-    wait_up(&base).await;
+    let server = serve(&db, &out_file, &log);
+    let base = wait_up(&log).await;
     let http = client_with(&key);
     let spec = json!({"task": "t", "tests": "assert True", "critic": null});
     let reply = http
