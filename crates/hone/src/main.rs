@@ -67,6 +67,7 @@ async fn command(command: Command) -> anyhow::Result<u8> {
         Command::Cancel(args) => hone::client::cancel(&args, stdout).await.map(done),
         Command::Retry(args) => hone::client::retry(&args, stdout).await.map(done),
         Command::Show(args) => hone::client::show::show(&args, stdout).await.map(done),
+        Command::Export(args) => hone::client::export::export(&args, stdout).await.map(done),
     }
 }
 

@@ -2,6 +2,7 @@
 //! in [`watch`]): the API over HTTP with the caller's key, printed for people or as the API's JSON. A refusal prints the problem
 //! document's title, detail and each bad field, and the command fails.
 
+pub mod export;
 mod progress;
 pub mod show;
 pub mod watch;

@@ -134,3 +134,38 @@ pub struct DemoArgs {
     #[arg(skip)]
     pub terminal: bool,
 }
+
+/// What `hone export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportKind {
+    /// Preference pairs: a failed attempt's code against the accepted code of its job.
+    Preferences,
+}
+
+/// `hone export`: training data from the caller's jobs, as NDJSON on stdout.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// What to export.
+    pub kind: ExportKind,
+    /// Only jobs carrying every one of these tags (repeat it).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Only jobs in these languages (repeat it).
+    #[arg(long)]
+    pub language: Vec<String>,
+    /// Only jobs whose actor or critic is one of these models (repeat it).
+    #[arg(long)]
+    pub model: Vec<String>,
+    /// Only jobs whose task holds these words.
+    #[arg(long)]
+    pub q: Option<String>,
+    /// Only jobs created at or after this RFC 3339 time.
+    #[arg(long)]
+    pub created_after: Option<String>,
+    /// Only jobs created before this RFC 3339 time.
+    #[arg(long)]
+    pub created_before: Option<String>,
+    /// The service.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}

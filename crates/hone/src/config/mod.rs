@@ -71,6 +71,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Show a job on a running service: its outcome and each attempt's code, run and critique.
     Show(ShowArgs),
+    /// Export training data from a running service's jobs as NDJSON on stdout
+    /// (`hone export preferences --tag nightly > pairs.jsonl`).
+    Export(ExportArgs),
 }
 
 /// The groups every running process takes.

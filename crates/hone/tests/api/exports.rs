@@ -28,6 +28,21 @@ async fn ndjson(http: &reqwest::Client, url: String) -> (u16, String, Vec<Value>
     (status, kind, lines)
 }
 
+/// `hone export ARGS`: what it wrote.
+async fn hone_export(args: &[&str]) -> anyhow::Result<String> {
+    use clap::Parser;
+    let cli = hone::config::Cli::try_parse_from(
+        ["hone", "export"].into_iter().chain(args.iter().copied()),
+    )
+    .expect("parse");
+    let hone::config::Command::Export(args) = cli.command else {
+        unreachable!("parsed export")
+    };
+    let mut out = Vec::new();
+    hone::client::export::export(&args, &mut out).await?;
+    Ok(String::from_utf8(out).expect("utf-8"))
+}
+
 async fn preference_pairs_come_from_corrected_jobs_of_the_tenant(backend: Backend) {
     let model = FakeModel::start(crate::self_correction::brain()).await;
     let Some(app) = TestApp::start(backend, &model).await else {
@@ -82,6 +97,17 @@ async fn preference_pairs_come_from_corrected_jobs_of_the_tenant(backend: Backen
         assert_eq!(status, 400, "{bad}");
         assert_eq!(kind, "application/problem+json", "{bad}");
     }
+    // The CLI writes the same records.
+    let service = ["--url", app.base.as_str(), "--api-key", app.key.as_str()];
+    let cli = hone_export(&[&["preferences", "--tag", "nightly"][..], &service].concat()).await;
+    let written = cli.expect("export");
+    assert_eq!(written.lines().count(), 1);
+    let record: Value = serde_json::from_str(written.trim()).expect("a record");
+    assert_eq!(record, lines[0]);
+    let refused = hone_export(&[&["preferences", "--language", "cobol"][..], &service].concat())
+        .await
+        .expect_err("a bad filter");
+    assert!(refused.to_string().contains("400"), "{refused}");
     // Another tenant sees none of it.
     let other = client_with(&key_in_database(&app, "tenant-b").await);
     let (status, _, lines) = ndjson(&other, url("")).await;
