@@ -3,6 +3,8 @@
 //! record per failed attempt that wrote code — the actor's prompt for the task, `rejected`
 //! (that attempt's code) and `chosen` (the accepted code), with both runs' statuses, the
 //! rejected attempt's critique, and the ids to trace the record back.
+//! `GET /v1/exports/critiques`: every critique — the task, tests, code and run it judged —
+//! labelled by whether the next attempt passed, for training and evaluating critics.
 //!
 //! The stream reads a page of jobs at a time, so memory stays flat however many jobs
 //! match. A failure after the first line cannot change the status any more: the stream then
@@ -72,9 +74,61 @@ pub fn preference_records(job: &Job, attempts: &[Attempt]) -> Vec<Value> {
         .collect()
 }
 
+/// The critique records of one job: one per attempt the critic reviewed, labelled with
+/// whether the next attempt's run passed (`null` when there was no next attempt).
+pub fn critique_records(job: &Job, attempts: &[Attempt]) -> Vec<Value> {
+    let status = |a: &Attempt| a.execution.as_ref().map(|e| e.status.as_str());
+    attempts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| {
+            let critique = a.critique.as_ref()?;
+            let next = attempts.get(i + 1);
+            let next_passed = next.and_then(status).map(|s| s == "passed");
+            let error = a
+                .execution
+                .as_ref()
+                .and_then(|e| e.traceback.as_ref())
+                .map(|t| format!("{}: {}", t.error_type, t.message));
+            Some(json!({
+                "job_id": job.id,
+                "iteration": a.iteration,
+                "language": job.spec.language,
+                "task": job.spec.task,
+                "tests": job.spec.tests,
+                "code": a.code,
+                "run_status": status(a),
+                "run_error": error,
+                "critique": critique,
+                "critic_model": a.critic.as_ref().map(|c| &c.model),
+                "next_iteration": next.map(|n| n.iteration),
+                "next_passed": next_passed,
+                "tags": job.tags,
+            }))
+        })
+        .collect()
+}
+
+/// Which export a stream writes.
+#[derive(Clone, Copy)]
+enum Kind {
+    Preferences,
+    Critiques,
+}
+
+impl Kind {
+    fn records(self, job: &Job, attempts: &[Attempt]) -> Vec<Value> {
+        match self {
+            Self::Preferences => preference_records(job, attempts),
+            Self::Critiques => critique_records(job, attempts),
+        }
+    }
+}
+
 /// Where a stream is: the next page's cursor, the lines ready to send, and whether the
 /// last page was read.
 struct Cursor {
+    kind: Kind,
     store: std::sync::Arc<dyn Store>,
     tenant: TenantId,
     filter: JobFilter,
@@ -105,7 +159,7 @@ impl Cursor {
                 .await?
                 .unwrap_or_default();
             self.ready
-                .extend(preference_records(job, &attempts).iter().map(line));
+                .extend(self.kind.records(job, &attempts).iter().map(line));
         }
         self.before = page.next;
         self.done = page.next.is_none();
@@ -119,10 +173,29 @@ pub async fn preferences(
     Caller { tenant, .. }: Caller<Read>,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
+    export(state, tenant, &query, Kind::Preferences).await
+}
+
+/// `GET /v1/exports/critiques`.
+pub async fn critiques(
+    State(state): State<AppState>,
+    Caller { tenant, .. }: Caller<Read>,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    export(state, tenant, &query, Kind::Critiques).await
+}
+
+/// Reads the filters (preferences imply `status=succeeded`) and streams the records.
+async fn export(
+    state: AppState,
+    tenant: TenantId,
+    query: &[(String, String)],
+    kind: Kind,
+) -> Result<Response, ApiError> {
     let mut errors = Vec::new();
     let mut filter = JobFilter::default();
-    for (k, v) in &query {
-        if k == "status" {
+    for (k, v) in query {
+        if k == "status" && matches!(kind, Kind::Preferences) {
             errors.push(FieldError::new(
                 "status",
                 "preference records come from succeeded jobs only; leave status out",
@@ -131,12 +204,15 @@ pub async fn preferences(
             errors.push(FieldError::new(k.as_str(), "unknown query parameter"));
         }
     }
-    crate::jobs::filter::check_repeats(&query, &mut errors);
+    crate::jobs::filter::check_repeats(query, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::BadRequest(errors));
     }
-    filter.statuses = vec![JobStatus::Succeeded];
+    if matches!(kind, Kind::Preferences) {
+        filter.statuses = vec![JobStatus::Succeeded];
+    }
     let mut cursor = Cursor {
+        kind,
         store: state.store.clone(),
         tenant,
         filter,
@@ -156,7 +232,7 @@ pub async fn preferences(
                 return None;
             }
             if let Err(e) = cursor.fill().await {
-                tracing::error!(error = %e, "the preference export failed mid-stream");
+                tracing::error!(error = %e, "an export failed mid-stream");
                 let end =
                     line(&json!({"error": "the export failed; the server's log has the cause"}));
                 return Some((Ok(end), None));

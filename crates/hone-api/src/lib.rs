@@ -154,6 +154,11 @@ pub fn routes() -> Vec<Route> {
             get(exports::preferences),
         ),
         route(
+            Method::GET,
+            "/v1/exports/critiques",
+            get(exports::critiques),
+        ),
+        route(
             Method::POST,
             "/v1/jobs/{id}/retry",
             post(jobs::retry::retry_job),

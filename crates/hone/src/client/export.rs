@@ -15,6 +15,7 @@ pub async fn export(args: &ExportArgs, out: &mut impl Write) -> anyhow::Result<(
     let client = Client::new(&args.client)?;
     let path = match args.kind {
         ExportKind::Preferences => "/v1/exports/preferences",
+        ExportKind::Critiques => "/v1/exports/critiques",
     };
     let mut query: Vec<(&str, &str)> = Vec::new();
     query.extend(args.tag.iter().map(|v| ("tag", v.as_str())));

@@ -140,6 +140,9 @@ pub struct DemoArgs {
 pub enum ExportKind {
     /// Preference pairs: a failed attempt's code against the accepted code of its job.
     Preferences,
+    /// Critiques with the code and run they judged, labelled by whether the next attempt
+    /// passed.
+    Critiques,
 }
 
 /// `hone export`: training data from the caller's jobs, as NDJSON on stdout.

@@ -97,6 +97,30 @@ async fn preference_pairs_come_from_corrected_jobs_of_the_tenant(backend: Backen
         assert_eq!(status, 400, "{bad}");
         assert_eq!(kind, "application/problem+json", "{bad}");
     }
+    // Critiques, labelled by whether the next attempt passed.
+    let critiques = |q: &str| format!("{}/v1/exports/critiques{q}", app.base);
+    let (status, _, reviews) = ndjson(&app.http, critiques("?tag=nightly&status=succeeded")).await;
+    assert_eq!(status, 200);
+    assert_eq!(reviews.len(), 2, "{reviews:?}");
+    let (first, second) = (&reviews[0], &reviews[1]);
+    assert_eq!(first["iteration"], 1);
+    assert_eq!(first["critique"]["verdict"], "revise");
+    assert_eq!(first["run_status"], "failed");
+    assert_eq!(
+        first["next_passed"], true,
+        "the fix after this critique passed"
+    );
+    assert_eq!(first["code"], attempts["items"][0]["code"]);
+    assert_eq!(second["iteration"], 2);
+    assert_eq!(second["critique"]["verdict"], "approve");
+    assert!(second["next_passed"].is_null(), "no next attempt");
+    let (_, _, all) = ndjson(&app.http, critiques("")).await;
+    assert_eq!(
+        all.len(),
+        3,
+        "the job right the first time was reviewed once"
+    );
+
     // The CLI writes the same records.
     let service = ["--url", app.base.as_str(), "--api-key", app.key.as_str()];
     let cli = hone_export(&[&["preferences", "--tag", "nightly"][..], &service].concat()).await;
