@@ -28,6 +28,17 @@ use crate::problem::ApiError;
 /// Jobs read per page of the stream.
 const PAGE: u32 = 100;
 
+/// How an attempt's run ended (`passed`, `failed`, ...), once it ran.
+fn run_status(a: &Attempt) -> Option<&'static str> {
+    a.execution.as_ref().map(|e| e.status.as_str())
+}
+
+/// The run's error as `Type: message`, when it raised one.
+fn run_error(a: &Attempt) -> Option<String> {
+    let t = a.execution.as_ref()?.traceback.as_ref()?;
+    Some(format!("{}: {}", t.error_type, t.message))
+}
+
 /// The preference records of one job: a record per failed attempt with code, paired with
 /// the accepted attempt. None for a job that did not succeed.
 pub fn preference_records(job: &Job, attempts: &[Attempt]) -> Vec<Value> {
@@ -44,17 +55,11 @@ pub fn preference_records(job: &Job, attempts: &[Attempt]) -> Vec<Value> {
         return Vec::new();
     };
     let prompt = actor_messages(&job.spec, None);
-    let status = |a: &Attempt| a.execution.as_ref().map(|e| e.status.as_str());
     attempts
         .iter()
         .filter(|a| a.status == AttemptStatus::Failed)
         .filter_map(|a| {
             let code = a.code.as_ref()?;
-            let error = a
-                .execution
-                .as_ref()
-                .and_then(|e| e.traceback.as_ref())
-                .map(|t| format!("{}: {}", t.error_type, t.message));
             Some(json!({
                 "job_id": job.id,
                 "language": job.spec.language,
@@ -64,9 +69,9 @@ pub fn preference_records(job: &Job, attempts: &[Attempt]) -> Vec<Value> {
                 "chosen": chosen_code,
                 "rejected_iteration": a.iteration,
                 "chosen_iteration": chosen.iteration,
-                "rejected_status": status(a),
-                "rejected_error": error,
-                "chosen_status": status(chosen),
+                "rejected_status": run_status(a),
+                "rejected_error": run_error(a),
+                "chosen_status": run_status(chosen),
                 "rejected_critique": a.critique,
                 "tags": job.tags,
             }))
@@ -77,19 +82,13 @@ pub fn preference_records(job: &Job, attempts: &[Attempt]) -> Vec<Value> {
 /// The critique records of one job: one per attempt the critic reviewed, labelled with
 /// whether the next attempt's run passed (`null` when there was no next attempt).
 pub fn critique_records(job: &Job, attempts: &[Attempt]) -> Vec<Value> {
-    let status = |a: &Attempt| a.execution.as_ref().map(|e| e.status.as_str());
     attempts
         .iter()
         .enumerate()
         .filter_map(|(i, a)| {
             let critique = a.critique.as_ref()?;
             let next = attempts.get(i + 1);
-            let next_passed = next.and_then(status).map(|s| s == "passed");
-            let error = a
-                .execution
-                .as_ref()
-                .and_then(|e| e.traceback.as_ref())
-                .map(|t| format!("{}: {}", t.error_type, t.message));
+            let next_passed = next.and_then(run_status).map(|s| s == "passed");
             Some(json!({
                 "job_id": job.id,
                 "iteration": a.iteration,
@@ -97,8 +96,8 @@ pub fn critique_records(job: &Job, attempts: &[Attempt]) -> Vec<Value> {
                 "task": job.spec.task,
                 "tests": job.spec.tests,
                 "code": a.code,
-                "run_status": status(a),
-                "run_error": error,
+                "run_status": run_status(a),
+                "run_error": run_error(a),
                 "critique": critique,
                 "critic_model": a.critic.as_ref().map(|c| &c.model),
                 "next_iteration": next.map(|n| n.iteration),
