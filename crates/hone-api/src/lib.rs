@@ -71,6 +71,8 @@ pub struct AppState {
     pub runtimes: Option<Arc<[runtimes::RuntimeInfo]>>,
     /// Where `GET /metrics` is served; `None` when metrics are off.
     pub metrics: Option<metrics::MetricsRoute>,
+    /// What every training-data export leaves out.
+    pub redactor: Arc<exports::Redactor>,
 }
 
 /// Request bodies larger than this get `413`.
@@ -152,6 +154,11 @@ pub fn routes() -> Vec<Route> {
             Method::GET,
             "/v1/exports/preferences",
             get(exports::preferences),
+        ),
+        route(
+            Method::GET,
+            "/v1/exports/trajectories",
+            get(exports::trajectories),
         ),
         route(
             Method::GET,

@@ -209,6 +209,7 @@ pub(crate) async fn bench_state(
         providers: Arc::new(providers),
         runtimes: None,
         metrics: None,
+        redactor: Arc::default(),
     })
 }
 

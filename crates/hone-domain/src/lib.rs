@@ -9,6 +9,7 @@ pub mod acceptance;
 pub mod apikey;
 pub mod attempt;
 pub mod candidate;
+pub mod chatformat;
 pub mod cost;
 pub mod critique;
 pub mod event;

@@ -142,6 +142,14 @@ impl Conditions {
             let mark = self.bind(Param::Id(id));
             let _ = write!(self.sql, " AND retry_of = {mark}");
         }
+        if let Some(n) = filter.min_iterations {
+            let mark = self.bind(Param::Int(i64::from(n)));
+            let _ = write!(self.sql, " AND iterations >= {mark}");
+        }
+        if let Some(n) = filter.max_iterations {
+            let mark = self.bind(Param::Int(i64::from(n)));
+            let _ = write!(self.sql, " AND iterations <= {mark}");
+        }
     }
 }
 

@@ -132,6 +132,33 @@ where
             .map(Some)
     }
 
+    /// The attempts of every listed job the tenant has, in order of job then iteration, each
+    /// with its job's id: one query for a page of jobs (another tenant's ids read nothing).
+    pub async fn attempts_of_jobs(
+        &self,
+        tenant: &TenantId,
+        ids: &[JobId],
+    ) -> Result<Vec<(JobId, Attempt)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT job_id, {ATTEMPT_COLUMNS} FROM attempts WHERE tenant_id = $1 \
+             AND job_id IN ({}) ORDER BY job_id, iteration",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(tenant.as_str());
+        for id in ids {
+            query = query.bind(B::id(*id));
+        }
+        let found = query.fetch_all(&self.pool).await.map_err(db_err)?;
+        found
+            .iter()
+            .map(|r| Ok((rows::job_id_col::<B>(r, "job_id")?, rows::attempt::<B>(r)?)))
+            .collect()
+    }
+
     /// Up to `limit` of the job's events with `seq > after`, in order; `None` if the tenant
     /// has no such job.
     pub async fn list_events(

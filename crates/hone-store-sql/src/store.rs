@@ -94,6 +94,14 @@ where
         SqlStore::list_attempts(self, tenant, id).await
     }
 
+    async fn attempts_of_jobs(
+        &self,
+        tenant: &TenantId,
+        ids: &[JobId],
+    ) -> Result<Vec<(JobId, Attempt)>, StoreError> {
+        SqlStore::attempts_of_jobs(self, tenant, ids).await
+    }
+
     async fn list_events(
         &self,
         tenant: &TenantId,

@@ -26,6 +26,10 @@ pub struct JobFilter {
     pub text: Option<String>,
     /// Re-runs of this job.
     pub retry_of: Option<JobId>,
+    /// That ran at least this many iterations.
+    pub min_iterations: Option<u32>,
+    /// That ran at most this many iterations.
+    pub max_iterations: Option<u32>,
 }
 
 impl JobFilter {

@@ -87,6 +87,15 @@ pub trait Store: Send + Sync + 'static {
         id: JobId,
     ) -> Result<Option<Vec<Attempt>>, StoreError>;
 
+    /// The attempts of every listed job the tenant has, in order of job then iteration, each
+    /// with its job's id: the exports read a page of jobs' attempts at once. Ids of jobs the
+    /// tenant does not have read nothing.
+    async fn attempts_of_jobs(
+        &self,
+        tenant: &TenantId,
+        ids: &[JobId],
+    ) -> Result<Vec<(JobId, Attempt)>, StoreError>;
+
     /// A page of a job's events. `None` if the job does not exist.
     async fn list_events(
         &self,

@@ -91,6 +91,7 @@ impl Application {
         let grace = Duration::from_secs(common.shutdown.shutdown_grace_s);
         let file = ConfigFile::load(common.models.config_file.as_deref())?;
         let providers = provider_states(&common.models, &file);
+        let redactor = Arc::new(file.exports.redactor()?);
         for (name, state) in &providers {
             match state {
                 Ok(()) => tracing::info!(provider = %name, "model provider ready"),
@@ -162,6 +163,7 @@ impl Application {
                     providers: Arc::new(providers),
                     runtimes: runtime_report,
                     metrics: ops.route.clone(),
+                    redactor: redactor.clone(),
                 };
                 let limits = HttpLimits {
                     body_bytes: http.body_limit,

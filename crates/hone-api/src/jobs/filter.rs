@@ -1,8 +1,9 @@
 //! The history filters `GET /v1/jobs` and `POST /v1/jobs/cancel` share, read from query
 //! parameters into a [`JobFilter`]: `status`, `reason`, `language` and `model` take any of
 //! their values (the parameter repeated); every `tag` and every `metadata.KEY=VALUE` must
-//! match; `created_after`/`created_before` are RFC 3339 times; `q` searches the task's
-//! words; `retry_of` names the job re-run.
+//! match; `created_after`/`created_before` are RFC 3339 times; `min_iterations` and
+//! `max_iterations` bound how many iterations it ran; `q` searches the task's words;
+//! `retry_of` names the job re-run.
 
 use hone_domain::spec::{TAG_RULE, is_metadata_key, is_tag};
 use hone_domain::{FieldError, JobId, JobStatus, Language, OutcomeReason, Timestamp, text};
@@ -10,6 +11,8 @@ use hone_store::JobFilter;
 
 /// Most values a repeatable parameter takes, most `metadata.` pairs.
 const MAX_VALUES: usize = 20;
+/// Largest `min_iterations` and `max_iterations`: no job runs more.
+const MAX_ITERATIONS: u32 = 1_000;
 /// Longest `q` and `model`, in characters.
 const MAX_TEXT: usize = 256;
 
@@ -26,6 +29,17 @@ fn time(key: &str, v: &str, errors: &mut Vec<FieldError>) -> Option<Timestamp> {
         ));
     }
     t
+}
+
+fn count(key: &str, v: &str, errors: &mut Vec<FieldError>) -> Option<u32> {
+    let n = v.parse::<u32>().ok().filter(|n| *n <= MAX_ITERATIONS);
+    if n.is_none() {
+        errors.push(FieldError::new(
+            key,
+            format!("must be a whole number from 0 to {MAX_ITERATIONS}"),
+        ));
+    }
+    n
 }
 
 /// Reads query parameter `key` into `filter` if it is a filter (pushing what is wrong with
@@ -68,6 +82,8 @@ pub fn read(filter: &mut JobFilter, key: &str, v: &str, errors: &mut Vec<FieldEr
             "q",
             format!("must be 1 to {MAX_TEXT} characters, without NUL"),
         )),
+        "min_iterations" => filter.min_iterations = count(key, v, errors),
+        "max_iterations" => filter.max_iterations = count(key, v, errors),
         "retry_of" => match v.parse::<JobId>() {
             Ok(id) => filter.retry_of = Some(id),
             Err(_) => errors.push(FieldError::new("retry_of", "must be a job id")),

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use crate::attempt::Feedback;
 use crate::spec::JobSpec;
 
+use super::feedback::what_went_wrong;
 use super::{Message, Role};
 
 fn default_actor_system(spec: &JobSpec) -> String {
@@ -61,60 +62,8 @@ pub fn actor_messages(spec: &JobSpec, previous: Option<(&str, &Feedback)>) -> Ve
     }
     if let Some((code, feedback)) = previous {
         let _ = write!(user, "## Your previous attempt\n```{lang}\n{code}\n```\n");
-        user.push_str("\n## What went wrong\n");
-        if feedback.repeated > 1 {
-            let _ = writeln!(
-                user,
-                "Your last {} attempts failed in exactly the same way. The approach is not \
-                 working: rethink it instead of patching the same code again.",
-                feedback.repeated
-            );
-        }
-        let _ = writeln!(user, "Run status: {}", feedback.status.as_str());
-        if let Some(message) = &feedback.message {
-            let _ = writeln!(user, "{message}");
-        }
-        if let Some(a) = &feedback.failed_assertion {
-            let code = a.code.as_deref().unwrap_or("(source not shown)");
-            let _ = writeln!(
-                user,
-                "Failing assertion, line {} of the tests: `{code}`",
-                a.line
-            );
-            if !a.message.is_empty() {
-                let _ = writeln!(user, "It compared: {}", a.message);
-            }
-        }
-        if let Some(tb) = &feedback.traceback {
-            let _ = write!(user, "Traceback / stderr:\n```\n{tb}\n```\n");
-        }
-        for case in &feedback.failing_test_cases {
-            let _ = writeln!(
-                user,
-                "Failing test case {}: expected stdout {:?}, got {:?}",
-                case.name, case.expected_stdout, case.stdout
-            );
-        }
-        if let Some(summary) = &feedback.critic_feedback {
-            let _ = writeln!(user, "Reviewer: {summary}");
-        }
-        for issue in &feedback.critic_issues {
-            let _ = writeln!(
-                user,
-                "- [{:?}/{:?}] {}{}",
-                issue.severity,
-                issue.category,
-                issue.description,
-                issue
-                    .fix
-                    .as_deref()
-                    .map(|f| format!(" Fix: {f}"))
-                    .unwrap_or_default()
-            );
-        }
-        user.push_str(
-            "\nFix the code. Answer with the complete corrected program in one fenced block.\n",
-        );
+        user.push('\n');
+        user.push_str(&what_went_wrong(feedback));
     }
     let mut messages = vec![
         Message::new(Role::System, system),

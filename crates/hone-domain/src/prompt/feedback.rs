@@ -2,6 +2,8 @@
 //! failure (to notice repeats) and what the next actor request is told.
 
 use crate::attempt::{Execution, FailedAssertion, Feedback};
+use std::fmt::Write as _;
+
 use crate::critique::{Critique, Verdict};
 
 use super::{TAIL_BYTES, tail};
@@ -64,6 +66,68 @@ pub fn build_feedback(
         signature,
         repeated,
     }
+}
+
+/// What the actor is told about its previous attempt's failure: the run, the failed
+/// assertion, the traceback, the failing test cases, the reviewer's issues, and the request
+/// to fix it. Both the next actor request and an exported trajectory's feedback turn.
+pub fn what_went_wrong(feedback: &Feedback) -> String {
+    let mut user = String::new();
+    user.push_str("## What went wrong\n");
+    if feedback.repeated > 1 {
+        let _ = writeln!(
+            user,
+            "Your last {} attempts failed in exactly the same way. The approach is not \
+             working: rethink it instead of patching the same code again.",
+            feedback.repeated
+        );
+    }
+    let _ = writeln!(user, "Run status: {}", feedback.status.as_str());
+    if let Some(message) = &feedback.message {
+        let _ = writeln!(user, "{message}");
+    }
+    if let Some(a) = &feedback.failed_assertion {
+        let code = a.code.as_deref().unwrap_or("(source not shown)");
+        let _ = writeln!(
+            user,
+            "Failing assertion, line {} of the tests: `{code}`",
+            a.line
+        );
+        if !a.message.is_empty() {
+            let _ = writeln!(user, "It compared: {}", a.message);
+        }
+    }
+    if let Some(tb) = &feedback.traceback {
+        let _ = write!(user, "Traceback / stderr:\n```\n{tb}\n```\n");
+    }
+    for case in &feedback.failing_test_cases {
+        let _ = writeln!(
+            user,
+            "Failing test case {}: expected stdout {:?}, got {:?}",
+            case.name, case.expected_stdout, case.stdout
+        );
+    }
+    if let Some(summary) = &feedback.critic_feedback {
+        let _ = writeln!(user, "Reviewer: {summary}");
+    }
+    for issue in &feedback.critic_issues {
+        let _ = writeln!(
+            user,
+            "- [{:?}/{:?}] {}{}",
+            issue.severity,
+            issue.category,
+            issue.description,
+            issue
+                .fix
+                .as_deref()
+                .map(|f| format!(" Fix: {f}"))
+                .unwrap_or_default()
+        );
+    }
+    user.push_str(
+        "\nFix the code. Answer with the complete corrected program in one fenced block.\n",
+    );
+    user
 }
 
 /// The failed assertion of the tests, from the run's traceback: an `AssertionError` whose

@@ -6,6 +6,7 @@
 mod actor;
 mod critic;
 mod feedback;
+mod trajectory;
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +14,8 @@ use crate::spec::JobSpec;
 
 pub use actor::actor_messages;
 pub use critic::{assistant, critic_messages, critic_repair_message};
-pub use feedback::{build_feedback, failure_signature};
+pub use feedback::{build_feedback, failure_signature, what_went_wrong};
+pub use trajectory::{Turn, trajectory};
 
 /// The longest tail of stderr or stdout put into a prompt.
 const TAIL_BYTES: usize = 4_000;

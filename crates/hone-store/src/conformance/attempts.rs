@@ -198,3 +198,51 @@ pub async fn lost_lease_stops_writes(store: Arc<dyn Store>, clock: Arc<ManualClo
     assert_eq!(third.job, second.job);
     assert_eq!(losses(store.clone(), third.job).await, 1);
 }
+
+/// A page of jobs' attempts in one read: each job's in iteration order, jobs without any
+/// read nothing, and another tenant reads none of them.
+pub async fn attempts_of_jobs_read_a_page_at_once(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
+    let mut ids = Vec::new();
+    for attempts in [2, 0, 1] {
+        let id = enqueue(&store, 0).await;
+        let lease = claim_one(&store, "w", 60_000).await;
+        assert_eq!(lease.job, id);
+        for iteration in 1..=attempts {
+            store.start_attempt(&lease, iteration).await.expect("start");
+        }
+        ids.push(id);
+    }
+    let got: Vec<(hone_domain::JobId, u32)> = store
+        .attempts_of_jobs(&tenant(), &ids)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|(job, a)| (job, a.iteration))
+        .collect();
+    let mut want = vec![(ids[0], 1), (ids[0], 2), (ids[2], 1)];
+    want.sort();
+    let mut sorted = got.clone();
+    sorted.sort();
+    assert_eq!(sorted, want);
+    let first = got.iter().position(|(j, _)| *j == ids[0]).expect("job 0");
+    assert_eq!(
+        got[first + 1],
+        (ids[0], 2),
+        "a job's attempts in order, together"
+    );
+    let other = hone_domain::TenantId::parse("other").expect("tenant");
+    assert!(
+        store
+            .attempts_of_jobs(&other, &ids)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    assert!(
+        store
+            .attempts_of_jobs(&tenant(), &[])
+            .await
+            .expect("read")
+            .is_empty()
+    );
+}

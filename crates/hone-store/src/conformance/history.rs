@@ -58,7 +58,7 @@ async fn add(store: &Arc<dyn Store>, owner: &TenantId, spec: JobSpec) -> JobId {
 }
 
 /// Stores 24 varied jobs a minute apart (and 3 of another tenant), runs 12 of them to
-/// different ends, leaves 3 running. Returns the default tenant's jobs, newest first.
+/// different ends after 0 to 2 iterations, leaves 3 running. Returns the default tenant's jobs, newest first.
 pub(crate) async fn varied_history(store: &Arc<dyn Store>, clock: &ManualClock) -> Vec<Job> {
     let other = key_for("history-other", clock).tenant;
     store
@@ -89,6 +89,13 @@ pub(crate) async fn varied_history(store: &Arc<dyn Store>, clock: &ManualClock) 
         let Some(c) = got.first() else { break };
         if n >= 12 {
             continue;
+        }
+        // 0 to 2 iterations, for the iteration filters.
+        for iteration in 1..=(n % 3) as u32 {
+            store
+                .start_attempt(&c.lease, iteration)
+                .await
+                .expect("attempt");
         }
         let (status, reason) = ends[n % ends.len()];
         let outcome = Outcome {
@@ -137,6 +144,8 @@ fn reference(job: &Job, f: &JobFilter) -> bool {
             .all(|(k, v)| job.metadata.get(k) == Some(v))
         && f.created_after.is_none_or(|t| job.created_at >= t)
         && f.created_before.is_none_or(|t| job.created_at < t)
+        && f.min_iterations.is_none_or(|n| job.iterations >= n)
+        && f.max_iterations.is_none_or(|n| job.iterations <= n)
         && f.text.as_ref().is_none_or(|w| {
             let task = job.spec.task.to_lowercase();
             w.split_whitespace()
@@ -177,6 +186,21 @@ pub async fn history_filters_match_a_reference(store: Arc<dyn Store>, clock: Arc
         },
         JobFilter {
             created_after: Some(mid),
+            ..JobFilter::default()
+        },
+        JobFilter {
+            min_iterations: Some(0),
+            max_iterations: Some(0),
+            ..JobFilter::default()
+        },
+        JobFilter {
+            min_iterations: Some(1),
+            ..JobFilter::default()
+        },
+        JobFilter {
+            min_iterations: Some(2),
+            max_iterations: Some(2),
+            statuses: vec![JobStatus::Failed],
             ..JobFilter::default()
         },
         JobFilter {

@@ -53,7 +53,7 @@ macro_rules! conformance_suite {
             first_key_is_made_once_and_usage_only_moves_forward,
             quotas_hold_per_tenant_and_day, history_filters_match_a_reference,
             bulk_cancel_takes_exactly_the_filtered_unfinished_jobs, retries_are_linked_both_ways,
-            prune_takes_exactly_the_old_finished_jobs, stats_equal_the_records);
+            prune_takes_exactly_the_old_finished_jobs, stats_equal_the_records, attempts_of_jobs_read_a_page_at_once);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

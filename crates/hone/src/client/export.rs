@@ -15,9 +15,19 @@ pub async fn export(args: &ExportArgs, out: &mut impl Write) -> anyhow::Result<(
     let client = Client::new(&args.client)?;
     let path = match args.kind {
         ExportKind::Preferences => "/v1/exports/preferences",
+        ExportKind::Trajectories => "/v1/exports/trajectories",
         ExportKind::Critiques => "/v1/exports/critiques",
     };
+    let min = args.min_iterations.map(|n| n.to_string());
+    let max = args.max_iterations.map(|n| n.to_string());
     let mut query: Vec<(&str, &str)> = Vec::new();
+    query.extend(args.status.iter().map(|v| ("status", v.as_str())));
+    query.extend(args.reason.iter().map(|v| ("reason", v.as_str())));
+    query.extend(min.iter().map(|v| ("min_iterations", v.as_str())));
+    query.extend(max.iter().map(|v| ("max_iterations", v.as_str())));
+    if args.with_metadata {
+        query.push(("with_metadata", "true"));
+    }
     query.extend(args.tag.iter().map(|v| ("tag", v.as_str())));
     query.extend(args.language.iter().map(|v| ("language", v.as_str())));
     query.extend(args.model.iter().map(|v| ("model", v.as_str())));

@@ -140,6 +140,8 @@ pub struct DemoArgs {
 pub enum ExportKind {
     /// Preference pairs: a failed attempt's code against the accepted code of its job.
     Preferences,
+    /// Accepted jobs as chat transcripts in the chat fine-tuning format.
+    Trajectories,
     /// Critiques with the code and run they judged, labelled by whether the next attempt
     /// passed.
     Critiques,
@@ -168,6 +170,22 @@ pub struct ExportArgs {
     /// Only jobs created before this RFC 3339 time.
     #[arg(long)]
     pub created_before: Option<String>,
+    /// Only jobs in these statuses (`critiques` only: the others come from succeeded jobs).
+    #[arg(long)]
+    pub status: Vec<String>,
+    /// Only jobs that ended for these reasons (repeat it).
+    #[arg(long)]
+    pub reason: Vec<String>,
+    /// Only jobs that ran at least this many iterations.
+    #[arg(long)]
+    pub min_iterations: Option<u32>,
+    /// Only jobs that ran at most this many iterations.
+    #[arg(long)]
+    pub max_iterations: Option<u32>,
+    /// `trajectories` only: add each record's `metadata` (job id, language, model,
+    /// iterations, tags, redactions); leave it out for a file to upload as it is.
+    #[arg(long)]
+    pub with_metadata: bool,
     /// The service.
     #[command(flatten)]
     pub client: ClientArgs,

@@ -16,6 +16,9 @@
 //! [prices."llama3.1:8b"]
 //! input = 0.0
 //! output = 0.0
+//!
+//! [exports.redact]                      # left out of every training-data export
+//! aws_key = "AKIA[0-9A-Z]{16}"
 //! ```
 
 use std::collections::BTreeMap;
@@ -81,6 +84,28 @@ pub struct ConfigFile {
     /// shipped list prices.
     #[serde(default)]
     pub prices: BTreeMap<String, Price>,
+    /// What the training-data exports leave out.
+    #[serde(default)]
+    pub exports: ExportsFile,
+}
+
+/// The `[exports]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportsFile {
+    /// Sensitive patterns, by rule name: regular expressions whose matches every exported
+    /// record replaces with `[REDACTED:<name>]` (the job's webhook URL and hone API keys
+    /// always are).
+    #[serde(default)]
+    pub redact: BTreeMap<String, String>,
+}
+
+impl ExportsFile {
+    /// The redactor of every export: the built-in rules and these.
+    pub fn redactor(&self) -> anyhow::Result<hone_api::exports::Redactor> {
+        let rules = self.redact.iter().map(|(n, p)| (n.clone(), p.clone()));
+        hone_api::exports::Redactor::new(rules).map_err(|e| anyhow::anyhow!("exports.redact: {e}"))
+    }
 }
 
 /// The names hone gives its own providers, which a file may not reuse.
@@ -102,7 +127,9 @@ impl ConfigFile {
         let env = Env::prefixed("HONE_")
             .filter(|k| {
                 let k = k.as_str().to_ascii_lowercase();
-                k.starts_with("providers__") || k.starts_with("prices__")
+                k.starts_with("providers__")
+                    || k.starts_with("prices__")
+                    || k.starts_with("exports__")
             })
             .split("__");
         let config: ConfigFile = figment.merge(env).extract().with_context(|| match &file {
@@ -149,6 +176,17 @@ impl ConfigFile {
                 bail!("prices.{model:?}: prices are finite, non-negative dollars per million");
             }
         }
+        for name in self.exports.redact.keys() {
+            let good = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
+            if !good {
+                bail!("exports.redact.{name:?}: a rule name is 1 to 64 of a-z, A-Z, 0-9, - and _");
+            }
+        }
+        self.exports.redactor()?;
         Ok(())
     }
 }

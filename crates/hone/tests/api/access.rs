@@ -93,6 +93,7 @@ fn routes(job: &str, key: &str) -> Vec<Call> {
         call(Method::GET, "/v1/runtimes", None, JobsRead),
         call(Method::GET, "/v1/stats?group_by=tag", None, JobsRead),
         call(Method::GET, "/v1/exports/preferences", None, JobsRead),
+        call(Method::GET, "/v1/exports/trajectories", None, JobsRead),
         call(Method::GET, "/v1/exports/critiques", None, JobsRead),
         call(Method::GET, "/v1/events", None, JobsRead),
         call(Method::GET, "/v1/webhook-secret", None, Admin),

@@ -169,7 +169,7 @@ async fn a_tenant_at_its_daily_spend_quota_is_refused_new_jobs() {
 }
 
 /// `hone serve` with `args` and `env`, expected to refuse to start: its stderr.
-fn refused_start(args: &[&str], env: &[(&str, &str)]) -> String {
+pub(crate) fn refused_start(args: &[&str], env: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = format!("sqlite://{}", dir.path().join("hone.db").display());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hone"))

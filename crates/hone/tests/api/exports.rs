@@ -1,6 +1,6 @@
-//! Training-data exports (issue 16): `GET /v1/exports/preferences` streams one NDJSON
-//! record per failed attempt of a succeeded job, paired with its accepted code, within the
-//! caller's tenant and the history filters.
+//! Training-data exports (issue 16): preference pairs, trajectories and critiques streamed
+//! as NDJSON within the caller's tenant and the history filters, with sensitive text
+//! redacted.
 
 use std::sync::Arc;
 
@@ -97,6 +97,57 @@ async fn preference_pairs_come_from_corrected_jobs_of_the_tenant(backend: Backen
         assert_eq!(status, 400, "{bad}");
         assert_eq!(kind, "application/problem+json", "{bad}");
     }
+    // The trajectory: one transcript in the chat fine-tuning format, training on the fix.
+    let trajectories = |q: &str| format!("{}/v1/exports/trajectories{q}", app.base);
+    let (status, _, transcripts) = ndjson(&app.http, trajectories("?tag=nightly")).await;
+    assert_eq!(status, 200);
+    assert_eq!(transcripts.len(), 1, "{transcripts:?}");
+    let transcript = &transcripts[0];
+    hone_domain::chatformat::check_record(transcript).expect("a valid fine-tuning record");
+    let messages = transcript["messages"].as_array().expect("messages");
+    let roles: Vec<&str> = messages.iter().filter_map(|m| m["role"].as_str()).collect();
+    assert_eq!(roles, ["system", "user", "assistant", "user", "assistant"]);
+    let fenced =
+        |code: &Value| format!("```python\n{}\n```", code.as_str().unwrap_or("").trim_end());
+    assert_eq!(
+        messages[2]["content"],
+        fenced(&attempts["items"][0]["code"])
+    );
+    assert_eq!(messages[2]["weight"], 0, "the failed attempt is context");
+    assert!(
+        messages[3]["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("IndexError"))
+    );
+    assert_eq!(
+        messages[4]["content"],
+        fenced(&attempts["items"][1]["code"])
+    );
+    assert_eq!(messages[4]["weight"], 1, "the fix is what training learns");
+    let (_, _, all) = ndjson(&app.http, trajectories("")).await;
+    assert_eq!(
+        all.len(),
+        2,
+        "the job right the first time is a transcript too"
+    );
+    let (_, _, traced) = ndjson(&app.http, trajectories("?tag=nightly&with_metadata=true")).await;
+    assert_eq!(traced[0]["messages"], transcript["messages"]);
+    assert_eq!(traced[0]["metadata"]["job_id"], json!(id));
+    assert_eq!(traced[0]["metadata"]["iterations"], 2);
+    assert_eq!(traced[0]["metadata"]["redacted"], json!([]));
+    let (_, _, repaired) = ndjson(&app.http, trajectories("?min_iterations=2")).await;
+    assert_eq!(repaired, transcripts, "only the job that needed a repair");
+    let (_, _, first_time) = ndjson(&app.http, trajectories("?max_iterations=1")).await;
+    assert_eq!(first_time.len(), 1);
+    assert_ne!(first_time, transcripts);
+    for bad in [
+        "?with_metadata=yes",
+        "?status=succeeded",
+        "?min_iterations=-1",
+    ] {
+        let (status, _, _) = ndjson(&app.http, trajectories(bad)).await;
+        assert_eq!(status, 400, "{bad}");
+    }
     // Critiques, labelled by whether the next attempt passed.
     let critiques = |q: &str| format!("{}/v1/exports/critiques{q}", app.base);
     let (status, _, reviews) = ndjson(&app.http, critiques("?tag=nightly&status=succeeded")).await;
@@ -128,6 +179,10 @@ async fn preference_pairs_come_from_corrected_jobs_of_the_tenant(backend: Backen
     assert_eq!(written.lines().count(), 1);
     let record: Value = serde_json::from_str(written.trim()).expect("a record");
     assert_eq!(record, lines[0]);
+    let args = [&["trajectories", "--min-iterations", "2"][..], &service].concat();
+    let written = hone_export(&args).await.expect("export");
+    let record: Value = serde_json::from_str(written.trim()).expect("a record");
+    assert_eq!(record, transcripts[0]);
     let refused = hone_export(&[&["preferences", "--language", "cobol"][..], &service].concat())
         .await
         .expect_err("a bad filter");
@@ -181,4 +236,78 @@ async fn the_export_pages_through_every_job() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 130, "each job once");
+}
+
+/// Operator patterns, the job's webhook URL and hone API keys never leave in an export; the
+/// records say which rules took something out.
+#[tokio::test]
+async fn sensitive_text_is_redacted_from_every_export() {
+    let secret = "tok_abcd1234";
+    let hook = "http://127.0.0.1:9/hook?token=s3cret";
+    let hone_key = format!("hone_{}", "Z".repeat(28));
+    let model = FakeModel::start(Arc::new(move |_: &str, user: &str| {
+        if user.contains("What went wrong") {
+            "```python\nx = 'tok_abcd1234'\n```".to_owned()
+        } else {
+            "```python\nraise SystemExit(1)\n```".to_owned()
+        }
+    }))
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("hone.toml");
+    std::fs::write(
+        &file,
+        "[exports.redact]\nshop_token = \"tok_[a-z0-9]{8}\"\n",
+    )
+    .expect("file");
+    let path = file.display().to_string();
+    let args = ["--config", path.as_str(), "--webhook-allow-private", "true"];
+    let app = TestApp::start_with(Backend::Sqlite, &model, &args)
+        .await
+        .expect("sqlite app");
+    let spec = json!({
+        "task": format!("Call {hook} with {secret}, signed with {hone_key}"),
+        "tests": "assert True",
+        "webhook": {"url": hook},
+    });
+    let (_, job) = app.run_job(&spec).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    for kind in [
+        "preferences",
+        "trajectories?with_metadata=true",
+        "critiques",
+    ] {
+        let url = format!("{}/v1/exports/{kind}", app.base);
+        let text = app
+            .http
+            .get(url)
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("body");
+        assert!(!text.is_empty(), "{kind}: no records");
+        for leaked in [secret, hook, hone_key.as_str()] {
+            assert!(!text.contains(leaked), "{kind} leaks {leaked}: {text}");
+        }
+        assert!(text.contains("[REDACTED:shop_token]"), "{kind}: {text}");
+        for line in text.lines() {
+            let record: Value = serde_json::from_str(line).expect("a record");
+            let said = record.get("metadata").unwrap_or(&record)["redacted"].clone();
+            for rule in ["hone_api_key", "webhook_url"] {
+                assert!(
+                    said.as_array().is_some_and(|r| r.contains(&json!(rule))),
+                    "{kind}: {said}"
+                );
+            }
+        }
+    }
+    // A pattern that is not a regular expression stops the start, naming the rule.
+    std::fs::write(&file, "[exports.redact]\nbroken = \"(\"\n").expect("file");
+    let err = crate::cost::refused_start(&["--config", &path], &[]);
+    assert!(
+        err.contains("exports.redact") && err.contains("broken"),
+        "{err}"
+    );
 }
