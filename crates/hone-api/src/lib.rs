@@ -25,6 +25,7 @@ pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod problem;
+pub mod repair;
 pub mod runtimes;
 pub mod server;
 pub mod stats;
@@ -150,6 +151,7 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, "/v1/audit", get(audit::list_audit)),
         route(Method::GET, "/v1/runtimes", get(runtimes::list_runtimes)),
         route(Method::GET, "/v1/stats", get(stats::stats)),
+        route(Method::GET, "/v1/stats/repair", get(repair::repair)),
         route(
             Method::GET,
             "/v1/exports/preferences",

@@ -20,12 +20,37 @@ const MAX_DAYS: i64 = 366;
 const MAX_BUCKETS: i64 = 2_000;
 const DAY_MS: i64 = 86_400_000;
 
-fn time(key: &str, v: &str, errors: &mut Vec<FieldError>) -> Option<Timestamp> {
+pub(crate) fn time(key: &str, v: &str, errors: &mut Vec<FieldError>) -> Option<Timestamp> {
     let t = Timestamp::parse_rfc3339(v);
     if t.is_none() {
         errors.push(FieldError::new(key, "must be an RFC 3339 time"));
     }
     t
+}
+
+/// The window of `since` and `until` (either may be absent): by default the last
+/// [`DEFAULT_DAYS`] days up to now, at most [`MAX_DAYS`] wide.
+pub(crate) fn window(
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+    errors: &mut Vec<FieldError>,
+) -> (Timestamp, Timestamp) {
+    let until = until.unwrap_or_else(Timestamp::now);
+    let since = since.unwrap_or_else(|| {
+        Timestamp::from_millis(until.as_millis().saturating_sub(DEFAULT_DAYS * DAY_MS))
+    });
+    let span = until.as_millis().saturating_sub(since.as_millis());
+    if errors.is_empty() {
+        if span <= 0 {
+            errors.push(FieldError::new("since", "must be before until"));
+        } else if span > MAX_DAYS * DAY_MS {
+            errors.push(FieldError::new(
+                "since",
+                format!("the window is at most {MAX_DAYS} days"),
+            ));
+        }
+    }
+    (since, until)
 }
 
 fn read(query: &[(String, String)]) -> Result<StatsQuery, ApiError> {
@@ -52,25 +77,13 @@ fn read(query: &[(String, String)]) -> Result<StatsQuery, ApiError> {
             other => errors.push(FieldError::new(other, "unknown query parameter")),
         }
     }
-    let until = until.unwrap_or_else(Timestamp::now);
-    let since = since.unwrap_or_else(|| {
-        Timestamp::from_millis(until.as_millis().saturating_sub(DEFAULT_DAYS * DAY_MS))
-    });
+    let (since, until) = window(since, until, &mut errors);
     let span = until.as_millis().saturating_sub(since.as_millis());
-    if errors.is_empty() {
-        if span <= 0 {
-            errors.push(FieldError::new("since", "must be before until"));
-        } else if span > MAX_DAYS * DAY_MS {
-            errors.push(FieldError::new(
-                "since",
-                format!("the window is at most {MAX_DAYS} days"),
-            ));
-        } else if span / bucket.millis() > MAX_BUCKETS {
-            errors.push(FieldError::new(
-                "bucket",
-                format!("at most {MAX_BUCKETS} buckets: use day for a window this wide"),
-            ));
-        }
+    if errors.is_empty() && span / bucket.millis() > MAX_BUCKETS {
+        errors.push(FieldError::new(
+            "bucket",
+            format!("at most {MAX_BUCKETS} buckets: use day for a window this wide"),
+        ));
     }
     if !errors.is_empty() {
         return Err(ApiError::BadRequest(errors));

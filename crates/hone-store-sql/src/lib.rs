@@ -31,6 +31,7 @@ pub mod keys;
 pub mod lifecycle;
 pub mod quotas;
 pub mod reads;
+pub mod repair;
 pub mod retention;
 pub mod rows;
 pub mod secrets;

@@ -15,7 +15,7 @@ use crate::rows::get;
 use crate::{Backend, SqlStore, db_err};
 
 /// The jobs of the window.
-const JOBS: &str = "j.tenant_id = $1 AND j.created_at >= $2 AND j.created_at < $3";
+pub(crate) const JOBS: &str = "j.tenant_id = $1 AND j.created_at >= $2 AND j.created_at < $3";
 /// The attempts of the window.
 const ATTEMPTS: &str = "a.tenant_id = $1 AND a.started_at >= $2 AND a.started_at < $3";
 /// The counts of a group of jobs `j`, as [`counts`] reads them.
@@ -27,12 +27,12 @@ const COUNTS: &str = "count(*) AS n, \
     sum(CASE WHEN j.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled, \
     CAST(sum(j.total_tokens) AS BIGINT) AS tokens";
 
-fn n(v: Option<i64>) -> u64 {
+pub(crate) fn n(v: Option<i64>) -> u64 {
     v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0)
 }
 
 /// `(key, count)` pairs, most first, then by key.
-fn ranked(m: BTreeMap<String, u64>) -> Vec<(String, u64)> {
+pub(crate) fn ranked(m: BTreeMap<String, u64>) -> Vec<(String, u64)> {
     let mut v: Vec<(String, u64)> = m.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v
@@ -63,7 +63,7 @@ where
     for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
 {
     /// The rows of `sql` over the window (`$4`, when given, is `extra`).
-    async fn window(
+    pub(crate) async fn window(
         &self,
         sql: String,
         tenant: &TenantId,

@@ -142,6 +142,15 @@ where
         SqlStore::prune_batch(self, cut, limit).await
     }
 
+    async fn repair_stats(
+        &self,
+        tenant: &TenantId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<hone_store::RepairGroup>, StoreError> {
+        SqlStore::repair_stats(self, tenant, since, until).await
+    }
+
     async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
         SqlStore::queue_stats(self).await
     }

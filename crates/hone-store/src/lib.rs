@@ -15,6 +15,7 @@ mod audit;
 mod error;
 mod filter;
 mod params;
+mod repair;
 mod stats;
 mod webhooks;
 
@@ -30,6 +31,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, UnknownName};
 pub use filter::{BulkCancel, JobFilter, QueueStats};
 pub use params::*;
+pub use repair::*;
 pub use stats::*;
 pub use webhooks::*;
 
@@ -60,6 +62,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Aggregates over the tenant's jobs created in the query's window.
     async fn stats(&self, tenant: &TenantId, query: StatsQuery) -> Result<Stats, StoreError>;
+
+    /// The repair figures of the tenant's decided jobs created in `[since, until)`, one
+    /// group per actor model and language, most jobs first.
+    async fn repair_stats(
+        &self,
+        tenant: &TenantId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<RepairGroup>, StoreError>;
 
     /// How many finished jobs (every tenant) ended before `cut`.
     async fn count_prunable(&self, cut: Timestamp) -> Result<u64, StoreError>;

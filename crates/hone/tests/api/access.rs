@@ -92,6 +92,7 @@ fn routes(job: &str, key: &str) -> Vec<Call> {
         ),
         call(Method::GET, "/v1/runtimes", None, JobsRead),
         call(Method::GET, "/v1/stats?group_by=tag", None, JobsRead),
+        call(Method::GET, "/v1/stats/repair", None, JobsRead),
         call(Method::GET, "/v1/exports/preferences", None, JobsRead),
         call(Method::GET, "/v1/exports/trajectories", None, JobsRead),
         call(Method::GET, "/v1/exports/critiques", None, JobsRead),

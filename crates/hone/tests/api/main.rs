@@ -29,6 +29,7 @@ mod live;
 mod processes;
 mod quotas;
 mod receiver;
+mod repair_stats;
 mod retention;
 mod self_correction;
 mod strategies;

@@ -1,0 +1,124 @@
+//! `GET /v1/stats/repair` as SQL aggregates, once for both databases, over the tenant's
+//! decided jobs created in the window: one scan of the jobs' stats index for the job
+//! figures, one join of failed attempts with the attempt after them for the critique
+//! categories that preceded a fix.
+
+use std::collections::BTreeMap;
+
+use hone_domain::{TenantId, Timestamp, Usd};
+use hone_store::{Bucket, CategoryFixes, RepairGroup, StatsQuery, StoreError};
+
+use crate::rows::get;
+use crate::stats::{JOBS, n, ranked};
+use crate::{Backend, SqlStore};
+
+/// Decided jobs: the loop ran its course.
+const DECIDED: &str = "j.status IN ('succeeded', 'failed')";
+
+impl<B> SqlStore<B>
+where
+    B: Backend,
+    for<'c> &'c mut B::Connection: sqlx::Executor<'c, Database = B>,
+    B::Arguments: sqlx::IntoArguments<B>,
+    for<'q> i64: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'r> i64: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
+    for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
+{
+    /// The repair figures per actor model and language, most jobs first.
+    pub async fn repair_stats(
+        &self,
+        tenant: &TenantId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<RepairGroup>, StoreError> {
+        let q = StatsQuery {
+            since,
+            until,
+            bucket: Bucket::Day,
+            group_by: None,
+        };
+        let jobs = format!(
+            "SELECT j.model AS m, j.language AS l, j.status AS s, j.reason AS r, \
+             j.iterations AS i, count(*) AS n, \
+             sum(CASE WHEN j.first_passed THEN 1 ELSE 0 END) AS fp, \
+             CAST(sum(j.total_tokens) AS BIGINT) AS t, CAST(sum(j.cost_pusd) AS BIGINT) AS c \
+             FROM jobs j WHERE {JOBS} AND {DECIDED} \
+             GROUP BY j.model, j.language, j.status, j.reason, j.iterations"
+        );
+        let mut groups = BTreeMap::<(String, String), RepairGroup>::new();
+        let mut ends = BTreeMap::<(String, String), BTreeMap<String, u64>>::new();
+        for row in self.window(jobs, tenant, &q, None).await? {
+            let key = (
+                get::<B, Option<String>>(&row, "m")?.unwrap_or_default(),
+                get::<B, Option<String>>(&row, "l")?.unwrap_or_default(),
+            );
+            let count = n(get::<B, Option<i64>>(&row, "n")?);
+            let g = groups.entry(key.clone()).or_default();
+            g.decided += count;
+            g.first_passed += n(get::<B, Option<i64>>(&row, "fp")?);
+            if let Some(reason) = get::<B, Option<String>>(&row, "r")? {
+                *ends.entry(key).or_default().entry(reason).or_default() += count;
+            }
+            if get::<B, String>(&row, "s")? == "succeeded" {
+                let iterations = n(get::<B, Option<i64>>(&row, "i")?);
+                g.succeeded += count;
+                g.solved_iterations += iterations * count;
+                g.solved_tokens += n(get::<B, Option<i64>>(&row, "t")?);
+                g.solved_cost = g
+                    .solved_cost
+                    .saturating_add(Usd(n(get::<B, Option<i64>>(&row, "c")?)));
+                let at = u32::try_from(iterations).unwrap_or(u32::MAX);
+                match g.solved_at.iter_mut().find(|(i, _)| *i == at) {
+                    Some((_, solved)) => *solved += count,
+                    None => g.solved_at.push((at, count)),
+                }
+            }
+        }
+        let (from, field) = B::critique_issues("a.critique");
+        let category = field("category");
+        let fixes = format!(
+            "SELECT j.model AS m, j.language AS l, {category} AS k, count(*) AS n, \
+             sum(CASE WHEN b.run_status = 'passed' THEN 1 ELSE 0 END) AS fixed \
+             FROM jobs j \
+             JOIN attempts a ON a.tenant_id = j.tenant_id AND a.job_id = j.id \
+             JOIN attempts b ON b.tenant_id = a.tenant_id AND b.job_id = a.job_id \
+                            AND b.iteration = a.iteration + 1 \
+             CROSS JOIN {from} \
+             WHERE {JOBS} AND {DECIDED} AND a.status = 'failed' AND a.critique IS NOT NULL \
+             GROUP BY j.model, j.language, {category}"
+        );
+        for row in self.window(fixes, tenant, &q, None).await? {
+            let key = (
+                get::<B, Option<String>>(&row, "m")?.unwrap_or_default(),
+                get::<B, Option<String>>(&row, "l")?.unwrap_or_default(),
+            );
+            let Some(category) = get::<B, Option<String>>(&row, "k")? else {
+                continue;
+            };
+            groups
+                .entry(key)
+                .or_default()
+                .categories
+                .push(CategoryFixes {
+                    category,
+                    issues: n(get::<B, Option<i64>>(&row, "n")?),
+                    fixed: n(get::<B, Option<i64>>(&row, "fixed")?),
+                });
+        }
+        let mut out: Vec<RepairGroup> = groups
+            .into_iter()
+            .map(|(key, mut g)| {
+                g.ends = ranked(ends.remove(&key).unwrap_or_default());
+                (g.model, g.language) = key;
+                g.solved_at.sort_unstable();
+                g.categories
+                    .sort_by(|a, b| b.issues.cmp(&a.issues).then(a.category.cmp(&b.category)));
+                g
+            })
+            .collect();
+        out.sort_by_key(|g| std::cmp::Reverse(g.decided));
+        Ok(out)
+    }
+}
