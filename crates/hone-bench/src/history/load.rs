@@ -1,11 +1,17 @@
 //! A million jobs of history, written straight into the tables as hone writes them: specs
 //! the API would store, outcomes, one to three attempts each (execution with a traceback
 //! when it failed, actor and often critic calls with usage, critiques), over the last 30
-//! days, 10% of them another tenant's. Multi-row `INSERT`s of literal values, the same SQL
+//! days, 10% of them another tenant's; every attempt as the engine stores it (code, actor
+//! call, a whole execution, critique, and the feedback of a failed one), so the exports
+//! read it back. Multi-row `INSERT`s of literal values, the same SQL
 //! on both databases; the `jobs` triggers write each job's event, tags, labels and search
 //! entry, as for a real submission.
 
-use hone_domain::JobSpec;
+use hone_domain::prompt::build_feedback;
+use hone_domain::{
+    Category, Critique, CritiqueIssue, Execution, ExecutionStatus, JobSpec, ModelCall, Severity,
+    Traceback, Usage, Verdict,
+};
 use serde_json::json;
 
 /// Jobs a statement writes.
@@ -68,7 +74,7 @@ pub fn chunk(rng: &mut Rng, first: usize, total: usize, now_ms: i64) -> (String,
     );
     let mut attempts = String::from(
         "INSERT INTO attempts (job_id, iteration, tenant_id, status, code, actor, execution, \
-         critique, critic, started_at, finished_at) VALUES ",
+         critique, critic, feedback, started_at, finished_at) VALUES ",
     );
     let mut first_attempt = true;
     for i in first..(first + CHUNK).min(total) {
@@ -148,47 +154,106 @@ pub fn chunk(rng: &mut Rng, first: usize, total: usize, now_ms: i64) -> (String,
             } else {
                 "failed"
             };
-            let actor = json!({"provider": "openai", "model": model, "latency_ms": 900,
-                "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500}})
-            .to_string();
+            let actor = call(model, 900, 1000, 500);
             let error = ERRORS[rng.below(5) as usize];
-            let execution = if passed {
-                json!({"status": "passed"}).to_string()
-            } else {
-                json!({"status": "failed", "traceback": {"error_type": error, "message": "m", "frames": []}}).to_string()
-            };
+            let execution = run(passed, error);
             let critiqued = rng.below(2) == 0;
-            let severity = ["critical", "major", "minor"][rng.below(3) as usize];
-            let category = ["correctness", "edge_case", "style"][rng.below(3) as usize];
-            let issue = json!({"severity": severity, "category": category,
-                "description": "d", "fix": null});
-            let critique = critiqued.then(|| {
-                json!({"verdict": "revise", "summary": "s", "issues": [issue]}).to_string()
+            let severity =
+                [Severity::Critical, Severity::Major, Severity::Minor][rng.below(3) as usize];
+            let category =
+                [Category::Correctness, Category::EdgeCase, Category::Style][rng.below(3) as usize];
+            let critique = critiqued.then(|| Critique {
+                verdict: Verdict::Revise,
+                summary: "s".into(),
+                issues: vec![CritiqueIssue {
+                    severity,
+                    category,
+                    description: "d".into(),
+                    fix: None,
+                }],
+                raw: None,
             });
-            let critic = critiqued.then(|| {
-                json!({"provider": "openai", "model": MODELS[0], "latency_ms": 400,
-                "usage": {"prompt_tokens": 800, "completion_tokens": 200, "total_tokens": 1000}})
-                .to_string()
-            });
+            let feedback = (attempt_status == "failed")
+                .then(|| build_feedback(&execution, critique.as_ref(), None));
+            let critic = critiqued.then(|| call(MODELS[0], 400, 800, 200));
+            let (actor, execution) = (text(&actor), text(&execution));
+            let critique = critique.as_ref().map(text);
+            let critic = critic.as_ref().map(text);
+            let feedback = feedback.as_ref().map(text);
             let at = started.unwrap_or(created) + i64::from(it - 1) * 1000;
             if !first_attempt {
                 attempts.push_str(", ");
             }
             first_attempt = false;
+            let null = |v: Option<String>| v.as_deref().map_or_else(|| "NULL".to_owned(), quote);
             attempts.push_str(&format!(
-                "({}, {it}, {}, {}, 'print(1)', {}, {}, {}, {}, {at}, {})",
+                "({}, {it}, {}, {}, 'print(1)', {}, {}, {}, {}, {}, {at}, {})",
                 quote(&id.to_string()),
                 quote(tenant),
                 quote(attempt_status),
                 quote(&actor),
                 quote(&execution),
-                critique.as_deref().map_or_else(|| "NULL".to_owned(), quote),
-                critic.as_deref().map_or_else(|| "NULL".to_owned(), quote),
+                null(critique),
+                null(critic),
+                null(feedback),
                 at + 900,
             ));
         }
     }
     (jobs, attempts)
+}
+
+/// `v` as JSON text.
+fn text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// A model call of `prompt` and `completion` tokens.
+fn call(model: &str, latency_ms: u64, prompt: u64, completion: u64) -> ModelCall {
+    ModelCall {
+        provider: "openai".into(),
+        model: model.into(),
+        latency_ms,
+        usage: Usage {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: prompt + completion,
+            ..Usage::default()
+        },
+    }
+}
+
+/// A run that passed, or failed raising `error`, as the sandbox reports it.
+fn run(passed: bool, error: &str) -> Execution {
+    Execution {
+        status: if passed {
+            ExecutionStatus::Passed
+        } else {
+            ExecutionStatus::Failed
+        },
+        exit_code: Some(i32::from(!passed)),
+        signal: None,
+        duration_ms: 40,
+        cpu_time_ms: Some(30),
+        peak_memory_kb: Some(9_000),
+        stdout: String::new(),
+        stderr: if passed {
+            String::new()
+        } else {
+            format!(
+                "Traceback (most recent call last):\n  File \"main.py\", line 3, in <module>\n{error}: m"
+            )
+        },
+        stdout_truncated: false,
+        stderr_truncated: false,
+        traceback: (!passed).then(|| Traceback {
+            error_type: error.into(),
+            message: "m".into(),
+            frames: Vec::new(),
+        }),
+        test_cases: Vec::new(),
+        message: None,
+    }
 }
 
 /// How many statements of [`CHUNK`] jobs `total` takes.
