@@ -21,6 +21,13 @@ fn rate(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
+/// Jobs shown lessons, or not: how many, how many succeeded, in how many iterations.
+fn split(s: &hone_store::Solved) -> Value {
+    json!({"jobs": s.jobs, "succeeded": s.succeeded,
+           "final_success_rate": rate(s.succeeded, s.jobs),
+           "mean_iterations_per_solved": rate(s.iterations, s.succeeded)})
+}
+
 /// One group's figures, rates derived.
 fn group(g: &RepairGroup) -> Value {
     let first = rate(g.first_passed, g.decided);
@@ -65,6 +72,7 @@ fn group(g: &RepairGroup) -> Value {
         "no_progress_rate": rate(no_progress, g.decided),
         "ends": g.ends.iter().map(|(k, n)| (k.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
         "critique_categories": categories,
+        "memory": {"with_lessons": split(&g.with_lessons), "without_lessons": split(&g.without_lessons)},
     })
 }
 

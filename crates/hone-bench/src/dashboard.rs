@@ -81,6 +81,7 @@ async fn long_job(store: &Arc<dyn Store>) -> anyhow::Result<JobId> {
             code: &code,
             call: &actor,
             candidates: &[],
+            lessons: &[],
         };
         store.record_actor_output(&lease, output).await?;
         let passed = it == 20;

@@ -143,6 +143,7 @@ async fn write(store: &Arc<dyn Store>, lease: &Lease, commits: &Commits) -> anyh
                     code: "x = 1",
                     call: &call(),
                     candidates: &[],
+                    lessons: &[],
                 },
             )
             .await?;

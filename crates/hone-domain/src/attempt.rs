@@ -265,6 +265,9 @@ pub struct Attempt {
     /// the chosen one is also `code`, `actor` and `execution`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<crate::candidate::Candidate>,
+    /// The jobs whose lessons the actor was shown (a `memory` job's first iteration).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lessons: Vec<crate::ids::JobId>,
     /// The critic's review (absent when critique is off).
     pub critique: Option<Critique>,
     /// The critic call.

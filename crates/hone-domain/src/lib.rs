@@ -17,6 +17,7 @@ pub mod extract;
 pub mod ids;
 pub mod job;
 pub mod jsonscan;
+pub mod lesson;
 pub mod metric;
 pub mod prompt;
 pub mod spec;

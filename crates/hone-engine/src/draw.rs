@@ -59,10 +59,11 @@ pub(crate) async fn draw(
     spec: &hone_domain::JobSpec,
     iteration: u32,
     previous: Option<(&str, &Feedback)>,
+    lessons: &[hone_domain::lesson::Lesson],
     meter: &mut CostMeter,
 ) -> Result<Drawn, Halt> {
     let n = usize::try_from(spec.candidates).unwrap_or(1).max(1);
-    let asked = (0..n).map(|_| steps::write_code(&engine.providers, job, spec, previous));
+    let asked = (0..n).map(|_| steps::write_code(&engine.providers, job, spec, previous, lessons));
     let answers = futures_util::future::join_all(asked).await;
     // A call that failed (after its retries) is left out: the answers that came back were
     // paid for and go on, so their cost is recorded; only when none came back does the

@@ -4,8 +4,8 @@
 //! the decision. The decisions themselves are the pure functions of [`crate::plan`].
 
 use hone_domain::{
-    Attempt, AttemptStatus, Critique, Execution, Feedback, JobStatus, Outcome, OutcomeReason,
-    Timestamp,
+    Attempt, AttemptStatus, Critique, Execution, Feedback, JobId, JobStatus, Outcome,
+    OutcomeReason, Timestamp,
 };
 use hone_store::{
     ActorOutput, AttemptDecision, Claimed, CritiqueRecord, ExecutionRecord, FinishJob,
@@ -17,7 +17,7 @@ use crate::budget::{CostMeter, Role};
 use crate::job::{Halt, best_code, failure, no_progress};
 use crate::lease::{LeaseKeeper, Stop};
 use crate::plan::{self, Decision, Resume};
-use crate::{Engine, draw, steps};
+use crate::{Engine, draw, memory, steps};
 
 fn accepted(iteration: u32, code: Option<String>) -> FinishJob {
     FinishJob {
@@ -123,6 +123,9 @@ pub(crate) async fn iterate(
                         },
                     )
                     .await?;
+                if iteration > 1 {
+                    memory::remember(engine, claimed).await;
+                }
                 return Ok(accepted(iteration, Some(ran.code)));
             }
             Decision::Stuck(feedback) => {
@@ -200,11 +203,16 @@ async fn one_iteration(
         store.start_attempt(lease, iteration).await?;
     }
     let prev = previous.map(|(c, f)| (c.as_str(), f));
+    let lessons = match partial.and_then(|a| a.code.as_ref()) {
+        None if previous.is_none() => memory::recall(engine, claimed).await,
+        _ => Vec::new(),
+    };
+    let shown: Vec<JobId> = lessons.iter().map(|l| l.job_id).collect();
     // The code, and its run when candidates were drawn (they are run to be compared).
     let (code, ran) = match partial.and_then(|a| a.code.clone()) {
         Some(code) => (code, None),
         None if spec.candidates > 1 => {
-            let drawn = draw::draw(engine, job.id, spec, iteration, prev, meter).await?;
+            let drawn = draw::draw(engine, job.id, spec, iteration, prev, &lessons, meter).await?;
             tokens += drawn
                 .candidates
                 .iter()
@@ -218,13 +226,14 @@ async fn one_iteration(
                         code: &drawn.code,
                         call: &drawn.call,
                         candidates: &drawn.candidates,
+                        lessons: &shown,
                     },
                 )
                 .await?;
             (drawn.code, Some(drawn.execution))
         }
         None => {
-            let (code, call) = steps::write_code(&engine.providers, job.id, spec, prev)
+            let (code, call) = steps::write_code(&engine.providers, job.id, spec, prev, &lessons)
                 .await
                 .map_err(Halt::Model)?;
             tokens += call.usage.total_tokens;
@@ -237,6 +246,7 @@ async fn one_iteration(
                         code: &code,
                         call: &call,
                         candidates: &[],
+                        lessons: &shown,
                     },
                 )
                 .await?;

@@ -13,6 +13,7 @@ mod draw;
 mod iterate;
 pub mod job;
 pub mod lease;
+mod memory;
 pub mod observe;
 pub mod plan;
 pub mod steps;

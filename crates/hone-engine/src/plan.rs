@@ -161,6 +161,7 @@ mod tests {
             actor: None,
             execution: None,
             candidates: Vec::new(),
+            lessons: Vec::new(),
             critique: None,
             critic: None,
             feedback,

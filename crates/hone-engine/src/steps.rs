@@ -6,6 +6,7 @@ use std::time::Instant;
 use tracing::Instrument;
 
 use hone_domain::extract::extract_code;
+use hone_domain::lesson::Lesson;
 use hone_domain::prompt::{self, Message};
 use hone_domain::spec::{JobSpec, ModelSpec};
 use hone_domain::{Critique, Execution, Feedback, JobId, ModelCall, Usage};
@@ -13,14 +14,16 @@ use hone_llm::{ChatRequest, LlmError, Providers};
 
 use crate::observe;
 
-/// Asks the actor for code; `previous` is the last iteration's code and feedback.
+/// Asks the actor for code; `previous` is the last iteration's code and feedback, `lessons`
+/// what earlier repaired jobs learned (a `memory` job's first iteration).
 pub async fn write_code(
     providers: &Providers,
     job: JobId,
     spec: &JobSpec,
     previous: Option<(&str, &Feedback)>,
+    lessons: &[Lesson],
 ) -> Result<(String, ModelCall), LlmError> {
-    let messages = prompt::actor_messages(spec, previous);
+    let messages = prompt::actor_messages_with(spec, previous, lessons);
     let (answer, call) = ask(providers, job, &spec.actor, "actor", messages, None).await?;
     Ok((extract_code(&answer, spec.language), call))
 }

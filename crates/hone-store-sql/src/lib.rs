@@ -28,6 +28,7 @@ pub mod events;
 pub mod filter;
 pub mod intake;
 pub mod keys;
+pub mod lessons;
 pub mod lifecycle;
 pub mod quotas;
 pub mod reads;

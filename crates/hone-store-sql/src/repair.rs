@@ -12,6 +12,10 @@ use crate::rows::get;
 use crate::stats::{JOBS, n, ranked};
 use crate::{Backend, SqlStore};
 
+/// 1 for a job whose first attempt was shown lessons, else 0.
+const SHOWN: &str = "CASE WHEN EXISTS (SELECT 1 FROM attempts m WHERE m.tenant_id = j.tenant_id \
+    AND m.job_id = j.id AND m.iteration = 1 AND m.lessons IS NOT NULL) THEN 1 ELSE 0 END";
+
 /// Decided jobs: the loop ran its course.
 const DECIDED: &str = "j.status IN ('succeeded', 'failed')";
 
@@ -39,13 +43,16 @@ where
             bucket: Bucket::Day,
             group_by: None,
         };
+        // Whether a job was shown lessons is read per job, then grouped on.
         let jobs = format!(
             "SELECT j.model AS m, j.language AS l, j.status AS s, j.reason AS r, \
              j.iterations AS i, count(*) AS n, \
              sum(CASE WHEN j.first_passed THEN 1 ELSE 0 END) AS fp, \
-             CAST(sum(j.total_tokens) AS BIGINT) AS t, CAST(sum(j.cost_pusd) AS BIGINT) AS c \
-             FROM jobs j WHERE {JOBS} AND {DECIDED} \
-             GROUP BY j.model, j.language, j.status, j.reason, j.iterations"
+             CAST(sum(j.total_tokens) AS BIGINT) AS t, CAST(sum(j.cost_pusd) AS BIGINT) AS c, \
+             CAST(j.lm AS BIGINT) AS lm FROM (SELECT j.model, j.language, j.status, j.reason, j.iterations, \
+             j.first_passed, j.total_tokens, j.cost_pusd, {SHOWN} AS lm FROM jobs j \
+             WHERE {JOBS} AND {DECIDED}) j \
+             GROUP BY j.model, j.language, j.status, j.reason, j.iterations, j.lm"
         );
         let mut groups = BTreeMap::<(String, String), RepairGroup>::new();
         let mut ends = BTreeMap::<(String, String), BTreeMap<String, u64>>::new();
@@ -61,8 +68,19 @@ where
             if let Some(reason) = get::<B, Option<String>>(&row, "r")? {
                 *ends.entry(key).or_default().entry(reason).or_default() += count;
             }
-            if get::<B, String>(&row, "s")? == "succeeded" {
-                let iterations = n(get::<B, Option<i64>>(&row, "i")?);
+            let iterations = n(get::<B, Option<i64>>(&row, "i")?);
+            let won = get::<B, String>(&row, "s")? == "succeeded";
+            let split = if get::<B, Option<i64>>(&row, "lm")? == Some(1) {
+                &mut g.with_lessons
+            } else {
+                &mut g.without_lessons
+            };
+            split.jobs += count;
+            if won {
+                split.succeeded += count;
+                split.iterations += iterations * count;
+            }
+            if won {
                 g.succeeded += count;
                 g.solved_iterations += iterations * count;
                 g.solved_tokens += n(get::<B, Option<i64>>(&row, "t")?);

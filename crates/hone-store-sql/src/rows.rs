@@ -20,7 +20,7 @@ pub const JOB_COLUMNS: &str = "id, status, created_at, started_at, finished_at, 
 pub const ATTEMPT_COLUMNS: &str = "iteration, status, code, CAST(actor AS TEXT) AS actor, \
     CAST(execution AS TEXT) AS execution, CAST(critique AS TEXT) AS critique, \
     CAST(critic AS TEXT) AS critic, CAST(feedback AS TEXT) AS feedback, started_at, \
-    finished_at, CAST(candidates AS TEXT) AS candidates";
+    finished_at, CAST(candidates AS TEXT) AS candidates, CAST(lessons AS TEXT) AS lessons";
 
 /// The columns an event query selects, in the form [`event`] reads.
 pub const EVENT_COLUMNS: &str = "job_id, seq, type, CAST(data AS TEXT) AS data, created_at";
@@ -124,6 +124,7 @@ where
         actor: opt_json("actor", get::<B, _>(row, "actor")?)?,
         execution: opt_json("execution", get::<B, _>(row, "execution")?)?,
         candidates: opt_json("candidates", get::<B, _>(row, "candidates")?)?.unwrap_or_default(),
+        lessons: opt_json("lessons", get::<B, _>(row, "lessons")?)?.unwrap_or_default(),
         critique: opt_json("critique", get::<B, _>(row, "critique")?)?,
         critic: opt_json("critic", get::<B, _>(row, "critic")?)?,
         feedback: opt_json("feedback", get::<B, _>(row, "feedback")?)?,

@@ -228,6 +228,7 @@ where
             code,
             call,
             candidates,
+            lessons,
         } = output;
         let mut usage = call.usage;
         let mut data = json!({"iteration": iteration, "code_bytes": code.len()});
@@ -241,10 +242,17 @@ where
             data["candidates"] = json!(candidates.len());
             json_param("candidates", &candidates)?
         };
+        let shown = if lessons.is_empty() {
+            Param::Json(None)
+        } else {
+            data["lessons"] = json!(lessons.len());
+            json_param("lessons", &lessons)?
+        };
         let params = vec![
             Param::Text(code.to_owned()),
             json_param("actor call", call)?,
             listed,
+            shown,
         ];
         B::write_step(
             &self.writer,
@@ -252,7 +260,7 @@ where
                 usage,
                 data,
                 write: Write::Update {
-                    set: "code = $14, actor = $15, candidates = $16",
+                    set: "code = $14, actor = $15, candidates = $16, lessons = $17",
                     once: "code IS NULL AND status = 'running'",
                     params,
                 },

@@ -102,6 +102,20 @@ where
         SqlStore::attempts_of_jobs(self, tenant, ids).await
     }
 
+    async fn add_lesson(&self, lesson: hone_store::NewLesson) -> Result<(), StoreError> {
+        SqlStore::add_lesson(self, lesson).await
+    }
+
+    async fn find_lessons(
+        &self,
+        tenant: &TenantId,
+        language: hone_domain::Language,
+        task: &str,
+        limit: usize,
+    ) -> Result<Vec<hone_domain::lesson::Lesson>, StoreError> {
+        SqlStore::find_lessons(self, tenant, language, task, limit).await
+    }
+
     async fn list_events(
         &self,
         tenant: &TenantId,

@@ -107,6 +107,19 @@ pub trait Store: Send + Sync + 'static {
         ids: &[JobId],
     ) -> Result<Vec<(JobId, Attempt)>, StoreError>;
 
+    /// Stores a repaired job's lesson (a second one for the same job is ignored).
+    async fn add_lesson(&self, lesson: NewLesson) -> Result<(), StoreError>;
+
+    /// The tenant's lessons of `language` most similar to `task` (full-text ranking over
+    /// their tasks and texts), best first, at most `limit`.
+    async fn find_lessons(
+        &self,
+        tenant: &TenantId,
+        language: hone_domain::Language,
+        task: &str,
+        limit: usize,
+    ) -> Result<Vec<hone_domain::lesson::Lesson>, StoreError>;
+
     /// A page of a job's events. `None` if the job does not exist.
     async fn list_events(
         &self,

@@ -6,6 +6,21 @@ use hone_domain::{
     Outcome, TenantId, Timestamp,
 };
 
+/// A repaired job's lesson to store ([`crate::Store::add_lesson`]).
+#[derive(Debug, Clone)]
+pub struct NewLesson {
+    /// The job it came from.
+    pub job: JobId,
+    /// The job's tenant.
+    pub tenant: TenantId,
+    /// The job's language.
+    pub language: hone_domain::Language,
+    /// The job's task.
+    pub task: String,
+    /// What failed and what fixed it ([`hone_domain::lesson::lesson_of`]).
+    pub text: String,
+}
+
 /// A job to store.
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -250,6 +265,9 @@ pub struct ActorOutput<'a> {
     /// Every answer of the iteration when the job draws several (empty otherwise); `code`
     /// and `call` are the chosen one's, and every candidate's usage counts.
     pub candidates: &'a [hone_domain::Candidate],
+    /// The jobs whose lessons the actor was shown (empty but for a `memory` job's first
+    /// iteration).
+    pub lessons: &'a [JobId],
 }
 
 /// The sandbox run of an attempt ([`crate::Store::record_execution`]).

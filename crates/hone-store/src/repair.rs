@@ -16,6 +16,17 @@ pub struct CategoryFixes {
     pub fixed: u64,
 }
 
+/// Decided jobs counted by how they ended, for comparing jobs shown lessons with the rest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Solved {
+    /// Decided jobs.
+    pub jobs: u64,
+    /// Of those, the ones that succeeded.
+    pub succeeded: u64,
+    /// Iterations of the succeeded ones, summed.
+    pub iterations: u64,
+}
+
 /// The repair figures of one actor model and language.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RepairGroup {
@@ -42,4 +53,8 @@ pub struct RepairGroup {
     pub solved_cost: Usd,
     /// Critique issues on failed attempts by category, most first.
     pub categories: Vec<CategoryFixes>,
+    /// The jobs whose first prompt carried lessons (`memory` jobs that found some).
+    pub with_lessons: Solved,
+    /// The other jobs.
+    pub without_lessons: Solved,
 }

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::attempt::Feedback;
+use crate::lesson::Lesson;
 use crate::spec::JobSpec;
 
 use super::feedback::what_went_wrong;
@@ -23,6 +24,16 @@ fn default_actor_system(spec: &JobSpec) -> String {
 /// The messages of the actor's request for an iteration. `previous` is the last iteration's
 /// code and feedback; `None` on the first.
 pub fn actor_messages(spec: &JobSpec, previous: Option<(&str, &Feedback)>) -> Vec<Message> {
+    actor_messages_with(spec, previous, &[])
+}
+
+/// [`actor_messages`], with what earlier repaired jobs learned shown in the first request
+/// (after the cacheable prefix: lessons differ from job to job).
+pub fn actor_messages_with(
+    spec: &JobSpec,
+    previous: Option<(&str, &Feedback)>,
+    lessons: &[Lesson],
+) -> Vec<Message> {
     let system = spec
         .actor
         .system_prompt
@@ -57,6 +68,18 @@ pub fn actor_messages(spec: &JobSpec, previous: Option<(&str, &Feedback)>) -> Ve
     // Everything above is the same in every iteration: the cacheable prefix ends here.
     let task = user;
     let mut user = String::new();
+    if previous.is_none() && !lessons.is_empty() {
+        user.push_str(
+            "## Lessons from similar earlier tasks\nEarlier tasks like this one failed at \
+             first and were fixed as below; avoid the same mistakes.\n",
+        );
+        for lesson in lessons {
+            let task = lesson.task.lines().next().unwrap_or_default();
+            let task: String = task.chars().take(160).collect();
+            let _ = write!(user, "\n### {task}\n{}\n", lesson.text.trim_end());
+        }
+        user.push('\n');
+    }
     if let (None, Some(starter)) = (previous, &spec.starter_code) {
         let _ = write!(user, "## Starter code\n```{lang}\n{starter}\n```\n");
     }

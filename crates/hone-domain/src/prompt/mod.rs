@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::JobSpec;
 
-pub use actor::actor_messages;
+pub use actor::{actor_messages, actor_messages_with};
 pub use critic::{assistant, critic_messages, critic_repair_message};
 pub use feedback::{build_feedback, failure_signature, what_went_wrong};
 pub use trajectory::{Turn, trajectory};

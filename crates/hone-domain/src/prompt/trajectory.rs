@@ -89,6 +89,7 @@ mod tests {
             actor: None,
             execution: Some(execution),
             candidates: Vec::new(),
+            lessons: Vec::new(),
             critique: None,
             critic: None,
             feedback,

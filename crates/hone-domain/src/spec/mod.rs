@@ -206,6 +206,10 @@ pub struct JobSpec {
     /// Answers the actor draws per iteration (1 to 8); each is run, the best goes on.
     #[serde(default = "one")]
     pub candidates: u32,
+    /// The first prompt carries the most similar lessons of the tenant's earlier repaired
+    /// jobs (off by default).
+    #[serde(default)]
+    pub memory: bool,
     /// Token and time budget.
     pub budget: Budget,
     /// Sandbox limits.

@@ -87,6 +87,7 @@ impl JobSpec {
                 &mut errors,
             )
             .map_or(1, |v| v as u32);
+        let memory = r.boolean("memory", &mut errors).unwrap_or(false);
         let budget = parse_budget(&mut r, &mut errors);
         let limits = parse_limits(&mut r, &mut errors);
         let actor = match r.raw("actor") {
@@ -137,6 +138,7 @@ impl JobSpec {
                 acceptance,
                 max_iterations,
                 candidates,
+                memory,
                 budget,
                 limits,
                 actor,

@@ -105,6 +105,22 @@ impl<'a> ObjectReader<'a> {
         }
     }
 
+    /// An optional boolean (absent or null gives `None`).
+    pub(crate) fn boolean(
+        &mut self,
+        key: &'static str,
+        errors: &mut Vec<FieldError>,
+    ) -> Option<bool> {
+        match self.raw(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                errors.push(FieldError::new(self.path(key), "must be true or false"));
+                None
+            }
+        }
+    }
+
     /// An optional integer within `min..=max`.
     pub(crate) fn int(
         &mut self,

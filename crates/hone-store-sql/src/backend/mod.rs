@@ -45,6 +45,15 @@ pub trait Backend: sqlx::Database {
     /// [`Backend::text_match`] binds: every word must appear, stemmed.
     fn text_query(words: &[&str]) -> String;
 
+    /// The statement that finds a tenant's lessons (`$1`) of a language (`$2`) matching any
+    /// word of the query bound at `$3` (made by [`Backend::lessons_query`]), best first, at
+    /// most `$4`: columns `job_id`, `task`, `lesson`.
+    fn lessons_sql() -> &'static str;
+
+    /// Search words (runs of letters and digits, never empty) as the query
+    /// [`Backend::lessons_sql`] binds: any word may match; more and rarer matches rank higher.
+    fn lessons_query(words: &[String]) -> String;
+
     /// A statement selecting, over the non-null values of columns `d` and `w` of `values`,
     /// their counts (`dn`, `wn`) and nearest-rank 50th and 95th percentiles (`d50`, `d95`,
     /// `w50`, `w95`: the smallest value with at least that share at or below it), in one scan.

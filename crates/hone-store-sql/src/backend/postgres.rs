@@ -80,6 +80,20 @@ impl Backend for Postgres {
         format!("to_tsvector('english', spec ->> 'task') @@ plainto_tsquery('english', {param})")
     }
 
+    fn lessons_sql() -> &'static str {
+        "SELECT job_id, task, lesson FROM lessons, to_tsquery('english', $3) AS q \
+         WHERE tenant_id = $1 AND language = $2 \
+           AND to_tsvector('english', task || ' ' || lesson) @@ q \
+         ORDER BY ts_rank(to_tsvector('english', task || ' ' || lesson), q) DESC, \
+                  created_at DESC LIMIT $4"
+    }
+
+    /// The words ORed (`a | b`); each is letters and digits only, so nothing in them is
+    /// read as `tsquery` syntax.
+    fn lessons_query(words: &[String]) -> String {
+        words.join(" | ")
+    }
+
     fn text_query(words: &[&str]) -> String {
         words.join(" ")
     }

@@ -81,6 +81,22 @@ impl Backend for Sqlite {
         )
     }
 
+    fn lessons_sql() -> &'static str {
+        "SELECT l.job_id AS job_id, l.task AS task, l.lesson AS lesson \
+         FROM lessons_fts JOIN lessons l ON l.id = lessons_fts.rowid \
+         WHERE lessons_fts MATCH $3 AND l.tenant_id = $1 AND l.language = $2 \
+         ORDER BY bm25(lessons_fts), l.created_at DESC LIMIT $4"
+    }
+
+    /// Each word a quoted FTS5 string, ORed.
+    fn lessons_query(words: &[String]) -> String {
+        words
+            .iter()
+            .map(|w| format!("\"{w}\""))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    }
+
     /// Each word becomes a quoted FTS5 string, so the words are ANDed and nothing in them
     /// is read as FTS5 syntax.
     fn text_query(words: &[&str]) -> String {

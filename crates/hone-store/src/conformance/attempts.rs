@@ -33,6 +33,7 @@ pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>, _clock: Arc<M
                 code: "x = 1\n",
                 call: &call(10),
                 candidates: &[],
+                lessons: &[],
             },
         )
         .await
@@ -46,6 +47,7 @@ pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>, _clock: Arc<M
                     code: "x = 2\n",
                     call: &call(10),
                     candidates: &[],
+                    lessons: &[],
                 }
             )
             .await,

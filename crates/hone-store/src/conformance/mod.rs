@@ -14,6 +14,7 @@ mod fixtures;
 mod history;
 mod jobs;
 mod keys;
+mod lessons;
 mod quotas;
 mod retention;
 mod signals;
@@ -27,6 +28,7 @@ pub use claims::*;
 pub use history::*;
 pub use jobs::*;
 pub use keys::*;
+pub use lessons::*;
 pub use quotas::*;
 pub use retention::*;
 pub use signals::*;
@@ -53,7 +55,8 @@ macro_rules! conformance_suite {
             first_key_is_made_once_and_usage_only_moves_forward,
             quotas_hold_per_tenant_and_day, history_filters_match_a_reference,
             bulk_cancel_takes_exactly_the_filtered_unfinished_jobs, retries_are_linked_both_ways,
-            prune_takes_exactly_the_old_finished_jobs, stats_equal_the_records, attempts_of_jobs_read_a_page_at_once);
+            prune_takes_exactly_the_old_finished_jobs, stats_equal_the_records, attempts_of_jobs_read_a_page_at_once,
+            lessons_are_found_by_their_words);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

@@ -86,6 +86,7 @@ pub async fn quotas_hold_per_tenant_and_day(store: Arc<dyn Store>, clock: Arc<Ma
                 code: "x = 1\n",
                 call: &call(50),
                 candidates: &[],
+                lessons: &[],
             },
         )
         .await

@@ -73,6 +73,7 @@ async fn run_job(store: &Arc<dyn Store>, clock: &ManualClock, i: usize, runs: &[
             code: "x",
             call: &actor,
             candidates: &[],
+            lessons: &[],
         };
         store.record_actor_output(&lease, code).await.expect("code");
         let mut e = execution(if run.is_some() {

@@ -25,6 +25,7 @@ mod helpers;
 mod history;
 mod jobs;
 mod keys_cli;
+mod lessons;
 mod live;
 mod processes;
 mod quotas;
