@@ -9,11 +9,13 @@
 //! - `GET /v1/exports/critiques`: every critique — the task, tests, code and run it judged —
 //!   labelled by whether the next attempt passed, for training and evaluating critics.
 //!
-//! Every record is redacted ([`redact`]) before it is written. The stream reads a page of
+//! Every record is redacted ([`redact`]) before it is written. `format=parquet` writes the
+//! same records as one Parquet file instead ([`parquet`]). The stream reads a page of
 //! jobs at a time, so memory stays flat however many jobs match. A failure after the first
 //! line cannot change the status any more: the stream then ends with a line
 //! `{"error": "..."}`.
 
+mod parquet;
 mod records;
 pub mod redact;
 mod stream;
@@ -39,6 +41,15 @@ enum Kind {
 }
 
 impl Kind {
+    /// The export's name, as in its path.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Preferences => "preferences",
+            Self::Trajectories { .. } => "trajectories",
+            Self::Critiques => "critiques",
+        }
+    }
+
     /// The job's records, redacted, each naming the rules that matched in it.
     fn records(self, redactor: &Redactor, job: &Job, attempts: &[Attempt]) -> Vec<Value> {
         let mut records = match self {
@@ -102,8 +113,14 @@ async fn export(
     let mut errors = Vec::new();
     let mut filter = JobFilter::default();
     let accepted_only = !matches!(kind, Kind::Critiques);
+    let mut parquet = false;
     for (k, v) in query {
         match (k.as_str(), &mut kind) {
+            ("format", _) => match v.as_str() {
+                "ndjson" => parquet = false,
+                "parquet" => parquet = true,
+                _ => errors.push(FieldError::new("format", "must be ndjson or parquet")),
+            },
             ("status", _) if accepted_only => errors.push(FieldError::new(
                 "status",
                 "these records come from succeeded jobs only; leave status out",
@@ -127,5 +144,5 @@ async fn export(
     if accepted_only {
         filter.statuses = vec![JobStatus::Succeeded];
     }
-    stream::respond(state, tenant, filter, kind).await
+    stream::respond(state, tenant, filter, kind, parquet).await
 }

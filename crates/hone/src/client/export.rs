@@ -1,5 +1,7 @@
 //! `hone export`: a training-data export of a running service (`GET /v1/exports/...`)
-//! written to stdout as it streams in, so an export of any size holds little memory.
+//! written to stdout as it streams in, so an export of any size holds little memory: NDJSON,
+//! or with `--format parquet` one Parquet file (a failure midway cuts it off, and the
+//! command exits 1).
 
 use std::io::Write;
 
@@ -25,6 +27,10 @@ pub async fn export(args: &ExportArgs, out: &mut impl Write) -> anyhow::Result<(
     query.extend(args.reason.iter().map(|v| ("reason", v.as_str())));
     query.extend(min.iter().map(|v| ("min_iterations", v.as_str())));
     query.extend(max.iter().map(|v| ("max_iterations", v.as_str())));
+    let parquet = args.format == "parquet";
+    if parquet {
+        query.push(("format", "parquet"));
+    }
     if args.with_metadata {
         query.push(("with_metadata", "true"));
     }
@@ -67,6 +73,9 @@ pub async fn export(args: &ExportArgs, out: &mut impl Write) -> anyhow::Result<(
         let chunk = chunk.context("the export broke off")?;
         out.write_all(&chunk).context("cannot write the export")?;
         for &b in chunk.iter() {
+            if parquet {
+                break;
+            }
             if b == b'\n' {
                 last_was_error = line_start == ERROR_LINE;
                 line_start.clear();

@@ -182,6 +182,9 @@ pub struct ExportArgs {
     /// Only jobs that ran at most this many iterations.
     #[arg(long)]
     pub max_iterations: Option<u32>,
+    /// `ndjson` (one JSON record a line) or `parquet` (one Parquet file).
+    #[arg(long, default_value = "ndjson", value_parser = ["ndjson", "parquet"])]
+    pub format: String,
     /// `trajectories` only: add each record's `metadata` (job id, language, model,
     /// iterations, tags, redactions); leave it out for a file to upload as it is.
     #[arg(long)]

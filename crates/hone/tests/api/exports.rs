@@ -28,6 +28,28 @@ async fn ndjson(http: &reqwest::Client, url: String) -> (u16, String, Vec<Value>
     (status, kind, lines)
 }
 
+/// The rows of a Parquet file as JSON objects (nested columns as nested JSON).
+fn parquet_rows(file: bytes::Bytes) -> Vec<Value> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .expect("a Parquet file")
+        .build()
+        .expect("reader");
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.expect("a row group");
+        let mut out = Vec::new();
+        let mut writer = arrow_json::ArrayWriter::new(&mut out);
+        writer.write(&batch).expect("json");
+        writer.finish().expect("json");
+        if !out.is_empty() {
+            let batch_rows: Vec<Value> = serde_json::from_slice(&out).expect("rows");
+            rows.extend(batch_rows);
+        }
+    }
+    rows
+}
+
 /// `hone export ARGS`: what it wrote.
 async fn hone_export(args: &[&str]) -> anyhow::Result<String> {
     use clap::Parser;
@@ -171,6 +193,33 @@ async fn preference_pairs_come_from_corrected_jobs_of_the_tenant(backend: Backen
         3,
         "the job right the first time was reviewed once"
     );
+
+    // The same records as Parquet: one row each, nested where the record nests.
+    for kind in ["preferences", "trajectories", "critiques"] {
+        let base = format!("{}/v1/exports/{kind}", app.base);
+        let (_, _, want) = ndjson(&app.http, base.clone()).await;
+        let resp = app
+            .http
+            .get(format!("{base}?format=parquet"))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(resp.status(), 200);
+        let content = resp.headers()["content-type"].to_str().unwrap_or_default();
+        assert_eq!(content, "application/vnd.apache.parquet");
+        let rows = parquet_rows(resp.bytes().await.expect("body"));
+        assert_eq!(rows.len(), want.len(), "{kind}");
+        let key = if kind == "trajectories" {
+            "messages"
+        } else {
+            "job_id"
+        };
+        for (row, record) in rows.iter().zip(want.iter()) {
+            assert_eq!(row[key], record[key], "{kind}: {row} against {record}");
+        }
+    }
+    let (status, _, _) = ndjson(&app.http, url("?format=csv")).await;
+    assert_eq!(status, 400, "an unknown format");
 
     // The CLI writes the same records.
     let service = ["--url", app.base.as_str(), "--api-key", app.key.as_str()];
