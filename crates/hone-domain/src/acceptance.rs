@@ -27,21 +27,7 @@ mod tests {
     use super::*;
 
     fn run(status: ExecutionStatus) -> Execution {
-        Execution {
-            status,
-            exit_code: Some(0),
-            signal: None,
-            duration_ms: 1,
-            cpu_time_ms: None,
-            peak_memory_kb: None,
-            stdout: String::new(),
-            stderr: String::new(),
-            stdout_truncated: false,
-            stderr_truncated: false,
-            traceback: None,
-            test_cases: Vec::new(),
-            message: None,
-        }
+        Execution::bare(status)
     }
 
     fn critique(verdict: Verdict) -> Critique {

@@ -172,6 +172,28 @@ pub struct Execution {
     pub message: Option<String>,
 }
 
+#[cfg(test)]
+impl Execution {
+    /// A run that ended in `status` with nothing more to report: the tests' starting point.
+    pub(crate) fn bare(status: ExecutionStatus) -> Self {
+        Self {
+            status,
+            exit_code: Some(0),
+            signal: None,
+            duration_ms: 1,
+            cpu_time_ms: None,
+            peak_memory_kb: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            traceback: None,
+            test_cases: Vec::new(),
+            message: None,
+        }
+    }
+}
+
 /// What goes back to the actor after a failed iteration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Feedback {

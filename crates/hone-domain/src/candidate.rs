@@ -53,17 +53,6 @@ mod tests {
 
     fn run(status: ExecutionStatus, cases_passed: usize) -> Execution {
         Execution {
-            status,
-            exit_code: Some(0),
-            signal: None,
-            duration_ms: 1,
-            cpu_time_ms: None,
-            peak_memory_kb: None,
-            stdout: String::new(),
-            stderr: String::new(),
-            stdout_truncated: false,
-            stderr_truncated: false,
-            traceback: None,
             test_cases: (0..3)
                 .map(|i| TestCaseResult {
                     name: format!("case {i}"),
@@ -73,7 +62,7 @@ mod tests {
                     status,
                 })
                 .collect(),
-            message: None,
+            ..Execution::bare(status)
         }
     }
 

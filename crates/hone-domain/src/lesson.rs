@@ -131,27 +131,17 @@ mod tests {
             code: Some(code.into()),
             actor: None,
             execution: Some(Execution {
-                status: if failed {
-                    ExecutionStatus::Failed
-                } else {
-                    ExecutionStatus::Passed
-                },
                 exit_code: Some(i32::from(failed)),
-                signal: None,
-                duration_ms: 1,
-                cpu_time_ms: None,
-                peak_memory_kb: None,
-                stdout: String::new(),
-                stderr: String::new(),
-                stdout_truncated: false,
-                stderr_truncated: false,
                 traceback: failed.then(|| Traceback {
                     error_type: "IndexError".into(),
                     message: "list index out of range".into(),
                     frames: Vec::new(),
                 }),
-                test_cases: Vec::new(),
-                message: None,
+                ..Execution::bare(if failed {
+                    ExecutionStatus::Failed
+                } else {
+                    ExecutionStatus::Passed
+                })
             }),
             candidates: Vec::new(),
             lessons: Vec::new(),

@@ -66,19 +66,9 @@ mod tests {
 
     fn attempt(iteration: u32, code: &str, status: AttemptStatus) -> Attempt {
         let execution = Execution {
-            status: ExecutionStatus::Failed,
             exit_code: Some(1),
-            signal: None,
-            duration_ms: 1,
-            cpu_time_ms: None,
-            peak_memory_kb: None,
-            stdout: String::new(),
             stderr: "AssertionError".into(),
-            stdout_truncated: false,
-            stderr_truncated: false,
-            traceback: None,
-            test_cases: Vec::new(),
-            message: None,
+            ..Execution::bare(ExecutionStatus::Failed)
         };
         let feedback =
             (status == AttemptStatus::Failed).then(|| build_feedback(&execution, None, None));
