@@ -1,8 +1,10 @@
 //! The exports as Parquet (`?format=parquet`), the columnar format datasets are shared in:
 //! one column per record field, nested where the record nests (a trajectory's `messages` is
 //! a list of `{role, content, weight}`, tags a list of strings), a critique as its JSON text.
-//! Each page of the stream becomes a row group (Snappy-compressed) sent as soon as it is
-//! written, so memory stays one page; the file's footer goes last.
+//! Pages of the stream gather into a row group (Snappy-compressed) of up to
+//! [`ROWS_PER_GROUP`] rows or [`BYTES_PER_GROUP`] encoded bytes, sent as soon as it is
+//! written; statistics are cut to [`STATS_BYTES`], so the footer, which describes every row
+//! group and goes last, stays small. Memory stays about one row group however many rows.
 
 use std::sync::Arc;
 
@@ -106,6 +108,13 @@ fn schema(kind: Kind) -> Schema {
     Schema::new(fields)
 }
 
+/// Rows a row group holds at most.
+const ROWS_PER_GROUP: usize = 10_000;
+/// Encoded bytes a row group holds at most before it is written out.
+const BYTES_PER_GROUP: usize = 8 * 1024 * 1024;
+/// The longest min/max statistic kept of a text column (code, tasks) in the footer.
+const STATS_BYTES: usize = 64;
+
 /// The fields kept as JSON text: free-form objects with no fixed columns.
 const AS_JSON: [&str; 2] = ["rejected_critique", "critique"];
 
@@ -122,12 +131,16 @@ impl ParquetSink {
         let decoder = ReaderBuilder::new(schema.clone()).build_decoder()?;
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
+            .set_max_row_group_size(ROWS_PER_GROUP)
+            .set_statistics_truncate_length(Some(STATS_BYTES))
+            .set_column_index_truncate_length(Some(STATS_BYTES))
             .build();
         let writer = ArrowWriter::try_new(Vec::new(), schema, Some(props))?;
         Ok(Self { decoder, writer })
     }
 
-    /// Writes one page of records as a row group; the bytes ready to send.
+    /// Adds one page of records, writing out the row group when it is full; the bytes ready
+    /// to send (often none).
     pub(super) fn page(&mut self, mut records: Vec<Value>) -> Result<Bytes, ParquetError> {
         for record in &mut records {
             for key in AS_JSON {
@@ -141,7 +154,11 @@ impl ParquetSink {
         self.decoder.serialize(&records)?;
         if let Some(batch) = self.decoder.flush()? {
             self.writer.write(&batch)?;
-            self.writer.flush()?;
+            if self.writer.in_progress_rows() >= ROWS_PER_GROUP
+                || self.writer.in_progress_size() >= BYTES_PER_GROUP
+            {
+                self.writer.flush()?;
+            }
             self.writer.sync()?;
         }
         Ok(Bytes::from(std::mem::take(self.writer.inner_mut())))
