@@ -138,6 +138,11 @@ async fn export(
         }
     }
     crate::jobs::filter::check_repeats(query, &mut errors);
+    for key in ["format", "with_metadata"] {
+        if query.iter().filter(|(k, _)| k == key).count() > 1 {
+            errors.push(FieldError::new(key, "given more than once"));
+        }
+    }
     if !errors.is_empty() {
         return Err(ApiError::BadRequest(errors));
     }

@@ -30,8 +30,10 @@ struct Cursor {
     before: Option<JobId>,
     ready: VecDeque<Bytes>,
     done: bool,
-    /// The Parquet file being written; `None` for NDJSON.
+    /// The Parquet file being written; `None` for NDJSON, and once its footer is out.
     parquet: Option<ParquetSink>,
+    /// Whether the answer is a Parquet file (which cannot end with an error line).
+    binary: bool,
 }
 
 /// Why a page could not be read or written.
@@ -122,6 +124,7 @@ pub(super) async fn respond(
         ready: VecDeque::new(),
         done: false,
         parquet: sink,
+        binary: parquet,
     };
     // The first page is read before the answer starts, so a failing store is a plain 500.
     if let Err(e) = cursor.fill().await {
@@ -141,7 +144,7 @@ pub(super) async fn respond(
             }
             if let Err(e) = cursor.fill().await {
                 tracing::error!(error = %e, "an export failed mid-stream");
-                if cursor.parquet.is_some() {
+                if cursor.binary {
                     // A file cannot say it is incomplete: the response is cut off instead.
                     return Some((Err(std::io::Error::other("the export failed")), None));
                 }
