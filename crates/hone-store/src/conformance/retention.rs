@@ -1,5 +1,6 @@
 //! Retention: a prune takes exactly the finished jobs that ended before the cut, a batch at
-//! a time, and leaves queued and running jobs (and newer finished ones) alone.
+//! a time (their lessons with them), and leaves queued and running jobs (and newer finished
+//! ones) alone.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +44,17 @@ pub async fn prune_takes_exactly_the_old_finished_jobs(
     let cut = Timestamp::from_millis(clock.now().as_millis() - 1_800_000);
     let newer = finish_one(&store).await;
     let running = claim_one(&store, "w", 600_000).await.job;
+    // A lesson goes with its job, and the search index with it.
+    for id in [old[0], newer] {
+        let lesson = crate::NewLesson {
+            job: id,
+            tenant: tenant(),
+            language: hone_domain::Language::Python,
+            task: "Parse log lines".into(),
+            text: "Failed: IndexError. Fix: skip blank lines".into(),
+        };
+        store.add_lesson(lesson).await.expect("lesson");
+    }
 
     assert_eq!(store.count_prunable(cut).await.expect("count"), 2);
     assert_eq!(store.prune_batch(cut, 1).await.expect("prune"), 1);
@@ -78,6 +90,17 @@ pub async fn prune_takes_exactly_the_old_finished_jobs(
         left.iter()
             .any(|j| j.id == running && j.status == JobStatus::Running)
     );
+    let lessons = store
+        .find_lessons(
+            &tenant(),
+            hone_domain::Language::Python,
+            "parse log lines",
+            3,
+        )
+        .await
+        .expect("lessons");
+    let ids: Vec<JobId> = lessons.iter().map(|l| l.job_id).collect();
+    assert_eq!(ids, [newer], "the pruned job's lesson is gone");
     let later = Timestamp::from_millis(clock.now().as_millis() + 1);
     assert_eq!(store.count_prunable(later).await.expect("count"), 1);
 }
