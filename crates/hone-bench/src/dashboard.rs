@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::http::Request;
 use hone_domain::{
     AttemptStatus, Category, Critique, CritiqueIssue, ExecutionStatus, Feedback, Frame, JobId,
-    JobSpec, ModelCall, Outcome, OutcomeReason, Severity, Traceback, Usage, Verdict,
+    JobSpec, Outcome, OutcomeReason, Severity, Traceback, Verdict,
 };
 use hone_store::{
     ActorOutput, AttemptDecision, ClaimJobs, CritiqueRecord, ExecutionRecord, FinishJob, NewJob,
@@ -22,23 +22,9 @@ use hone_store::{
 use serde_json::json;
 use tower::ServiceExt;
 
-use crate::history::{exec, load, pct};
+use crate::history::{exec, load, model_call, pct};
 
 const ROUNDS: usize = 200;
-
-fn call(model: &str) -> ModelCall {
-    ModelCall {
-        provider: "openai".into(),
-        model: model.into(),
-        latency_ms: 1200,
-        usage: Usage {
-            prompt_tokens: 900,
-            completion_tokens: 300,
-            total_tokens: 1200,
-            ..Usage::default()
-        },
-    }
-}
 
 /// A job of 20 failed-then-accepted iterations, through the store's own steps.
 async fn long_job(store: &Arc<dyn Store>) -> anyhow::Result<JobId> {
@@ -75,7 +61,7 @@ async fn long_job(store: &Arc<dyn Store>) -> anyhow::Result<JobId> {
     for it in 1..=20u32 {
         store.start_attempt(&lease, it).await?;
         let code = format!("def parse_logs(text):\n    # attempt {it}\n{body}    return []\n");
-        let actor = call("gpt-4.1-mini");
+        let actor = model_call("gpt-4.1-mini", 1200, 900, 300);
         let output = ActorOutput {
             iteration: it,
             code: &code,
@@ -140,7 +126,7 @@ async fn long_job(store: &Arc<dyn Store>) -> anyhow::Result<JobId> {
             issues: vec![issue(Severity::Critical), issue(Severity::Minor)],
             raw: None,
         };
-        let critic = call("gpt-4.1");
+        let critic = model_call("gpt-4.1", 1200, 900, 300);
         let review = CritiqueRecord {
             iteration: it,
             critique: &critique,

@@ -209,7 +209,7 @@ fn text<T: serde::Serialize>(v: &T) -> String {
 }
 
 /// A model call of `prompt` and `completion` tokens.
-fn call(model: &str, latency_ms: u64, prompt: u64, completion: u64) -> ModelCall {
+pub(crate) fn call(model: &str, latency_ms: u64, prompt: u64, completion: u64) -> ModelCall {
     ModelCall {
         provider: "openai".into(),
         model: model.into(),

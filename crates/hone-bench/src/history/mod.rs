@@ -6,6 +6,8 @@
 
 mod load;
 
+pub(crate) use load::call as model_call;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
