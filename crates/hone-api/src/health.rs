@@ -18,6 +18,21 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// Readiness as the operations listener answers it: `ready` (200) when the store answers,
+/// else `not_ready` (503).
+pub async fn ready(store: &dyn hone_store::Store) -> (StatusCode, Json<Value>) {
+    match store.ping().await {
+        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness: database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "not_ready"})),
+            )
+        }
+    }
+}
+
 /// Readiness: the store answers. Without a key, only `ready` or `not_ready`; with a valid key
 /// (any scope), also the database and the sandbox backend, so an unconfined one is visible.
 pub async fn readyz(

@@ -38,6 +38,7 @@ pub use server::{ServerConfig, serve};
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, post};
 use hone_store::Store;
@@ -76,8 +77,11 @@ pub struct AppState {
     pub redactor: Arc<exports::Redactor>,
 }
 
-/// Request bodies larger than this get `413`.
+/// Request bodies larger than this get `413` (every route but those below).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// Job bodies (`POST /v1/jobs`, and a retry's changes) larger than this get `413`: room for
+/// a spec whose every field is at its bound (32 files of 256 KiB, tests, starter code).
+pub const DEFAULT_JOB_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// Batch request bodies (`POST /v1/jobs/batch`) larger than this get `413`.
 pub const DEFAULT_BATCH_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
@@ -199,12 +203,16 @@ pub fn router(state: AppState, limits: HttpLimits, pages: Router) -> Router {
     }
     let mut router = Router::new();
     for (path, handler) in by_path {
-        let body_bytes = if path == "/v1/jobs/batch" {
-            limits.batch_body_bytes
-        } else {
-            limits.body_bytes
+        let body_bytes = match path {
+            "/v1/jobs/batch" => limits.batch_body_bytes,
+            "/v1/jobs" | "/v1/jobs/{id}/retry" => limits.job_body_bytes,
+            _ => limits.body_bytes,
         };
-        let mut handler = handler.layer(RequestBodyLimitLayer::new(body_bytes));
+        // The route's limit is the only one: axum's own default (2 MiB, applied by its body
+        // extractors beneath this layer) is turned off.
+        let mut handler = handler
+            .layer::<_, std::convert::Infallible>(DefaultBodyLimit::disable())
+            .layer(RequestBodyLimitLayer::new(body_bytes));
         if path.starts_with("/v1/") {
             let gate = auth::Gate {
                 auth: state.auth.clone(),

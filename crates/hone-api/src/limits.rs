@@ -22,6 +22,8 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 pub struct HttpLimits {
     /// Request bodies larger than this get `413`.
     pub body_bytes: usize,
+    /// Job bodies (`POST /v1/jobs`, `POST /v1/jobs/{id}/retry`) larger than this get `413`.
+    pub job_body_bytes: usize,
     /// Batch request bodies (`POST /v1/jobs/batch`) larger than this get `413`.
     pub batch_body_bytes: usize,
     /// A body must arrive whole within this, or the request gets `408`.
@@ -32,6 +34,7 @@ impl Default for HttpLimits {
     fn default() -> Self {
         Self {
             body_bytes: crate::DEFAULT_BODY_LIMIT,
+            job_body_bytes: crate::DEFAULT_JOB_BODY_LIMIT,
             batch_body_bytes: crate::DEFAULT_BATCH_BODY_LIMIT,
             body_timeout: Duration::from_secs(30),
         }

@@ -58,8 +58,17 @@ pub enum ApiError {
     /// The tenant's quota would be exceeded: 429 naming it (`Retry-After` the next UTC day
     /// for the daily token quota).
     OverQuota(hone_store::QuotaExceeded),
+    /// Opening the stream would pass a cap on open streams: 429 for the key's and the
+    /// tenant's, 503 for the process's, each with `Retry-After`.
+    TooManyStreams(crate::live::StreamRefusal),
     /// Our fault: 500 (the cause is logged, not shown).
     Internal(StoreError),
+}
+
+impl From<crate::live::StreamRefusal> for ApiError {
+    fn from(r: crate::live::StreamRefusal) -> Self {
+        Self::TooManyStreams(r)
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -206,6 +215,24 @@ impl IntoResponse for ApiError {
                 format!("this route needs a key with the scope {}", scope.as_str()),
                 json!({"scope": scope.as_str()}),
             ),
+            Self::TooManyStreams(refusal) => {
+                use crate::live::StreamRefusal as R;
+                let (status, cap, limit) = match refusal {
+                    R::Key(n) => (S::TOO_MANY_REQUESTS, "key", n),
+                    R::Tenant(n) => (S::TOO_MANY_REQUESTS, "tenant", n),
+                    R::Process(n) => (S::SERVICE_UNAVAILABLE, "process", n),
+                };
+                let mut resp = problem(
+                    status,
+                    "urn:hone:problem:too-many-streams",
+                    "Too many live streams",
+                    refusal.detail(),
+                    json!({"cap": cap, "limit": limit}),
+                );
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                resp
+            }
             Self::RateLimited(limited) => {
                 let mut resp = problem(
                     S::TOO_MANY_REQUESTS,

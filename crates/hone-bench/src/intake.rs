@@ -191,7 +191,7 @@ pub(crate) async fn access(
 pub(crate) async fn bench_state(
     store: Arc<dyn hone_store::Store>,
 ) -> anyhow::Result<hone_api::AppState> {
-    let hub = hone_api::live::Hub::start(store.clone()).await?;
+    let hub = hone_api::live::Hub::start(store.clone(), Default::default()).await?;
     let providers = BTreeMap::from([
         ("openai".to_owned(), Ok(())),
         ("anthropic".to_owned(), Ok(())),

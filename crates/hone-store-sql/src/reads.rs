@@ -133,7 +133,8 @@ where
     }
 
     /// The attempts of every listed job the tenant has, in order of job then iteration, each
-    /// with its job's id: one query for a page of jobs (another tenant's ids read nothing).
+    /// with its job's id, their runs without output ([`rows::brief_attempt_columns`]): one
+    /// query for a page of jobs (another tenant's ids read nothing).
     pub async fn attempts_of_jobs(
         &self,
         tenant: &TenantId,
@@ -144,8 +145,9 @@ where
         }
         let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
-            "SELECT job_id, {ATTEMPT_COLUMNS} FROM attempts WHERE tenant_id = $1 \
+            "SELECT job_id, {} FROM attempts WHERE tenant_id = $1 \
              AND job_id IN ({}) ORDER BY job_id, iteration",
+            rows::brief_attempt_columns::<B>(),
             marks.join(", ")
         );
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(tenant.as_str());

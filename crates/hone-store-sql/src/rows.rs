@@ -22,6 +22,26 @@ pub const ATTEMPT_COLUMNS: &str = "iteration, status, code, CAST(actor AS TEXT) 
     CAST(critic AS TEXT) AS critic, CAST(feedback AS TEXT) AS feedback, started_at, \
     finished_at, CAST(candidates AS TEXT) AS candidates, CAST(lessons AS TEXT) AS lessons";
 
+/// [`ATTEMPT_COLUMNS`] as the exports read them: each run without its output (`stdout` and
+/// `stderr` empty, no per-case results) and no candidates, so a page of attempts costs the
+/// same whatever the programs printed.
+pub fn brief_attempt_columns<B: Backend>() -> String {
+    let execution = B::json_set(
+        "execution",
+        &[
+            (&["stdout"], "\"\""),
+            (&["stderr"], "\"\""),
+            (&["test_cases"], "[]"),
+        ],
+    );
+    format!(
+        "iteration, status, code, CAST(actor AS TEXT) AS actor, \
+         CAST({execution} AS TEXT) AS execution, CAST(critique AS TEXT) AS critique, \
+         CAST(critic AS TEXT) AS critic, CAST(feedback AS TEXT) AS feedback, started_at, \
+         finished_at, CAST(NULL AS TEXT) AS candidates, CAST(lessons AS TEXT) AS lessons"
+    )
+}
+
 /// The columns an event query selects, in the form [`event`] reads.
 pub const EVENT_COLUMNS: &str = "job_id, seq, type, CAST(data AS TEXT) AS data, created_at";
 

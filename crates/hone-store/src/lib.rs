@@ -99,8 +99,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<Vec<Attempt>>, StoreError>;
 
     /// The attempts of every listed job the tenant has, in order of job then iteration, each
-    /// with its job's id: the exports read a page of jobs' attempts at once. Ids of jobs the
-    /// tenant does not have read nothing.
+    /// with its job's id: the exports read a page of jobs' attempts at once. Each run comes
+    /// without its output (`stdout` and `stderr` empty, no per-case results) and no attempt
+    /// with its candidates, so what the programs printed costs the reader nothing. Ids of
+    /// jobs the tenant does not have read nothing.
     async fn attempts_of_jobs(
         &self,
         tenant: &TenantId,

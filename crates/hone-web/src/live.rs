@@ -14,6 +14,7 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::response::sse::{Event as Frame, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use hone_api::live::StreamPermit;
 use hone_api::live::hub::Msg;
 use hone_store::EventsPage;
 use serde::Deserialize;
@@ -26,10 +27,23 @@ use crate::session::Session;
 /// The least time between two `change` frames of the tenant stream.
 const LIST_PACE: Duration = Duration::from_secs(1);
 
-fn respond(rx: mpsc::Receiver<Frame>, state: &WebState) -> Response {
+/// A place for one more stream of the session's key, or the page error that says which cap
+/// it would pass.
+async fn permit(state: &WebState, session: &Session) -> Result<StreamPermit, PageError> {
+    let opened = state
+        .api
+        .hub
+        .open_stream(session.key.id, &session.key.tenant)
+        .map_err(hone_api::problem::ApiError::TooManyStreams);
+    api(opened).await
+}
+
+fn respond(rx: mpsc::Receiver<Frame>, state: &WebState, permit: StreamPermit) -> Response {
     use futures_util::StreamExt;
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|f| (Ok::<_, Infallible>(f), rx))
+    let stream = futures_util::stream::unfold((rx, permit), |(mut rx, permit)| async move {
+        rx.recv()
+            .await
+            .map(|f| (Ok::<_, Infallible>(f), (rx, permit)))
     })
     .take_until(state.api.hub.closed());
     Sse::new(stream)
@@ -51,6 +65,7 @@ pub async fn tenant(
         &session.key,
     ))
     .await?;
+    let permit = permit(&state, &session).await?;
     let mut sub = state.api.hub.subscribe_tenant(session.key.tenant.clone());
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(async move {
@@ -70,7 +85,7 @@ pub async fn tenant(
             ) {}
         }
     });
-    Ok(respond(rx, &state))
+    Ok(respond(rx, &state, permit))
 }
 
 /// Where a job page's stream starts.
@@ -94,6 +109,7 @@ pub async fn job(
     .await?;
     let tenant = session.key.tenant.clone();
     let job = crate::job::find(&state, &tenant, &raw).await?;
+    let permit = permit(&state, &session).await?;
     // Subscribe before reading, so nothing committed in between is missed.
     let mut sub = state.api.hub.subscribe_job(job.id);
     let store = state.api.store.clone();
@@ -124,5 +140,5 @@ pub async fn job(
             }
         }
     });
-    Ok(respond(rx, &state))
+    Ok(respond(rx, &state, permit))
 }

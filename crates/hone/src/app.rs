@@ -146,7 +146,8 @@ impl Application {
                         writes_per_minute: access.rate_writes_per_min,
                     },
                 ));
-                let hub = hone_api::live::Hub::start(store.clone())
+                let caps = http.stream_caps().map_err(anyhow::Error::msg)?;
+                let hub = hone_api::live::Hub::start(store.clone(), caps)
                     .await
                     .context("cannot listen for events")?;
                 let state = AppState {
@@ -167,6 +168,7 @@ impl Application {
                 };
                 let limits = HttpLimits {
                     body_bytes: http.body_limit,
+                    job_body_bytes: http.job_body_limit,
                     batch_body_bytes: http.batch_body_limit,
                     body_timeout: Duration::from_secs(http.http_body_timeout_s.max(1)),
                 };

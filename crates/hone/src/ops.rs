@@ -1,5 +1,7 @@
 //! The operations side of a process: the metrics exporter (on the API's listener or its own,
-//! `HONE_METRICS_LISTEN`) and, when `HONE_RETENTION_DAYS` is set, the hourly prune.
+//! `HONE_METRICS_LISTEN`, which also answers the probes `/healthz` and `/readyz`, so no load
+//! on the API can keep them from answering) and, when `HONE_RETENTION_DAYS` is set, the
+//! hourly prune.
 
 use std::sync::Arc;
 
@@ -11,10 +13,11 @@ use tokio::net::TcpListener;
 
 use crate::config::OpsArgs;
 
-/// A process's own metrics listener.
+/// A process's own metrics listener, which answers the probes too.
 pub struct MetricsServer {
     listener: TcpListener,
     exporter: Arc<Exporter>,
+    store: Arc<dyn Store>,
 }
 
 /// What a process does for operations, built before it runs.
@@ -55,14 +58,18 @@ impl Ops {
                 retention,
             });
         };
-        let exporter = Arc::new(Exporter::new(handle, store));
+        let exporter = Arc::new(Exporter::new(handle, store.clone()));
         let (route, server) = match args.metrics_listen {
             None => (MetricsRoute::Here(exporter), None),
             Some(addr) => {
                 let listener = TcpListener::bind(addr)
                     .await
                     .with_context(|| format!("cannot listen for metrics on {addr}"))?;
-                let server = MetricsServer { listener, exporter };
+                let server = MetricsServer {
+                    listener,
+                    exporter,
+                    store,
+                };
                 (MetricsRoute::Elsewhere, Some(server))
             }
         };
@@ -80,16 +87,26 @@ impl MetricsServer {
         self.listener.local_addr().ok()
     }
 
-    /// Serves `GET /metrics` until `stop` resolves.
+    /// Serves `GET /metrics`, `/healthz` and `/readyz` until `stop` resolves.
     pub async fn run(self, stop: impl Future<Output = ()> + Send + 'static) {
         let exporter = self.exporter;
-        let router = axum::Router::new().route(
-            "/metrics",
-            get(move || {
-                let exporter = exporter.clone();
-                async move { hone_api::metrics::serve(&exporter).await }
-            }),
-        );
+        let store = self.store;
+        let router = axum::Router::new()
+            .route(
+                "/metrics",
+                get(move || {
+                    let exporter = exporter.clone();
+                    async move { hone_api::metrics::serve(&exporter).await }
+                }),
+            )
+            .route("/healthz", get(hone_api::health::healthz))
+            .route(
+                "/readyz",
+                get(move || {
+                    let store = store.clone();
+                    async move { hone_api::health::ready(store.as_ref()).await }
+                }),
+            );
         if let Ok(addr) = self.listener.local_addr() {
             tracing::info!(%addr, "serving metrics");
         }

@@ -42,7 +42,7 @@ fn wants_stream(headers: &HeaderMap) -> bool {
 /// Lists a job's events after a seq, or streams them.
 pub async fn list_events(
     State(state): State<AppState>,
-    Caller { tenant, .. }: Caller<Read>,
+    Caller { tenant, key, .. }: Caller<Read>,
     Path(id): Path<String>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
@@ -85,6 +85,7 @@ pub async fn list_events(
             .get_job(&tenant, id)
             .await?
             .ok_or_else(|| no_job(id))?;
+        let permit = state.hub.open_stream(key, &tenant)?;
         let from = sse::From {
             after,
             finished: job.status.is_terminal(),
@@ -95,6 +96,7 @@ pub async fn list_events(
             tenant,
             id,
             from,
+            permit,
         ));
     }
     let items = state
@@ -109,7 +111,8 @@ pub async fn list_events(
 /// `GET /v1/events`: every event of the caller's jobs, live, as SSE.
 pub async fn stream_tenant(
     State(state): State<AppState>,
-    Caller { tenant, .. }: Caller<Read>,
-) -> Response {
-    sse::tenant_stream(&state.hub, tenant)
+    Caller { tenant, key, .. }: Caller<Read>,
+) -> Result<Response, ApiError> {
+    let permit = state.hub.open_stream(key, &tenant)?;
+    Ok(sse::tenant_stream(&state.hub, tenant, permit))
 }

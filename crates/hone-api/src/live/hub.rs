@@ -10,9 +10,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use hone_domain::{JobId, TenantId};
+use hone_domain::{JobId, KeyId, TenantId};
 use hone_store::{EventSignal, EventsPage, Store, StoreError, TenantEvent};
 use tokio::sync::{broadcast, watch};
+
+use super::caps::{StreamCaps, StreamPermit, StreamRefusal, Streams};
 
 /// A committed event as the hub publishes it: serialised once for all its subscribers.
 #[derive(Debug)]
@@ -51,15 +53,19 @@ pub struct Hub {
     topics: Arc<Mutex<HashMap<Topic, broadcast::Sender<Msg>>>>,
     /// Set at shutdown: every SSE stream ends, and clients resume elsewhere.
     closing: Arc<watch::Sender<bool>>,
+    /// The open streams, within their caps.
+    streams: Streams,
 }
 
 impl Hub {
-    /// Starts listening to the store and pumping its events to subscribers.
-    pub async fn start(store: Arc<dyn Store>) -> Result<Self, StoreError> {
+    /// Starts listening to the store and pumping its events to subscribers, which may hold
+    /// up to `caps` streams open.
+    pub async fn start(store: Arc<dyn Store>, caps: StreamCaps) -> Result<Self, StoreError> {
         let signals = store.listen_events().await?;
         let hub = Self {
             topics: Arc::new(Mutex::new(HashMap::new())),
             closing: Arc::new(watch::channel(false).0),
+            streams: Streams::new(caps),
         };
         tokio::spawn(pump(hub.clone(), store, signals));
         Ok(hub)
@@ -76,6 +82,21 @@ impl Hub {
         async move {
             let _ = rx.wait_for(|closed| *closed).await;
         }
+    }
+
+    /// A place for one more stream of `key` (of `tenant`), held until the permit drops;
+    /// refused when a cap would be passed.
+    pub fn open_stream(
+        &self,
+        key: KeyId,
+        tenant: &TenantId,
+    ) -> Result<StreamPermit, StreamRefusal> {
+        self.streams.open(key, tenant)
+    }
+
+    /// Streams open now.
+    pub fn open_streams(&self) -> usize {
+        self.streams.open_now()
     }
 
     /// Live events of one job.

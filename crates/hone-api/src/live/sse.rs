@@ -15,6 +15,7 @@ use hone_domain::{Event, JobId, TenantId};
 use hone_store::{EventsPage, Store};
 use tokio::sync::{broadcast, mpsc};
 
+use super::caps::StreamPermit;
 use super::hub::{Hub, Msg};
 
 /// The heartbeat comment interval, and how often a quiet stream re-reads the table in case a
@@ -35,14 +36,15 @@ pub fn frame(event: &Event, id: String, json: Option<&str>) -> Frame {
     }
 }
 
-/// The SSE response of a stream's frames; it ends when the hub closes (shutdown).
-fn respond(rx: mpsc::Receiver<Frame>, hub: &Hub) -> Response {
+/// The SSE response of a stream's frames, holding its place (`permit`) until it ends; it
+/// ends when the hub closes (shutdown).
+pub fn respond(rx: mpsc::Receiver<Frame>, hub: &Hub, permit: StreamPermit) -> Response {
     use futures_util::StreamExt;
-    let client = crate::metrics::SseClient::open();
-    let stream = futures_util::stream::unfold((rx, client), |(mut rx, client)| async move {
+    let held = (crate::metrics::SseClient::open(), permit);
+    let stream = futures_util::stream::unfold((rx, held), |(mut rx, held)| async move {
         rx.recv()
             .await
-            .map(|f| (Ok::<_, Infallible>(f), (rx, client)))
+            .map(|f| (Ok::<_, Infallible>(f), (rx, held)))
     })
     .take_until(hub.closed());
     Sse::new(stream)
@@ -67,6 +69,7 @@ pub fn job_stream(
     tenant: TenantId,
     id: JobId,
     from: From,
+    permit: StreamPermit,
 ) -> Response {
     // Subscribe before reading the backlog, so nothing falls between the two.
     let live = hub.subscribe_job(id);
@@ -79,7 +82,7 @@ pub fn job_stream(
         tx,
     };
     tokio::spawn(follower.run(live, from.finished));
-    respond(rx, hub)
+    respond(rx, hub, permit)
 }
 
 /// Whether the stream goes on after a send.
@@ -177,7 +180,7 @@ impl JobFollower {
 /// Streams every event of the tenant's jobs as they are committed. Frames carry
 /// `id: JOB_ID/SEQ`. A client that falls too far behind gets an `event: resync` frame and
 /// should re-read the jobs it shows (`GET /v1/jobs`).
-pub fn tenant_stream(hub: &Hub, tenant: TenantId) -> Response {
+pub fn tenant_stream(hub: &Hub, tenant: TenantId, permit: StreamPermit) -> Response {
     let mut live = hub.subscribe_tenant(tenant);
     let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
     tokio::spawn(async move {
@@ -200,5 +203,5 @@ pub fn tenant_stream(hub: &Hub, tenant: TenantId) -> Response {
             }
         }
     });
-    respond(rx, hub)
+    respond(rx, hub, permit)
 }

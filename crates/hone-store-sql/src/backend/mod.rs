@@ -63,6 +63,11 @@ pub trait Backend: sqlx::Database {
     /// read a field of one issue in it.
     fn critique_issues(column: &str) -> (String, fn(&str) -> String);
 
+    /// JSON column `column` with the value at each path (keys from the top) replaced by a
+    /// JSON literal of ours (never a client's text); a path whose parent is not an object
+    /// is left alone, and a NULL column stays NULL.
+    fn json_set(column: &str, sets: &[(&[&str], &str)]) -> String;
+
     /// A job id as this database binds it.
     fn id(job: JobId) -> Self::Id;
 

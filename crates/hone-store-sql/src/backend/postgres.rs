@@ -55,6 +55,15 @@ impl Backend for Postgres {
 
     type Hub = ();
 
+    fn json_set(column: &str, sets: &[(&[&str], &str)]) -> String {
+        sets.iter().fold(column.to_owned(), |inner, (path, value)| {
+            format!(
+                "jsonb_set({inner}, '{{{}}}', '{value}'::jsonb)",
+                path.join(",")
+            )
+        })
+    }
+
     fn percentiles(values: &str) -> String {
         let pct = |c: &str, p: &str| {
             format!("CAST(percentile_disc({p}) WITHIN GROUP (ORDER BY {c}) AS BIGINT)")

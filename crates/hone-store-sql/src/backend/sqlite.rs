@@ -49,6 +49,14 @@ impl Backend for Sqlite {
     const SKIP_LOCKED: &'static str = "";
     type Hub = Hub;
 
+    fn json_set(column: &str, sets: &[(&[&str], &str)]) -> String {
+        let pairs: Vec<String> = sets
+            .iter()
+            .map(|(path, value)| format!("'$.{}', json('{value}')", path.join(".")))
+            .collect();
+        format!("json_set({column}, {})", pairs.join(", "))
+    }
+
     /// SQLite has no percentile aggregate: the value at the nearest rank, by `OFFSET`.
     fn percentiles(values: &str) -> String {
         let at = |c: &str, p: u32| {

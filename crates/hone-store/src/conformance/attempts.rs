@@ -202,9 +202,14 @@ pub async fn lost_lease_stops_writes(store: Arc<dyn Store>, clock: Arc<ManualClo
 }
 
 /// A page of jobs' attempts in one read: each job's in iteration order, jobs without any
-/// read nothing, and another tenant reads none of them.
+/// read nothing, and another tenant reads none of them. Runs come without their output.
 pub async fn attempts_of_jobs_read_a_page_at_once(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     let mut ids = Vec::new();
+    let loud = hone_domain::Execution {
+        stdout: "o".repeat(100_000),
+        stderr: "e".repeat(100_000),
+        ..execution(ExecutionStatus::Failed)
+    };
     for attempts in [2, 0, 1] {
         let id = enqueue(&store, 0).await;
         let lease = claim_one(&store, "w", 60_000).await;
@@ -212,12 +217,38 @@ pub async fn attempts_of_jobs_read_a_page_at_once(store: Arc<dyn Store>, _clock:
         for iteration in 1..=attempts {
             store.start_attempt(&lease, iteration).await.expect("start");
         }
+        if attempts == 2 {
+            let output = ActorOutput {
+                iteration: 2,
+                code: "print(1)\n",
+                call: &call(10),
+                candidates: &[],
+                lessons: &[],
+            };
+            store
+                .record_actor_output(&lease, output)
+                .await
+                .expect("code");
+            let run = ExecutionRecord {
+                iteration: 2,
+                execution: &loud,
+            };
+            store.record_execution(&lease, run).await.expect("run");
+        }
         ids.push(id);
     }
-    let got: Vec<(hone_domain::JobId, u32)> = store
-        .attempts_of_jobs(&tenant(), &ids)
-        .await
-        .expect("read")
+    let read = store.attempts_of_jobs(&tenant(), &ids).await.expect("read");
+    let run = read
+        .iter()
+        .find_map(|(_, a)| a.execution.as_ref())
+        .expect("the run");
+    assert_eq!(run.status, ExecutionStatus::Failed);
+    assert_eq!(run.exit_code, loud.exit_code);
+    assert!(
+        run.stdout.is_empty() && run.stderr.is_empty(),
+        "output read"
+    );
+    let got: Vec<(hone_domain::JobId, u32)> = read
         .into_iter()
         .map(|(job, a)| (job, a.iteration))
         .collect();

@@ -61,9 +61,13 @@ pub struct HttpArgs {
     #[arg(long, env = "HONE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Largest request body, in bytes (`413` beyond).
+    /// Largest request body of the routes below not named otherwise, in bytes (`413` beyond).
     #[arg(long, env = "HONE_BODY_LIMIT", default_value_t = hone_api::DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
+
+    /// Largest job body (`POST /v1/jobs`, a retry's changes), in bytes.
+    #[arg(long, env = "HONE_JOB_BODY_LIMIT", default_value_t = hone_api::DEFAULT_JOB_BODY_LIMIT)]
+    pub job_body_limit: usize,
 
     /// Largest batch request body (`POST /v1/jobs/batch`, up to 1,000 specs), in bytes.
     #[arg(long, env = "HONE_BATCH_BODY_LIMIT", default_value_t = hone_api::DEFAULT_BATCH_BODY_LIMIT)]
@@ -86,6 +90,45 @@ pub struct HttpArgs {
     /// Connections open at once; more wait to be accepted.
     #[arg(long, env = "HONE_HTTP_MAX_CONNECTIONS", default_value_t = 1024)]
     pub http_max_connections: usize,
+
+    /// Live streams (SSE: `/v1/events`, a job's events, the dashboard's) one API key may hold
+    /// open at once (`429` beyond).
+    #[arg(long, env = "HONE_MAX_STREAMS_PER_KEY", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_streams_per_key: u32,
+
+    /// Live streams all of one tenant's keys may hold open together (`429` beyond).
+    #[arg(long, env = "HONE_MAX_STREAMS_PER_TENANT", default_value_t = 128,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_streams_per_tenant: u32,
+
+    /// Live streams the process holds open for everyone (`503` beyond). By default half the
+    /// connection cap; it must stay below it, so requests and probes always find connections.
+    #[arg(long, env = "HONE_MAX_STREAMS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_streams: Option<u32>,
+}
+
+impl HttpArgs {
+    /// The caps on open streams; an error naming the variables when the process's cap would
+    /// not leave connections for requests and probes.
+    pub fn stream_caps(&self) -> Result<hone_api::live::StreamCaps, String> {
+        let connections = self.http_max_connections;
+        let total = match self.max_streams {
+            None => (connections / 2).max(1),
+            Some(n) if (n as usize) < connections => n as usize,
+            Some(n) => {
+                return Err(format!(
+                    "HONE_MAX_STREAMS ({n}) must be below HONE_HTTP_MAX_CONNECTIONS \
+                     ({connections}), so that requests and probes always find a connection"
+                ));
+            }
+        };
+        Ok(hone_api::live::StreamCaps {
+            per_key: self.max_streams_per_key as usize,
+            per_tenant: self.max_streams_per_tenant as usize,
+            total,
+        })
+    }
 }
 
 /// Which sandbox backend runs code.

@@ -75,7 +75,7 @@ async fn each_bad_submission_is_refused_with_the_fields_named_and_nothing_is_sto
     );
     assert_eq!(app.submit_raw(deep, &[]).await.status, 400);
 
-    let huge = json!({"task": "x".repeat(2 * 1024 * 1024)}).to_string();
+    let huge = json!({"task": "x".repeat(17 * 1024 * 1024)}).to_string();
     let too_large = app.submit_raw(huge, &[]).await;
     assert_eq!(too_large.status, 413);
     assert_eq!(

@@ -10,6 +10,7 @@
 mod access;
 mod bad_input;
 mod batch;
+mod bodies;
 mod browser;
 mod caching;
 mod cli;
@@ -34,6 +35,7 @@ mod repair_stats;
 mod retention;
 mod self_correction;
 mod strategies;
+mod streams;
 mod tenancy;
 mod untrusted_text;
 mod watch;
