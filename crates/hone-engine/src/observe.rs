@@ -65,7 +65,8 @@ pub fn sandbox_span(language: Language) -> Span {
     )
 }
 
-/// A model call that answered (`Ok`) or failed (`Err`), and how long it took.
+/// A model call that answered (`Ok`) or failed (`Err`), and how long it took. `model` is the
+/// model's label (the price table's name for it, or `other`), never a client's string.
 pub fn model_call(
     provider: &str,
     model: &str,

@@ -86,7 +86,8 @@ async fn ask(
         let response = match answered {
             Ok(r) => r,
             Err(e) => {
-                observe::model_call(&model.provider, &model.model, role, Err(()), took);
+                let label = providers.prices().label(&model.model);
+                observe::model_call(&model.provider, label, role, Err(()), took);
                 return Err(e);
             }
         };
@@ -101,7 +102,8 @@ async fn ask(
                 ..response.usage
             },
         };
-        observe::model_call(&model.provider, &model.model, role, Ok(&call), took);
+        let label = providers.prices().label(&model.model);
+        observe::model_call(&model.provider, label, role, Ok(&call), took);
         // Model text may hold NUL characters: cleaned once here, for every provider.
         Ok((hone_domain::text::clean_owned(response.content), call))
     }

@@ -12,6 +12,9 @@ use std::collections::HashMap;
 
 use hone_domain::{Price, Usage, Usd};
 
+/// The metrics label of every model the table does not list.
+pub const OTHER: &str = "other";
+
 /// Model names and their prices.
 #[derive(Debug, Clone, Default)]
 pub struct Prices {
@@ -73,12 +76,23 @@ impl Prices {
 
     /// The price of `model`, if it is listed (see the module's lookup rules).
     pub fn get(&self, model: &str) -> Option<&Price> {
-        if let Some(p) = self.by_model.get(model) {
-            return Some(p);
+        self.entry(model).map(|(_, p)| p)
+    }
+
+    /// The listed name `model` is priced as (see the module's lookup rules), else `"other"`:
+    /// the model label of metrics, which clients' model names can therefore never grow
+    /// beyond the table's size plus one.
+    pub fn label<'a>(&'a self, model: &str) -> &'a str {
+        self.entry(model).map_or(OTHER, |(name, _)| name)
+    }
+
+    fn entry(&self, model: &str) -> Option<(&str, &Price)> {
+        if let Some((name, p)) = self.by_model.get_key_value(model) {
+            return Some((name, p));
         }
         let bare = model.rsplit_once('/').map_or(model, |(_, m)| m);
-        if let Some(p) = self.by_model.get(bare) {
-            return Some(p);
+        if let Some((name, p)) = self.by_model.get_key_value(bare) {
+            return Some((name, p));
         }
         self.by_model
             .iter()
@@ -87,7 +101,7 @@ impl Prices {
                     .is_some_and(|rest| rest.starts_with('-'))
             })
             .max_by_key(|(name, _)| name.len())
-            .map(|(_, p)| p)
+            .map(|(name, p)| (name.as_str(), p))
     }
 
     /// What a call to `model` with `usage` cost: the provider's `reported` price when it
@@ -122,6 +136,16 @@ mod tests {
         assert_eq!(p.get("gpt-4o-2024-08-06").map(|p| p.input), Some(2.50));
         assert!(p.get("gpt-4").is_none(), "a shorter name is not a snapshot");
         assert!(p.get("llama3").is_none());
+    }
+
+    #[test]
+    fn labels_are_listed_names_or_other() {
+        let p = Prices::defaults();
+        assert_eq!(p.label("claude-sonnet-4-5-20250929"), "claude-sonnet-4-5");
+        assert_eq!(p.label("openai/gpt-4o"), "gpt-4o");
+        assert_eq!(p.label("gpt-4o-mini"), "gpt-4o-mini");
+        assert_eq!(p.label(&"x".repeat(200)), OTHER);
+        assert_eq!(p.label("gpt-5-\u{7}made-up"), "gpt-5");
     }
 
     #[test]

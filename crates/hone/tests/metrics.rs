@@ -253,4 +253,11 @@ async fn metrics_count_exactly_the_jobs_attempts_and_runs() {
     let (status, _, text) = scrape(own).await;
     assert_eq!(status, 200);
     assert_eq!(total(&parse(&text), "hone_jobs_submitted_total", &[]), 4.0);
+    // The metrics listener answers the probes too, apart from the API's connections.
+    for (path, want) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let resp = reqwest::get(format!("{own}{path}")).await.expect("probe");
+        assert_eq!(resp.status(), 200, "{path}");
+        let body: serde_json::Value = resp.json().await.expect("json");
+        assert_eq!(body["status"], want, "{path}");
+    }
 }
