@@ -123,15 +123,60 @@ fn key_request(body: &Value, caller: &Caller<Admin>) -> Result<KeyRequest, ApiEr
     })
 }
 
-/// Makes a key in the caller's tenant; `201` with the key.
+/// Refuses scopes the caller's key does not hold: a key grants no more than it may do
+/// itself (`admin` does not imply the others).
+fn within_callers_scopes(request: &KeyRequest, caller: &Caller<Admin>) -> Result<(), ApiError> {
+    let errors: Vec<FieldError> = request
+        .scopes
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !caller.scopes.contains(s))
+        .map(|(i, s)| {
+            FieldError::new(
+                format!("scopes[{i}]"),
+                format!(
+                    "your key does not hold {}, and a key can grant only the scopes it holds",
+                    s.as_str()
+                ),
+            )
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidBody(errors))
+    }
+}
+
+/// Refuses a key beyond the tenant's cap of usable keys.
+async fn within_key_cap(state: &AppState, caller: &Caller<Admin>) -> Result<(), ApiError> {
+    let now = Timestamp::now();
+    let keys = state.store.list_keys(Some(&caller.tenant)).await?;
+    let usable = keys.iter().filter(|k| k.usable_at(now)).count();
+    if usable >= state.max_keys as usize {
+        return Err(ApiError::Conflict(format!(
+            "the tenant holds {usable} usable keys, its most (HONE_MAX_KEYS_PER_TENANT is {}): \
+             revoke one first",
+            state.max_keys
+        )));
+    }
+    Ok(())
+}
+
+/// Makes a key in the caller's tenant; `201` with the key. The key holds at most the
+/// caller's scopes and gets the caller's rate budgets, so a limited key cannot make itself
+/// an unlimited one.
 pub async fn create_key(
     State(state): State<AppState>,
     caller: Caller<Admin>,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let request = key_request(&body.value, &caller)?;
-    let issued = issue(request, Timestamp::now())
+    within_callers_scopes(&request, &caller)?;
+    within_key_cap(&state, &caller).await?;
+    let mut issued = issue(request, Timestamp::now())
         .map_err(|e| ApiError::InvalidBody(vec![FieldError::new(e.field, e.message)]))?;
+    issued.stored.rates = caller.rates;
     let info = state.store.create_key(issued.stored).await?;
     tracing::info!(key = %info.id, tenant = %info.tenant, by = %caller.key, "API key created");
     Ok((

@@ -75,6 +75,8 @@ pub struct AppState {
     pub metrics: Option<metrics::MetricsRoute>,
     /// What every training-data export leaves out.
     pub redactor: Arc<exports::Redactor>,
+    /// The most usable keys a tenant may hold (`POST /v1/keys` beyond gets `409`).
+    pub max_keys: u32,
 }
 
 /// Request bodies larger than this get `413` (every route but those below).
@@ -94,7 +96,30 @@ pub struct Route {
     handler: MethodRouter<AppState>,
 }
 
+/// The `/v1` routes that take query parameters (each refuses the ones it does not know);
+/// every other `/v1` route refuses any.
+const WITH_QUERY: [(&str, &str); 10] = [
+    ("GET", "/v1/jobs"),
+    ("GET", "/v1/jobs/{id}/events"),
+    ("POST", "/v1/jobs/cancel"),
+    ("POST", "/v1/webhook-secret/rotate"),
+    ("GET", "/v1/audit"),
+    ("GET", "/v1/stats"),
+    ("GET", "/v1/stats/repair"),
+    ("GET", "/v1/exports/preferences"),
+    ("GET", "/v1/exports/trajectories"),
+    ("GET", "/v1/exports/critiques"),
+];
+
 fn route(method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Route {
+    let takes_query = WITH_QUERY
+        .iter()
+        .any(|(m, p)| *m == method.as_str() && *p == path);
+    let handler = if takes_query || !path.starts_with("/v1/") {
+        handler
+    } else {
+        handler.layer(axum::middleware::map_request(limits::no_query))
+    };
     Route {
         method,
         path,

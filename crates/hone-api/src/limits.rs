@@ -45,6 +45,18 @@ impl Default for HttpLimits {
 #[derive(Debug, Clone, Copy)]
 pub struct BodyTimeout(pub Duration);
 
+/// Refuses any query parameter, for the routes that take none: `400` naming each one, as the
+/// routes with parameters name the ones they do not know.
+pub async fn no_query(req: Request) -> Result<Request, Response> {
+    let Some(query) = req.uri().query().filter(|q| !q.is_empty()) else {
+        return Ok(req);
+    };
+    let errors = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, _)| hone_domain::FieldError::new(k.as_ref(), "unknown query parameter"))
+        .collect();
+    Err(ApiError::BadRequest(errors).into_response())
+}
+
 /// Refuses requests whose target or headers are over the limits, before any handler runs.
 pub async fn check_head(req: Request) -> Result<Request, Response> {
     let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());

@@ -239,11 +239,21 @@ impl IntoResponse for ApiError {
                     "urn:hone:problem:rate-limited",
                     "Too many requests",
                     format!(
-                        "this key's {} budget is spent; retry in {} s",
+                        "{} {} budget is spent; retry in {} s",
+                        match limited.whose {
+                            crate::auth::Whose::Key => "this key's",
+                            crate::auth::Whose::Tenant => "the tenant's (all its keys together)",
+                        },
                         limited.budget.as_str(),
                         limited.retry_after_s
                     ),
-                    json!({"budget": limited.budget.as_str()}),
+                    json!({
+                        "budget": limited.budget.as_str(),
+                        "scope": match limited.whose {
+                            crate::auth::Whose::Key => "key",
+                            crate::auth::Whose::Tenant => "tenant",
+                        },
+                    }),
                 );
                 limited.write_headers(resp.headers_mut());
                 resp

@@ -108,6 +108,7 @@ async fn count(store: &Arc<dyn Store>, status: JobStatus) -> anyhow::Result<usiz
                     filter: hone_store::JobFilter::status(status),
                     limit: 500,
                     before,
+                    ..Default::default()
                 },
             )
             .await?;

@@ -263,6 +263,7 @@ async fn all_ended(store: &Arc<dyn Store>) -> anyhow::Result<bool> {
             filter: hone_store::JobFilter::status(status),
             limit: 1,
             before: None,
+            ..Default::default()
         };
         let page = store.list_jobs(&TenantId::default_tenant(), query).await?;
         if !page.items.is_empty() {
@@ -278,6 +279,7 @@ async fn succeeded(store: &Arc<dyn Store>) -> anyhow::Result<Vec<hone_domain::Jo
         filter: hone_store::JobFilter::status(JobStatus::Succeeded),
         limit: 500,
         before: None,
+        ..Default::default()
     };
     Ok(store
         .list_jobs(&TenantId::default_tenant(), query)

@@ -171,15 +171,15 @@ pub(crate) async fn access(
     if store.find_key(&stored.hash).await?.is_none() {
         store.create_key(stored).await?;
     }
+    let per_minute = std::env::var("RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000_000);
     let rate = hone_api::auth::RateConfig {
-        reads_per_minute: std::env::var("RATE")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1_000_000_000),
-        writes_per_minute: std::env::var("RATE")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1_000_000_000),
+        reads_per_minute: per_minute,
+        writes_per_minute: per_minute,
+        tenant_reads_per_minute: per_minute,
+        tenant_writes_per_minute: per_minute,
     };
     Ok((
         Arc::new(hone_api::auth::Authenticator::new(store.clone())),
@@ -210,6 +210,7 @@ pub(crate) async fn bench_state(
         runtimes: None,
         metrics: None,
         redactor: Arc::default(),
+        max_keys: 100,
     })
 }
 

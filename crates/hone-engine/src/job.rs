@@ -133,13 +133,17 @@ async fn finish_run(engine: &Engine, claimed: &Claimed, keeper: &LeaseKeeper) ->
             best_code(engine, claimed).await,
             why,
         ),
+        // A provider's error may echo the request's key: scrubbed before it is stored.
         Err(Halt::Model(e)) if !e.is_transient() => failure(
             JobStatus::Failed,
             OutcomeReason::Error,
             best_code(engine, claimed).await,
-            e.to_string(),
+            engine.providers.scrub(&e.to_string()),
         ),
-        Err(Halt::Model(e)) => return requeue(engine, claimed, e.to_string()).await,
+        Err(Halt::Model(e)) => {
+            let why = engine.providers.scrub(&e.to_string());
+            return requeue(engine, claimed, why).await;
+        }
         Err(Halt::Sandbox(e)) => return requeue(engine, claimed, e.to_string()).await,
         // A step the store keeps refusing must not make the job run for ever: it counts as
         // an infrastructure error (requeued, then failed). The cause stays in the log.

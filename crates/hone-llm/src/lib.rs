@@ -14,6 +14,7 @@ mod openai;
 mod prices;
 mod record;
 mod replay;
+mod scrub;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub use openai::{OpenAiCompatible, OpenAiConfig};
 pub use prices::Prices;
 pub use record::Recording;
 pub use replay::Replay;
+pub use scrub::Scrubber;
 
 /// The `openai` provider's default base URL: the public OpenAI API, which needs a key.
 pub const OPENAI_PUBLIC_URL: &str = "https://api.openai.com/v1";
@@ -125,12 +127,23 @@ pub trait ChatModel: Send + Sync + 'static {
 pub struct Providers {
     by_name: HashMap<String, Arc<dyn ChatModel>>,
     prices: Arc<Prices>,
+    scrubber: Scrubber,
 }
 
 impl Providers {
     /// No providers.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A provider key (or any secret) to remove from error text ([`Providers::scrub`]).
+    pub fn add_secret(&mut self, secret: &str) {
+        self.scrubber.add(secret);
+    }
+
+    /// `text` (a provider's error) without any configured key or credential-shaped token.
+    pub fn scrub(&self, text: &str) -> String {
+        self.scrubber.scrub(text)
     }
 
     /// Adds (or replaces) a provider.

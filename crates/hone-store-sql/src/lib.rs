@@ -30,6 +30,7 @@ pub mod intake;
 pub mod keys;
 pub mod lessons;
 pub mod lifecycle;
+pub mod listing;
 pub mod quotas;
 pub mod reads;
 pub mod repair;

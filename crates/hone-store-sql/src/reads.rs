@@ -4,12 +4,9 @@
 //! tenant and says whose each event is.
 
 use hone_domain::{Attempt, Event, EventType, Job, JobId, TenantId, Timestamp};
-use hone_store::{
-    Delivery, JobPage, ListJobs, QueueStats, StoreError, TenantEvent, UnknownName, webhook_id,
-};
+use hone_store::{Delivery, QueueStats, StoreError, TenantEvent, UnknownName, webhook_id};
 use sqlx::AssertSqlSafe;
 
-use crate::filter::{Conditions, bind_all};
 use crate::rows::{self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS};
 use crate::{Backend, SqlStore, db_err};
 
@@ -38,41 +35,6 @@ where
             .map_err(db_err)?
             .map(|r| rows::job::<B>(&r))
             .transpose()
-    }
-
-    /// The tenant's jobs that pass the filter, newest first, one page after the cursor.
-    pub async fn list_jobs(
-        &self,
-        tenant: &TenantId,
-        query: ListJobs,
-    ) -> Result<JobPage, StoreError> {
-        let limit = query.limit.max(1);
-        let mut conditions = Conditions::new(2);
-        conditions.filter::<B>(&query.filter);
-        conditions.before(query.before);
-        let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1{} ORDER BY id DESC LIMIT {}",
-            conditions.sql,
-            i64::from(limit) + 1
-        );
-        let found = bind_all(
-            sqlx::query(AssertSqlSafe(sql)).bind(tenant.as_str()),
-            &conditions.params,
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        let mut items = found
-            .iter()
-            .map(rows::job::<B>)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|j| j.id)
-        } else {
-            None
-        };
-        Ok(JobPage { items, next })
     }
 
     /// The queue across tenants, in one statement (each part served by an index).

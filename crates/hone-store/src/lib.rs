@@ -14,6 +14,7 @@
 mod audit;
 mod error;
 mod filter;
+mod paging;
 mod params;
 mod repair;
 mod stats;
@@ -30,6 +31,7 @@ pub use audit::{Actor, AuditAction, AuditEntry, AuditPage};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, UnknownName};
 pub use filter::{BulkCancel, JobFilter, QueueStats};
+pub use paging::*;
 pub use params::*;
 pub use repair::*;
 pub use stats::*;

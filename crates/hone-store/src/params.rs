@@ -123,26 +123,6 @@ pub struct TenantUsage {
     pub cost_usd_today: hone_domain::Usd,
 }
 
-/// Filters and paging of [`crate::Store::list_jobs`].
-#[derive(Debug, Clone, Default)]
-pub struct ListJobs {
-    /// Which jobs.
-    pub filter: crate::JobFilter,
-    /// At most this many (the caller bounds it).
-    pub limit: u32,
-    /// Only jobs older than this one (the previous page's last id).
-    pub before: Option<JobId>,
-}
-
-/// A page of jobs.
-#[derive(Debug, Clone)]
-pub struct JobPage {
-    /// Newest first.
-    pub items: Vec<Job>,
-    /// Pass as `before` to get the next page; `None` on the last.
-    pub next: Option<JobId>,
-}
-
 /// What [`crate::Store::request_cancel`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CancelOutcome {

@@ -50,13 +50,8 @@ pub async fn page(
     // The filter form sends its empty fields too; an empty field filters nothing.
     let params: Vec<(String, String)> = query.into_iter().filter(|(_, v)| !v.is_empty()).collect();
     let caller = api(Caller::<Read>::for_key(&session.key)).await?;
-    let list = api(hone_api::jobs::list::list_jobs(
-        State(state.api.clone()),
-        caller,
-        Query(params.clone()),
-    )
-    .await)
-    .await?;
+    let list =
+        api(hone_api::jobs::list::read_page(&state.api, &caller.tenant, &params).await).await?;
     let first = |key: &str| {
         params
             .iter()
@@ -69,7 +64,7 @@ pub async fn page(
         .filter(|(k, _)| k != "cursor")
         .cloned()
         .collect();
-    let next = list.0.next_cursor.map(|c| {
+    let next = list.next_cursor.map(|c| {
         let mut p = filters.clone();
         p.push(("cursor".to_owned(), c));
         format!("/?{}", query_string(&p))
@@ -78,7 +73,7 @@ pub async fn page(
         title: "Jobs".to_owned(),
         layout: Some(Layout::new(&session, "jobs")),
         fragment: page::htmx(&headers),
-        rows: list.0.items.iter().map(JobRow::of).collect(),
+        rows: list.items.iter().map(JobRow::of).collect(),
         statuses: STATUSES,
         q: first("q"),
         status: first("status"),

@@ -232,6 +232,9 @@ mod tests {
             key_file: key_file.map(PathBuf::from),
             rate_reads_per_min: 0,
             rate_writes_per_min: 0,
+            tenant_reads_per_min: 0,
+            tenant_writes_per_min: 0,
+            max_keys_per_tenant: 100,
             session_secret: None,
         }
     }

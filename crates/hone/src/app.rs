@@ -144,6 +144,8 @@ impl Application {
                     hone_api::auth::RateConfig {
                         reads_per_minute: access.rate_reads_per_min,
                         writes_per_minute: access.rate_writes_per_min,
+                        tenant_reads_per_minute: access.tenant_reads_per_min,
+                        tenant_writes_per_minute: access.tenant_writes_per_min,
                     },
                 ));
                 let caps = http.stream_caps().map_err(anyhow::Error::msg)?;
@@ -165,6 +167,7 @@ impl Application {
                     runtimes: runtime_report,
                     metrics: ops.route.clone(),
                     redactor: redactor.clone(),
+                    max_keys: access.max_keys_per_tenant,
                 };
                 let limits = HttpLimits {
                     body_bytes: http.body_limit,

@@ -124,6 +124,18 @@ pub fn build_providers(args: &ModelArgs, file: &ConfigFile) -> anyhow::Result<Pr
         prices.insert(model.clone(), *price);
     }
     let mut providers = Providers::new();
+    // Every provider key is removed from the error text a job's outcome keeps.
+    for key in [&args.openai_api_key, &args.anthropic_api_key]
+        .into_iter()
+        .flatten()
+    {
+        providers.add_secret(key);
+    }
+    for p in file.providers.values() {
+        if let Some(key) = named_key(p) {
+            providers.add_secret(&key);
+        }
+    }
     let openai = OpenAiCompatible::new(OpenAiConfig {
         base_url: args.openai_base_url.clone(),
         api_key: args.openai_api_key.clone(),

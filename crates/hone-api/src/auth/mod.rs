@@ -24,7 +24,7 @@ use hone_store::KeyInfo;
 use crate::problem::ApiError;
 
 pub use keys::{Authenticator, Refusal};
-pub use rate::{Budget, RateConfig, RateLimits};
+pub use rate::{Budget, RateConfig, RateLimits, Whose};
 
 /// What a route needs of the caller's key.
 pub trait Need: Send + Sync + 'static {
@@ -55,6 +55,10 @@ pub struct Caller<N: Need> {
     pub tenant: TenantId,
     /// The key the request came with (the audit log names it).
     pub key: KeyId,
+    /// What the key may do (a key it makes may do no more).
+    pub scopes: Vec<Scope>,
+    /// The key's own rate budgets (a key it makes gets no larger ones).
+    pub rates: hone_store::KeyRates,
     need: PhantomData<N>,
 }
 
@@ -66,11 +70,17 @@ impl<N: Need> Caller<N> {
         if !key.scopes.contains(&N::SCOPE) {
             return Err(ApiError::Forbidden(N::SCOPE));
         }
-        Ok(Self {
+        Ok(Self::of(key))
+    }
+
+    fn of(key: &KeyInfo) -> Self {
+        Self {
             tenant: key.tenant.clone(),
             key: key.id,
+            scopes: key.scopes.clone(),
+            rates: key.rates,
             need: PhantomData,
-        })
+        }
     }
 }
 
@@ -89,11 +99,7 @@ impl<N: Need, S: Send + Sync> FromRequestParts<S> for Caller<N> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<Identity>() {
-            Some(Identity::Known(key)) if key.scopes.contains(&N::SCOPE) => Ok(Self {
-                tenant: key.tenant.clone(),
-                key: key.id,
-                need: PhantomData,
-            }),
+            Some(Identity::Known(key)) if key.scopes.contains(&N::SCOPE) => Ok(Self::of(key)),
             Some(Identity::Known(_)) => Err(ApiError::Forbidden(N::SCOPE)),
             Some(Identity::Refused { detail, presented }) => Err(ApiError::Unauthorized {
                 detail,
@@ -143,6 +149,9 @@ pub async fn identify(State(state): State<Gate>, mut req: Request, next: Next) -
         Ok(allowed) => allowed,
         Err(limited) => return ApiError::RateLimited(limited).into_response(),
     };
+    if let Err(limited) = state.rate.check_tenant(&key.tenant, budget) {
+        return ApiError::RateLimited(limited).into_response();
+    }
     req.extensions_mut().insert(Identity::Known(key));
     let mut resp = next.run(req).await;
     if let Some(allowed) = allowed {

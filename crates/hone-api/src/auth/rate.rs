@@ -1,6 +1,8 @@
-//! Rate limits per API key: two GCRA budgets (`governor`), one for reads (GET) and one for
-//! writes (everything else: submissions, cancels, rotations, key changes), each a number of
-//! requests per minute that may also arrive as one burst. The budgets live in this process's
+//! Rate limits per API key and per tenant: two GCRA budgets (`governor`), one for reads (GET)
+//! and one for writes (everything else: submissions, cancels, rotations, key changes), each a
+//! number of requests per minute that may also arrive as one burst. A request spends its
+//! key's budget and its tenant's, which all the tenant's keys share, so making more keys
+//! buys a tenant no more requests. The budgets live in this process's
 //! memory: N API processes behind a load balancer let a key through at up to N times the
 //! rate. Answers carry the IETF `RateLimit-Policy` and `RateLimit` headers; a refusal is a
 //! `429` with `Retry-After`.
@@ -14,7 +16,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
-use hone_domain::KeyId;
+use hone_domain::{KeyId, TenantId};
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
 
@@ -53,6 +55,10 @@ pub struct RateConfig {
     pub reads_per_minute: u32,
     /// Writes per minute per key.
     pub writes_per_minute: u32,
+    /// Reads per minute of all a tenant's keys together.
+    pub tenant_reads_per_minute: u32,
+    /// Writes per minute of all a tenant's keys together.
+    pub tenant_writes_per_minute: u32,
 }
 
 impl Default for RateConfig {
@@ -60,8 +66,19 @@ impl Default for RateConfig {
         Self {
             reads_per_minute: 6000,
             writes_per_minute: 600,
+            tenant_reads_per_minute: 24_000,
+            tenant_writes_per_minute: 2_400,
         }
     }
+}
+
+/// Whose budget a refusal spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whose {
+    /// The key's own.
+    Key,
+    /// The one all the tenant's keys share.
+    Tenant,
 }
 
 /// Where a key stands after a request that was let through.
@@ -77,6 +94,8 @@ pub struct Allowed {
 pub struct Limited {
     /// The spent budget.
     pub budget: Budget,
+    /// The key's or the tenant's.
+    pub whose: Whose,
     /// Its size.
     pub per_minute: u32,
     /// Whole seconds until one more request is allowed (at least 1).
@@ -138,6 +157,40 @@ pub struct RateLimits {
     config: RateConfig,
     clock: DefaultClock,
     limiters: Mutex<HashMap<(KeyId, Budget, u32), Arc<Limiter>>>,
+    tenants: Mutex<HashMap<(TenantId, Budget), Arc<Limiter>>>,
+}
+
+/// Takes one request from `limiter`, or says when one more is allowed.
+fn spend(
+    limiter: &Limiter,
+    clock: &DefaultClock,
+    budget: Budget,
+    whose: Whose,
+    size: NonZeroU32,
+) -> Result<Allowed, Limited> {
+    match limiter.check() {
+        Ok(state) => Ok(Allowed {
+            budget,
+            per_minute: size.get(),
+            remaining: state.remaining_burst_capacity(),
+        }),
+        Err(not_until) => {
+            let wait = not_until.wait_time_from(clock.now());
+            Err(Limited {
+                budget,
+                whose,
+                per_minute: size.get(),
+                retry_after_s: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
+            })
+        }
+    }
+}
+
+fn limiter(clock: &DefaultClock, size: NonZeroU32) -> Arc<Limiter> {
+    Arc::new(
+        RateLimiter::direct_with_clock(Quota::per_minute(size), clock.clone())
+            .with_middleware::<StateInformationMiddleware>(),
+    )
 }
 
 impl RateLimits {
@@ -147,7 +200,29 @@ impl RateLimits {
             config,
             clock: DefaultClock::default(),
             limiters: Mutex::default(),
+            tenants: Mutex::default(),
         }
+    }
+
+    /// Spends one request of the budget all of `tenant`'s keys share.
+    pub fn check_tenant(&self, tenant: &TenantId, budget: Budget) -> Result<(), Limited> {
+        let size = match budget {
+            Budget::Reads => self.config.tenant_reads_per_minute,
+            Budget::Writes => self.config.tenant_writes_per_minute,
+        };
+        let Some(size) = NonZeroU32::new(size) else {
+            return Ok(());
+        };
+        let limiter = {
+            let mut map = self
+                .tenants
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            map.entry((tenant.clone(), budget))
+                .or_insert_with(|| limiter(&self.clock, size))
+                .clone()
+        };
+        spend(&limiter, &self.clock, budget, Whose::Tenant, size).map(|_| ())
     }
 
     /// Spends one request of `key`'s `budget`; `per_minute` overrides the default size.
@@ -171,29 +246,10 @@ impl RateLimits {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             map.entry((key, budget, size.get()))
-                .or_insert_with(|| {
-                    Arc::new(
-                        RateLimiter::direct_with_clock(Quota::per_minute(size), self.clock.clone())
-                            .with_middleware::<StateInformationMiddleware>(),
-                    )
-                })
+                .or_insert_with(|| limiter(&self.clock, size))
                 .clone()
         };
-        match limiter.check() {
-            Ok(state) => Ok(Some(Allowed {
-                budget,
-                per_minute: size.get(),
-                remaining: state.remaining_burst_capacity(),
-            })),
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(self.clock.now());
-                Err(Limited {
-                    budget,
-                    per_minute: size.get(),
-                    retry_after_s: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
-                })
-            }
-        }
+        spend(&limiter, &self.clock, budget, Whose::Key, size).map(Some)
     }
 }
 
@@ -206,6 +262,7 @@ mod tests {
         let limits = RateLimits::new(RateConfig {
             reads_per_minute: 3,
             writes_per_minute: 0,
+            ..RateConfig::default()
         });
         let key = KeyId::new();
         for left in [2, 1, 0] {
@@ -231,5 +288,20 @@ mod tests {
         assert!(matches!(limits.check(key, Budget::Writes, None), Ok(None)));
         // A per-key override gives its own budget.
         assert!(limits.check(key, Budget::Reads, Some(10)).is_ok());
+    }
+
+    #[test]
+    fn a_tenants_keys_share_its_budget() {
+        let limits = RateLimits::new(RateConfig {
+            tenant_writes_per_minute: 2,
+            ..RateConfig::default()
+        });
+        let (a, b) = (TenantId::default_tenant(), TenantId::parse("b").expect("b"));
+        assert!(limits.check_tenant(&a, Budget::Writes).is_ok());
+        assert!(limits.check_tenant(&a, Budget::Writes).is_ok());
+        let refused = limits.check_tenant(&a, Budget::Writes);
+        assert!(matches!(refused, Err(l) if l.whose == Whose::Tenant));
+        assert!(limits.check_tenant(&b, Budget::Writes).is_ok());
+        assert!(limits.check_tenant(&a, Budget::Reads).is_ok());
     }
 }

@@ -58,14 +58,17 @@ impl Redactor {
     }
 
     /// Redacts every string in `record` (object keys are left alone: they are the format's
-    /// own). `webhook_url` is the job's, if it has one. Returns the rules that matched.
+    /// own). `webhook_url` is the job's, if it has one: it is found whatever its letters'
+    /// case, and so are the secrets it carries (path segments and query values of 16 or more
+    /// characters) standing alone. Returns the rules that matched.
     pub fn redact(&self, record: &mut Value, webhook_url: Option<&str>) -> BTreeSet<String> {
         let mut hit = BTreeSet::new();
-        self.walk(record, webhook_url.filter(|u| !u.is_empty()), &mut hit);
+        let url = webhook_url.filter(|u| !u.is_empty()).and_then(url_pattern);
+        self.walk(record, url.as_ref(), &mut hit);
         hit
     }
 
-    fn walk(&self, value: &mut Value, url: Option<&str>, hit: &mut BTreeSet<String>) {
+    fn walk(&self, value: &mut Value, url: Option<&Regex>, hit: &mut BTreeSet<String>) {
         match value {
             Value::String(text) => self.text(text, url, hit),
             Value::Array(items) => items.iter_mut().for_each(|v| self.walk(v, url, hit)),
@@ -74,11 +77,12 @@ impl Redactor {
         }
     }
 
-    fn text(&self, text: &mut String, url: Option<&str>, hit: &mut BTreeSet<String>) {
+    fn text(&self, text: &mut String, url: Option<&Regex>, hit: &mut BTreeSet<String>) {
         if let Some(url) = url
-            && text.contains(url)
+            && url.is_match(text)
         {
-            *text = text.replace(url, &format!("[REDACTED:{WEBHOOK_URL}]"));
+            let marked = format!("[REDACTED:{WEBHOOK_URL}]");
+            *text = url.replace_all(text, marked.as_str()).into_owned();
             hit.insert(WEBHOOK_URL.to_owned());
         }
         for (name, re) in &self.rules {
@@ -90,6 +94,24 @@ impl Redactor {
             }
         }
     }
+}
+
+/// The pattern of a webhook URL: the whole URL in any case, or one of its secrets (a path
+/// segment or query value of 16 or more characters) alone, as written.
+fn url_pattern(url: &str) -> Option<Regex> {
+    let mut parts = vec![format!("(?i:{})", regex::escape(url))];
+    if let Ok(parsed) = url::Url::parse(url) {
+        let segments = parsed
+            .path_segments()
+            .into_iter()
+            .flatten()
+            .map(str::to_owned);
+        let values = parsed.query_pairs().map(|(_, v)| v.into_owned());
+        for token in segments.chain(values).filter(|t| t.len() >= 16) {
+            parts.push(regex::escape(&token));
+        }
+    }
+    Regex::new(&parts.join("|")).ok()
 }
 
 #[cfg(test)]
@@ -124,6 +146,25 @@ mod tests {
         assert_eq!(record["messages"][0]["role"], "user");
         let mut clean = json!({"task": "nothing here"});
         assert!(redactor.redact(&mut clean, None).is_empty());
+    }
+
+    #[test]
+    fn a_webhook_url_is_found_in_any_case_and_its_secrets_alone() {
+        let redactor = Redactor::default();
+        let url = "https://hooks.example/services/T0A1B2C3D4E5F6G7H8/in?token=zq9Xv8Wt7Us6Rr5Qp4";
+        let mut record = json!({
+            "a": "POST HTTPS://HOOKS.EXAMPLE/SERVICES/T0A1B2C3D4E5F6G7H8/IN?TOKEN=ZQ9XV8WT7US6RR5QP4 now",
+            "b": "the token was xzq9Xv8Wt7Us6Rr5Qp4y and the path T0A1B2C3D4E5F6G7H8",
+            "c": "in and services stay",
+        });
+        let hit = redactor.redact(&mut record, Some(url));
+        assert_eq!(hit.into_iter().collect::<Vec<_>>(), ["webhook_url"]);
+        assert_eq!(record["a"], "POST [REDACTED:webhook_url] now");
+        assert_eq!(
+            record["b"],
+            "the token was x[REDACTED:webhook_url]y and the path [REDACTED:webhook_url]"
+        );
+        assert_eq!(record["c"], "in and services stay");
     }
 
     #[test]

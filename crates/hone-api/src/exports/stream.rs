@@ -59,6 +59,7 @@ impl Cursor {
             filter: self.filter.clone(),
             limit: PAGE,
             before: self.before,
+            ..Default::default()
         };
         let page = self.store.list_jobs(&self.tenant, params).await?;
         let ids: Vec<JobId> = page.items.iter().map(|j| j.id).collect();

@@ -76,6 +76,7 @@ async fn floor(store: &Arc<dyn Store>, filter: JobFilter) -> anyhow::Result<(u64
             filter: filter.clone(),
             limit: 100,
             before,
+            ..Default::default()
         };
         let page = store.list_jobs(&tenant, query).await?;
         let ids: Vec<JobId> = page.items.iter().map(|j| j.id).collect();

@@ -145,6 +145,7 @@ async fn measure(
                 filter: filter.clone(),
                 limit: 50,
                 before: None,
+                ..Default::default()
             };
             let started = Instant::now();
             let page = store.list_jobs(&tenant, query).await?;

@@ -300,6 +300,12 @@ fn parse_model(
             spec.provider = p;
         }
         if let Some(p) = m.string("model", 200, errors) {
+            if p.trim().is_empty() || p.chars().any(char::is_control) {
+                errors.push(FieldError::new(
+                    format!("{key}.model"),
+                    "must name a model: not empty, no control characters",
+                ));
+            }
             spec.model = p;
         }
         if let Some(t) = m.float("temperature", (0.0, 2.0), errors) {

@@ -121,6 +121,7 @@ pub(crate) async fn all(store: &Arc<dyn Store>, owner: &TenantId, filter: JobFil
             filter: filter.clone(),
             limit: 3,
             before,
+            ..Default::default()
         };
         let page = store.list_jobs(owner, query).await.expect("list");
         out.extend(page.items);

@@ -61,6 +61,20 @@ pub struct AccessArgs {
     #[arg(long, env = "HONE_RATE_WRITES_PER_MIN", default_value_t = 600)]
     pub rate_writes_per_min: u32,
 
+    /// Read requests per minute of all of a tenant's keys together; 0 turns it off.
+    #[arg(long, env = "HONE_TENANT_READS_PER_MIN", default_value_t = 24_000)]
+    pub tenant_reads_per_min: u32,
+
+    /// Write requests per minute of all of a tenant's keys together; 0 turns it off.
+    #[arg(long, env = "HONE_TENANT_WRITES_PER_MIN", default_value_t = 2_400)]
+    pub tenant_writes_per_min: u32,
+
+    /// Usable (neither revoked nor expired) keys a tenant may hold; `POST /v1/keys` beyond
+    /// it gets `409`.
+    #[arg(long, env = "HONE_MAX_KEYS_PER_TENANT", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_keys_per_tenant: u32,
+
     /// The secret that signs dashboard sessions (at least 32 characters). Every API process
     /// behind one address needs the same one; without it each process makes its own at
     /// start, so a restart signs everyone out.

@@ -65,9 +65,13 @@ struct FakeState {
 
 /// A brain answer that makes the fake fail the request with this status instead.
 pub const FAIL_WITH_500: &str = "<http 500>";
+/// A brain answer that makes the fake refuse the request with `401`, echoing the key it was
+/// sent (as some gateways do).
+pub const FAIL_WITH_401_ECHO: &str = "<http 401 echo>";
 
 async fn completions(
     State(s): State<FakeState>,
+    headers: axum::http::HeaderMap,
     Json(body): Json<Value>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
@@ -92,6 +96,17 @@ async fn completions(
     let answer = (s.brain)(&text_of("system"), &text_of("user"));
     if answer == FAIL_WITH_500 {
         return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "overloaded").into_response();
+    }
+    if answer == FAIL_WITH_401_ECHO {
+        let sent = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let key = sent.trim_start_matches("Bearer ");
+        let message = format!("Incorrect API key provided: {key}. You sent: Authorization: {sent}");
+        let body = json!({"error": {"message": message}});
+        return (axum::http::StatusCode::UNAUTHORIZED, Json(body)).into_response();
     }
     Json(json!({
         "id": "chatcmpl-fake",

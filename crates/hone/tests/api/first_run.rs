@@ -158,6 +158,9 @@ async fn api_processes_starting_together_store_one_bootstrap_key(
         key_file: None,
         rate_reads_per_min: 0,
         rate_writes_per_min: 0,
+        tenant_reads_per_min: 0,
+        tenant_writes_per_min: 0,
+        max_keys_per_tenant: 100,
         session_secret: None,
     };
     let starts = (0..8).map(|_| {
