@@ -191,7 +191,15 @@ pub(crate) async fn access(
 pub(crate) async fn bench_state(
     store: Arc<dyn hone_store::Store>,
 ) -> anyhow::Result<hone_api::AppState> {
-    let hub = hone_api::live::Hub::start(store.clone(), Default::default()).await?;
+    bench_state_with(store, hone_api::live::StreamCaps::default()).await
+}
+
+/// [`bench_state`] whose hub holds up to `caps` streams open.
+pub(crate) async fn bench_state_with(
+    store: Arc<dyn hone_store::Store>,
+    caps: hone_api::live::StreamCaps,
+) -> anyhow::Result<hone_api::AppState> {
+    let hub = hone_api::live::Hub::start(store.clone(), caps).await?;
     let providers = BTreeMap::from([
         ("openai".to_owned(), Ok(())),
         ("anthropic".to_owned(), Ok(())),

@@ -23,14 +23,19 @@
 //! and dollars per solved task.
 //! `cargo run --release -p hone-bench -- exports`: the 164 HumanEval jobs' exports checked
 //! record by record, then 100,000 jobs exported: records a second and resident memory.
+//! `cargo run --release -p hone-bench -- bounds`: resident memory while a 500-item page of
+//! large specs and an export of jobs with 4 MiB outputs are served, against reading them
+//! whole as before issue 31.
 
 mod batch;
+mod bounds;
 mod dashboard;
 mod engine;
 mod exports;
 mod history;
 mod humaneval;
 mod intake;
+mod memory;
 mod sandbox;
 mod sse;
 mod strategies;
@@ -51,13 +56,18 @@ fn main() -> anyhow::Result<()> {
         "dashboard" => runtime.block_on(dashboard::run()),
         "strategies" => runtime.block_on(strategies::run()),
         "exports" => runtime.block_on(exports::run()),
+        "bounds" => runtime.block_on(bounds::run()),
+        "bounds-scenario" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            runtime.block_on(bounds::scenario(&args))
+        }
         "intake" => runtime.block_on(async {
             intake::run().await?;
             batch::run().await
         }),
         other => {
             anyhow::bail!(
-                "unknown benchmark {other:?}; available: sandbox, engine, sse, intake, history, dashboard, humaneval, strategies, exports"
+                "unknown benchmark {other:?}; available: sandbox, engine, sse, intake, history, dashboard, humaneval, strategies, exports, bounds"
             )
         }
     }

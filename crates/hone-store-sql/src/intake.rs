@@ -24,7 +24,7 @@ pub const CANCEL_CHANNEL: &str = "hone_cancel";
 /// The columns a submission writes, in the order of its values.
 const INSERT_COLUMNS: &str = "id, tenant_id, status, priority, language, spec, metadata, \
     idempotency_key, request_fingerprint, last_seq, available_at, created_at, updated_at, \
-    webhook_url, webhook_events, retry_of, trace_parent";
+    webhook_url, webhook_events, retry_of, trace_parent, spec_bytes";
 
 /// The outcome of a job cancelled while still queued, as stored.
 pub(crate) fn cancelled_outcome() -> Result<Box<RawValue>, StoreError> {
@@ -119,20 +119,20 @@ where
         let webhook_url = job.spec.webhook.as_ref().map(|w| w.url.as_str());
         let webhook_events = job.spec.webhook.as_ref().map(|w| w.stored_filter());
         // A tenant with a quota gets the check in the INSERT's own WHERE (`$14` today, `$15`
-        // the one job); the others, most, the plain INSERT. A refused INSERT is named by a
+        // the one job; the spec's size is then `$16`); the others, most, the plain INSERT. A refused INSERT is named by a
         // second read; if that finds room (a queued job started in between), it is tried
         // again.
         let checked = self.has_quota(&job.tenant).await?;
         let sql = if checked {
             format!(
                 "INSERT INTO jobs ({INSERT_COLUMNS}) \
-                 SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12, $13 \
+                 SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12, $13, $16 \
                  WHERE NOT EXISTS ({OVER_QUOTA}) RETURNING 1 AS stored"
             )
         } else {
             format!(
                 "INSERT INTO jobs ({INSERT_COLUMNS}) \
-                 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12, $13)"
+                 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12, $13, $14)"
             )
         };
         let mut tries = 0;
@@ -155,13 +155,15 @@ where
             // `fetch_all`, not `fetch_optional`: SQLite commits an autocommit statement only
             // once it has run to its end (one left mid-way held the write transaction open
             // and made the batch benchmark 2x slower).
+            let spec_bytes = i64::try_from(spec.get().len()).unwrap_or(i64::MAX);
             let stored = if checked {
-                let query = query.bind(self.today()).bind(1_i64);
+                let query = query.bind(self.today()).bind(1_i64).bind(spec_bytes);
                 query
                     .fetch_all(&self.writer)
                     .await
                     .map(|rows| !rows.is_empty())
             } else {
+                let query = query.bind(spec_bytes);
                 query.execute(&self.writer).await.map(|_| true)
             };
             if let Ok(false) = stored {

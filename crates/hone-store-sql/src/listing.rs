@@ -1,7 +1,7 @@
 //! A page of a tenant's jobs, newest first: whole specs, summaries (the spec without the
 //! fields whose size the client chooses, cut out by the database so they never reach this
-//! process), or whole specs within a byte budget (the jobs' sizes read first, then only the
-//! jobs that fit).
+//! process), or whole specs within a byte budget (the sizes stored with the jobs,
+//! `spec_bytes`, read first, then only the jobs that fit).
 
 use hone_domain::TenantId;
 use hone_store::{JobPage, ListJobs, Specs, StoreError};
@@ -98,7 +98,7 @@ where
         budget: usize,
     ) -> Result<u32, StoreError> {
         let sql = format!(
-            "SELECT CAST(octet_length(CAST(spec AS TEXT)) AS BIGINT) AS bytes FROM jobs WHERE tenant_id = $1{} \
+            "SELECT spec_bytes AS bytes FROM jobs WHERE tenant_id = $1{} \
              ORDER BY id DESC LIMIT {}",
             conditions.sql,
             i64::from(limit)

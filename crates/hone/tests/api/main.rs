@@ -28,6 +28,7 @@ mod jobs;
 mod key_limits;
 mod keys_cli;
 mod lessons;
+mod loud_exports;
 mod live;
 mod pages;
 mod processes;

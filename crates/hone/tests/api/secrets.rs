@@ -39,9 +39,15 @@ async fn model_names_refuse_control_characters_and_emptiness() {
         .await
         .expect("sqlite app");
     for (spec, field) in [
-        (json!({"task": "t", "actor": {"model": "gpt\u{7}-4o"}}), "actor.model"),
+        (
+            json!({"task": "t", "actor": {"model": "gpt\u{7}-4o"}}),
+            "actor.model",
+        ),
         (json!({"task": "t", "actor": {"model": ""}}), "actor.model"),
-        (json!({"task": "t", "critic": {"model": "line\nbreak"}}), "critic.model"),
+        (
+            json!({"task": "t", "critic": {"model": "line\nbreak"}}),
+            "critic.model",
+        ),
     ] {
         let reply = app.submit(&spec).await;
         assert_eq!(reply.status, 422, "{spec}");
