@@ -245,9 +245,10 @@ pub enum AttemptStatus {
     Running,
     /// The acceptance policy accepted it.
     Accepted,
-    /// It was not accepted; its feedback goes to the next iteration.
+    /// It was not accepted (its feedback goes to the next iteration), or the job failed
+    /// while it ran (an error, a spent budget).
     Failed,
-    /// The job was cancelled while it ran.
+    /// A client cancelled the job while it ran.
     Cancelled,
 }
 

@@ -122,12 +122,20 @@ where
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        // An attempt still running ends with its job: cancelled with a cancelled job, failed
+        // with a job that failed (an error, a spent budget), never "cancelled" by nobody.
+        let attempt_status = if status == "cancelled" {
+            "cancelled"
+        } else {
+            "failed"
+        };
         sqlx::query(
-            "UPDATE attempts SET status = 'cancelled', finished_at = $1 \
+            "UPDATE attempts SET status = $3, finished_at = $1 \
              WHERE job_id = $2 AND status = 'running'",
         )
         .bind(now)
         .bind(B::id(lease.job))
+        .bind(attempt_status)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;

@@ -101,7 +101,8 @@ impl Application {
         if providers.values().all(Result::is_err) {
             tracing::warn!(
                 "no model provider is configured: every job will be refused until one is \
-                 (OPENAI_API_KEY, OPENAI_BASE_URL or HONE_REPLAY_FILE)"
+                 (OPENAI_API_KEY or OPENAI_BASE_URL, ANTHROPIC_API_KEY or ANTHROPIC_BASE_URL, \
+                 HONE_REPLAY_FILE, or a provider in hone.toml)"
             );
         }
         let mut sandbox_name = "none";

@@ -12,7 +12,7 @@ use hone_store::{Idempotency, NewBatch, NewJob};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::create::{answer, fingerprint, idempotency_key, runnable};
+use super::create::{answer, fingerprint, idempotency_key, parse_spec, runnable};
 use crate::AppState;
 use crate::auth::{Caller, Write};
 use crate::body::JsonBody;
@@ -50,7 +50,7 @@ fn specs(state: &AppState, items: &[Value]) -> Result<Vec<JobSpec>, ApiError> {
     let mut specs = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let found = match JobSpec::parse(item) {
+        let found = match parse_spec(state, item) {
             Ok(spec) => {
                 let refused = runnable(state, &spec);
                 specs.push(spec);

@@ -41,6 +41,51 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Api
     Ok(Some(key.to_owned()))
 }
 
+/// Why `role`'s provider `name` cannot be used here, if it cannot.
+fn provider_error(state: &AppState, role: &str, name: &str) -> Option<FieldError> {
+    let field = format!("{role}.provider");
+    match state.providers.get(name) {
+        Some(Ok(())) => None,
+        Some(Err(why)) => Some(FieldError::new(
+            field,
+            format!("provider {name:?} is not configured: {why}"),
+        )),
+        None => {
+            let known: Vec<&str> = state.providers.keys().map(String::as_str).collect();
+            Some(FieldError::new(
+                field,
+                format!(
+                    "unknown provider {name:?}; this service knows {}",
+                    known.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+/// The spec's errors: those of its fields (`JobSpec::parse`) and, beside them, a provider
+/// this service cannot use, so one answer names every bad field even when another field is
+/// bad too. `Ok` is the valid spec, still to be checked by [`runnable`].
+pub(crate) fn parse_spec(
+    state: &AppState,
+    body: &serde_json::Value,
+) -> Result<JobSpec, Vec<FieldError>> {
+    JobSpec::parse(body).map_err(|mut errors| {
+        for role in ["actor", "critic"] {
+            let field = format!("{role}.provider");
+            if let Some(name) = body
+                .get(role)
+                .and_then(|m| m.get("provider"))
+                .and_then(|p| p.as_str())
+                && !errors.iter().any(|e| e.field == field)
+            {
+                errors.extend(provider_error(state, role, name));
+            }
+        }
+        errors
+    })
+}
+
 /// What a valid spec asks that this service cannot give: a provider that is unknown or not
 /// configured, a language whose runtime failed its start-up check, a webhook target the
 /// policy refuses (a literal address now; names when a delivery resolves them).
@@ -52,25 +97,7 @@ pub(crate) fn runnable(state: &AppState, spec: &JobSpec) -> Vec<FieldError> {
     ];
     for (role, model) in roles {
         let Some(model) = model else { continue };
-        let field = format!("{role}.provider");
-        match state.providers.get(&model.provider) {
-            Some(Ok(())) => {}
-            Some(Err(why)) => errors.push(FieldError::new(
-                field,
-                format!("provider {:?} is not configured: {why}", model.provider),
-            )),
-            None => {
-                let known: Vec<&str> = state.providers.keys().map(String::as_str).collect();
-                errors.push(FieldError::new(
-                    field,
-                    format!(
-                        "unknown provider {:?}; this service knows {}",
-                        model.provider,
-                        known.join(", ")
-                    ),
-                ));
-            }
-        }
+        errors.extend(provider_error(state, role, &model.provider));
     }
     if let Some(runtimes) = &state.runtimes
         && !runtimes
@@ -120,7 +147,7 @@ pub async fn create_job(
     body: JsonBody,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
-    let spec = JobSpec::parse(&body.value).map_err(ApiError::Validation)?;
+    let spec = parse_spec(&state, &body.value).map_err(ApiError::Validation)?;
     let errors = runnable(&state, &spec);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));

@@ -5,11 +5,11 @@
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use hone_domain::{FieldError, JobId, JobSpec};
+use hone_domain::{FieldError, JobId};
 use hone_store::{Idempotency, NewJob, StoreError};
 use serde_json::Value;
 
-use super::create::{fingerprint, idempotency_key, runnable, stored};
+use super::create::{fingerprint, idempotency_key, parse_spec, runnable, stored};
 use super::{job_id, no_job};
 use crate::AppState;
 use crate::auth::{Caller, Write};
@@ -51,7 +51,7 @@ pub async fn retry_job(
             spec.insert("critic".to_owned(), Value::Null);
         }
     }
-    let spec = JobSpec::parse(&value).map_err(ApiError::Validation)?;
+    let spec = parse_spec(&state, &value).map_err(ApiError::Validation)?;
     let errors = runnable(&state, &spec);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));

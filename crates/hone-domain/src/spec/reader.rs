@@ -195,13 +195,41 @@ impl<'a> ObjectReader<'a> {
         }
     }
 
-    /// Reports every key that was never read as an unknown field.
+    /// Reports every key that was never read as an unknown field, naming the known field
+    /// it is closest to when one is close (`tets` → `tests`).
     pub(crate) fn finish(self, errors: &mut Vec<FieldError>) {
         for key in self.map.keys() {
             if !self.seen.contains(key.as_str()) {
-                errors.push(FieldError::new(self.path(key), "unknown field"));
+                let message = match self.closest(key) {
+                    Some(known) => format!("unknown field; did you mean {known:?}?"),
+                    None => "unknown field".to_owned(),
+                };
+                errors.push(FieldError::new(self.path(key), message));
             }
         }
+    }
+
+    /// The known field `key` most likely misspells: at most two edits away (one for short
+    /// names), the same but for case, `-` for `_` or a plural `s`, or the known name without
+    /// its unit (`timeout` for `timeout_ms`).
+    fn closest(&self, key: &str) -> Option<&'static str> {
+        let plain = |s: &str| s.to_ascii_lowercase().replace('-', "_");
+        self.seen
+            .iter()
+            .map(|known| {
+                let same = plain(key) == plain(known)
+                    || plain(key).trim_end_matches('s') == plain(known).trim_end_matches('s')
+                    || (key.len() >= 4 && plain(known).starts_with(&format!("{}_", plain(key))));
+                let distance = if same {
+                    0
+                } else {
+                    strsim::damerau_levenshtein(key, known)
+                };
+                (distance, *known)
+            })
+            .filter(|(d, known)| *d <= if known.len() <= 4 { 1 } else { 2 })
+            .min()
+            .map(|(_, known)| known)
     }
 }
 

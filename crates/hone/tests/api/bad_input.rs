@@ -89,6 +89,41 @@ async fn each_bad_submission_is_refused_with_the_fields_named_and_nothing_is_sto
 }
 
 #[tokio::test]
+async fn one_answer_names_every_bad_field_and_says_which_field_was_meant() {
+    let (app, _model) = app().await;
+    let reply = app
+        .submit(&json!({"language": "cobol", "actor": {"provider": "nope", "model": ""}}))
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    let got = fields(&reply.body);
+    for want in ["task", "language", "actor.provider", "actor.model"] {
+        assert!(got.iter().any(|g| g == want), "{want} not named in {got:?}");
+    }
+    let typo = app
+        .submit(&json!({"task": "t", "tets": "assert True"}))
+        .await;
+    assert_eq!(typo.status, 422);
+    assert_eq!(typo.body["errors"][0]["field"], "tets");
+    assert_eq!(
+        typo.body["errors"][0]["message"],
+        "unknown field; did you mean \"tests\"?"
+    );
+    let far = app.submit(&json!({"task": "t", "colour": "blue"})).await;
+    assert_eq!(far.body["errors"][0]["message"], "unknown field");
+    let nested = app
+        .submit(&json!({"task": "t", "limits": {"timeout": 5}}))
+        .await;
+    assert_eq!(nested.body["errors"][0]["field"], "limits.timeout");
+    assert!(
+        nested.body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("timeout_ms")),
+        "{}",
+        nested.body
+    );
+}
+
+#[tokio::test]
 async fn wrong_media_type_unknown_routes_and_methods_are_problems_too() {
     let (app, _model) = app().await;
     let form = app

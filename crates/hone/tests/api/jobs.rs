@@ -207,13 +207,11 @@ async fn a_model_that_keeps_failing_requeues_the_job_then_fails_it_with_an_error
     // Three claims, two requests each (one retry): the error was never the code's fault.
     assert_eq!(model.requests.lock().expect("lock").len(), 6);
     let attempts = app.get(&format!("/v1/jobs/{id}/attempts")).await.body;
-    assert!(
-        attempts["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .all(|a| a["feedback"].is_null())
-    );
+    let items = attempts["items"].as_array().expect("items");
+    assert!(items.iter().all(|a| a["feedback"].is_null()));
+    // The attempt the error interrupted failed with its job: nobody cancelled it.
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|a| a["status"] == "failed"), "{attempts}");
 }
 
 /// A named provider limited to 2 calls in flight (in the configuration file) never has

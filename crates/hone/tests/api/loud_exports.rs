@@ -34,7 +34,9 @@ async fn loud(backend: Backend) {
         let (id, job) = app.run_job(&spec).await;
         assert_eq!(job["status"], "failed", "{job}");
         let attempt = app.get(&format!("/v1/jobs/{id}/attempts/1")).await;
-        let stdout = attempt.body["execution"]["stdout"].as_str().expect("stdout");
+        let stdout = attempt.body["execution"]["stdout"]
+            .as_str()
+            .expect("stdout");
         assert_eq!(stdout.len(), 2 * 1024 * 1024, "the run kept its output");
     }
     let mut resp = app
