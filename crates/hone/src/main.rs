@@ -7,20 +7,41 @@ use hone::config::{Cli, Command, Settings};
 /// Telemetry is set up, and flushed, outside the async runtime: the OTLP exporter sends from
 /// its own thread with a blocking client, which must not be built or waited on inside it.
 /// A failure prints its message and causes on one line (no backtrace, whatever
-/// `RUST_BACKTRACE` says) and exits with status 1.
-/// A command that reports an outcome (`watch`, `submit --watch`) exits with its status.
+/// `RUST_BACKTRACE` says) and exits with status 1, or for a client command with the status of
+/// its kind (`hone::client::failure`: 3 refused, 4 unreachable, 5 bad input); a command line
+/// clap refuses exits 64. A command that reports an outcome (`watch`, `submit --watch`) exits
+/// with its status (0 succeeded, 1 failed, 2 cancelled or errored).
 fn main() -> std::process::ExitCode {
-    match start() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // --help and --version are answers, not failures.
+            let code = if e.use_stderr() {
+                hone::client::failure::USAGE
+            } else {
+                0
+            };
+            return std::process::ExitCode::from(code);
+        }
+    };
+    let client = cli.command.is_client();
+    match start(cli) {
         Ok(code) => std::process::ExitCode::from(code),
+        // `hone jobs | head`: the reader has what it wanted.
+        Err(e) if hone::client::failure::is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hone: {e:#}");
-            std::process::ExitCode::FAILURE
+            if client {
+                std::process::ExitCode::from(hone::client::failure::code_of(&e))
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }
 
-fn start() -> anyhow::Result<u8> {
-    let mut cli = Cli::parse();
+fn start(mut cli: Cli) -> anyhow::Result<u8> {
     // The demo's output is its story; the service's info lines would bury it.
     if matches!(cli.command, Command::Demo(_)) && std::env::var_os("HONE_LOG").is_none() {
         cli.log.filter = "warn".to_owned();

@@ -1,7 +1,7 @@
 //! `hone export`: a training-data export of a running service (`GET /v1/exports/...`)
 //! written to stdout as it streams in, so an export of any size holds little memory: NDJSON,
 //! or with `--format parquet` one Parquet file (a failure midway cuts it off, and the
-//! command exits 1).
+//! command exits 4, as for a service that failed).
 
 use std::io::Write;
 
@@ -57,11 +57,17 @@ pub async fn export(args: &ExportArgs, out: &mut impl Write) -> anyhow::Result<(
         .bearer_auth(&client.key)
         .send()
         .await
-        .with_context(|| format!("cannot reach {}", client.base))?;
+        .map_err(|e| super::unreachable(&client.base, &e))?;
     let status = resp.status();
     if !status.is_success() {
         let body: Value = resp.json().await.unwrap_or(Value::Null);
-        anyhow::bail!("{}", super::problem(status.as_u16(), &body));
+        let why = super::problem(status.as_u16(), &body);
+        return Err(if status.is_client_error() {
+            super::Failure::Refused(why)
+        } else {
+            super::Failure::Unreachable(why)
+        }
+        .into());
     }
     // The server ends a stream that failed midway with a line {"error": ...}: the start
     // of the line being written is kept, to tell that line from a record.

@@ -1,16 +1,22 @@
 //! The client commands (`hone submit`, `jobs`, `cancel`, `retry`; `show` in [`show`], `watch`
-//! in [`watch`]): the API over HTTP with the caller's key, printed for people or as the API's JSON. A refusal prints the problem
-//! document's title, detail and each bad field, and the command fails.
+//! in [`watch`]): the API over HTTP with the caller's key, printed for people or as the API's
+//! JSON. A refusal prints the problem document's title, detail and each bad field, and the
+//! command fails with the exit status of its kind ([`failure`]).
 
 pub mod export;
+pub mod failure;
 mod progress;
 pub mod show;
 pub mod watch;
 
 use std::io::{Read, Write};
 
-use anyhow::{Context, bail};
+use std::time::Duration;
+
+use anyhow::Context;
 use serde_json::Value;
+
+pub use failure::Failure;
 
 use crate::config::{ClientArgs, JobArgs, JobsArgs, Output, SubmitArgs};
 
@@ -24,36 +30,55 @@ pub struct Client {
 impl Client {
     /// From the command line: the URL, and the key given or read from the key file.
     pub fn new(args: &ClientArgs) -> anyhow::Result<Self> {
+        let base = base_url(&args.url)?;
         let key = match &args.api_key {
             Some(k) => k.expose().to_owned(),
             None => std::fs::read_to_string(&args.key_file)
                 .map(|k| k.trim().to_owned())
-                .with_context(|| {
-                    format!(
+                .map_err(|_| {
+                    Failure::Input(format!(
                         "no API key: set HONE_API_KEY or --api-key (or run where `hone serve` \
                          wrote {})",
                         args.key_file.display()
-                    )
+                    ))
                 })?,
         };
         Ok(Self {
             http: reqwest::Client::new(),
-            base: args.url.trim_end_matches('/').to_owned(),
+            base,
             key,
         })
     }
 
-    /// Sends a request and returns the JSON answer, or fails with the problem it names.
+    /// Sends a request and returns the JSON answer, or fails with the problem it names. A
+    /// connection that could not be opened (the service is starting, say) is tried again
+    /// twice within about a second: the request never reached the service, so that is safe
+    /// for every method.
     async fn send(&self, req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
-        let resp = req
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {}", self.base))?;
+        let mut waits = [Duration::from_millis(300), Duration::from_millis(700)].into_iter();
+        let resp = loop {
+            let attempt = req
+                .try_clone()
+                .context("the request cannot be sent again")?
+                .bearer_auth(&self.key)
+                .send()
+                .await;
+            match attempt {
+                Ok(resp) => break resp,
+                Err(e) if e.is_connect() => match waits.next() {
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => return Err(unreachable(&self.base, &e).into()),
+                },
+                Err(e) => return Err(unreachable(&self.base, &e).into()),
+            }
+        };
         let status = resp.status();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if status.is_client_error() {
+            return Err(Failure::Refused(problem(status.as_u16(), &body)).into());
+        }
         if !status.is_success() {
-            bail!("{}", problem(status.as_u16(), &body));
+            return Err(Failure::Unreachable(problem(status.as_u16(), &body)).into());
         }
         Ok(body)
     }
@@ -67,6 +92,37 @@ impl Client {
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+}
+
+/// Why the service could not be reached, as a failure.
+pub(crate) fn unreachable(base: &str, e: &reqwest::Error) -> Failure {
+    let why = std::error::Error::source(e).map_or_else(|| e.to_string(), ToString::to_string);
+    Failure::Unreachable(format!("cannot reach {base}: {why}"))
+}
+
+/// The service's base URL from `HONE_URL`/`--url`: `http(s)://host[:port]`, without the
+/// API's `/v1` (the commands add it). Anything else is explained, not guessed at.
+fn base_url(url: &str) -> Result<String, Failure> {
+    let trimmed = url.trim().trim_end_matches('/');
+    if !trimmed.starts_with("http://") && !trimmed.starts_with("https://") {
+        return Err(Failure::Input(format!(
+            "HONE_URL (--url) must start with http:// or https://: got {url:?}; \
+             for example http://{}",
+            trimmed.trim_start_matches("//")
+        )));
+    }
+    if let Some(bare) = trimmed.strip_suffix("/v1") {
+        return Err(Failure::Input(format!(
+            "HONE_URL (--url) is the service's address, without /v1 (the commands add it): \
+             got {url:?}; use {bare}"
+        )));
+    }
+    if reqwest::Url::parse(trimmed).is_err() {
+        return Err(Failure::Input(format!(
+            "HONE_URL (--url) is not a URL: {url:?}"
+        )));
+    }
+    Ok(trimmed.to_owned())
 }
 
 /// A problem document as lines for a terminal.
@@ -84,6 +140,14 @@ fn problem(status: u16, body: &Value) -> String {
         ));
     }
     out
+}
+
+/// The header of `hone jobs`, over [`job_line`]'s columns.
+pub fn jobs_header() -> String {
+    format!(
+        "{:<36}  {:<9}  {:<5}  {:<16}  {:>11}  TASK",
+        "JOB", "STATUS", "ITER", "OUTCOME", "TOKENS"
+    )
 }
 
 /// One job as a line: id, status, iterations, outcome, tokens, tags, task.
@@ -134,14 +198,16 @@ pub async fn submit(
 ) -> anyhow::Result<Option<watch::Ended>> {
     let text = if args.spec.as_os_str() == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s)?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Failure::Input(format!("cannot read the spec from stdin: {e}")))?;
         s
     } else {
         std::fs::read_to_string(&args.spec)
-            .with_context(|| format!("cannot read {}", args.spec.display()))?
+            .map_err(|e| Failure::Input(format!("cannot read {}: {e}", args.spec.display())))?
     };
     let spec: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not JSON", args.spec.display()))?;
+        .map_err(|e| Failure::Input(format!("{} is not JSON: {e}", args.spec.display())))?;
     let client = Client::new(&args.client)?;
     let job = client.submit_value(&spec).await?;
     print(out, args.format.output(), &job, job_line(&job))?;
@@ -163,14 +229,22 @@ pub async fn jobs(args: &JobsArgs, out: &mut impl Write) -> anyhow::Result<()> {
     query.extend(args.tag.iter().map(|t| ("tag", t.clone())));
     query.extend(args.q.iter().map(|q| ("q", q.clone())));
     let mut url = reqwest::Url::parse(&client.url("/v1/jobs"))
-        .with_context(|| format!("{} is not a URL", client.base))?;
+        .map_err(|_| Failure::Input(format!("{} is not a URL", client.base)))?;
     url.query_pairs_mut().extend_pairs(&query);
     let page = client.send(client.http.get(url)).await?;
     if args.format.output() == Output::Json {
         writeln!(out, "{page}")?;
         return Ok(());
     }
-    for job in page["items"].as_array().into_iter().flatten() {
+    let items = page["items"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    writeln!(out, "{}", jobs_header())?;
+    if items.is_empty() {
+        writeln!(out, "no jobs")?;
+    }
+    for job in items {
         writeln!(out, "{}", job_line(job))?;
     }
     Ok(())
@@ -198,7 +272,7 @@ async fn one(args: &JobArgs, action: &str, out: &mut impl Write) -> anyhow::Resu
 /// The API path of job `id`, refusing anything but a UUID's characters.
 pub(crate) fn job_path(id: &str) -> anyhow::Result<String> {
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-        bail!("{id:?} is not a job id");
+        return Err(Failure::Input(format!("{id:?} is not a job id")).into());
     }
     Ok(format!("/v1/jobs/{id}"))
 }

@@ -101,9 +101,13 @@ pub async fn follow(
                     view.finish();
                     return Err(e.context(format!("gave up watching {id}")));
                 }
-                view.note(&format!(
-                    "connection lost ({e:#}); resuming after event {last_seq}"
-                ));
+                // One line for a run of failed tries, not one a try.
+                if failures == 1 {
+                    view.note(&format!(
+                        "connection lost ({e:#}); reconnecting to resume after event \
+                         {last_seq} (up to {MAX_RECONNECTS} tries)"
+                    ));
+                }
             }
         }
         tokio::time::sleep(backoff.next().unwrap_or(Duration::from_secs(5))).await;
@@ -112,7 +116,15 @@ pub async fn follow(
     view.finish();
     match output {
         Output::Json => writeln!(out, "{job}")?,
-        Output::Text => writeln!(out, "{}", summary(&job))?,
+        Output::Text => {
+            writeln!(out, "{}", summary(&job))?;
+            // The reason comes last, as `hone show` gives it.
+            if job["status"] != "succeeded"
+                && let Some(message) = job["outcome"]["message"].as_str()
+            {
+                writeln!(out, "  {message}")?;
+            }
+        }
     }
     Ended::of(&job).context("the job's stream ended but the job has not")
 }
@@ -236,9 +248,10 @@ async fn stream(
             Output::Json => writeln!(out, "{event}"),
             Output::Text => view.event(&event, out),
         };
+        // A closed stdout (`| head`) is not the network: no reconnecting can cure it.
         shown
             .context("cannot write the output")
-            .map_err(|e| Interrupted(seen, e))?;
+            .map_err(Broken::Refused)?;
         if frame.event == "attempt.finished" {
             // Events carry no token counts: the job has them, for the live line.
             if let Ok(job) = client.send(client.http.get(client.url(path))).await {

@@ -76,6 +76,23 @@ pub enum Command {
     Export(ExportArgs),
 }
 
+impl Command {
+    /// Whether it calls a running service over HTTP (its failures then exit with the status
+    /// of their kind: `crate::client::failure`).
+    pub fn is_client(&self) -> bool {
+        matches!(
+            self,
+            Self::Submit(_)
+                | Self::Watch(_)
+                | Self::Jobs(_)
+                | Self::Cancel(_)
+                | Self::Retry(_)
+                | Self::Show(_)
+                | Self::Export(_)
+        )
+    }
+}
+
 /// The groups every running process takes.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {

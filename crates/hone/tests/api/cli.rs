@@ -56,7 +56,11 @@ async fn the_client_commands_submit_list_retry_and_cancel() {
     let listed = run(&[&["jobs", "--tag", "cli", "--q", "sleep"][..], &service].concat())
         .await
         .expect("jobs");
-    assert!(listed.starts_with(&id), "{listed}");
+    assert!(listed.starts_with("JOB "), "a header first: {listed}");
+    assert!(
+        listed.lines().nth(1).is_some_and(|l| l.starts_with(&id)),
+        "{listed}"
+    );
     assert!(listed.contains("[cli] sleep a while"), "{listed}");
 
     let retried = run(&[&["retry", id.as_str()][..], &service].concat())

@@ -14,6 +14,7 @@ mod bodies;
 mod browser;
 mod caching;
 mod cli;
+mod cli_codes;
 mod cluster;
 mod compose;
 mod connections;
