@@ -48,6 +48,7 @@ async fn long_job(store: &Arc<dyn Store>) -> anyhow::Result<JobId> {
         limit: 1,
         lease_ms: 600_000,
         per_tenant: None,
+        serves: None,
     };
     let claimed = store.claim_jobs(claim).await?;
     let lease = claimed

@@ -277,6 +277,7 @@ async fn one(name: &str, store: Arc<dyn Store>) -> anyhow::Result<()> {
         limit: 1,
         lease_ms: 600_000,
         per_tenant: None,
+        serves: None,
     };
     let lease = store.claim_jobs(claim).await?.pop().context("claim")?.lease;
     if let Ok(mut c) = commits.lock() {

@@ -56,6 +56,10 @@ pub struct EngineConfig {
     pub requeue_delay: Duration,
     /// At most this many running jobs per tenant, so one tenant cannot starve the rest.
     pub max_running_per_tenant: Option<u32>,
+    /// The jobs this worker can serve (languages with a working runtime, usable model
+    /// providers); it claims only those and leaves the rest queued for workers that can.
+    /// `None`: any job.
+    pub serves: Option<hone_store::Serves>,
     /// Stop a job with `no_progress` once this many iterations in a row failed the same way
     /// (0: never).
     pub no_progress_limit: u32,
@@ -77,6 +81,7 @@ impl Default for EngineConfig {
             no_progress_limit: 3,
             prompts: hone_domain::prompt::PromptDefaults::default(),
             max_running_per_tenant: None,
+            serves: None,
         }
     }
 }
@@ -160,6 +165,7 @@ impl Engine {
                     limit: u32::try_from(free).unwrap_or(u32::MAX),
                     lease_ms: u64::try_from(self.config.lease.as_millis()).unwrap_or(u64::MAX),
                     per_tenant: self.config.max_running_per_tenant,
+                    serves: self.config.serves.clone(),
                 };
                 match self.store.claim_jobs(claim).await {
                     Ok(claimed) => {

@@ -151,7 +151,7 @@ where
             let mut jobs = QueryBuilder::<B>::new(
                 "INSERT INTO jobs (id, tenant_id, status, priority, language, spec, metadata, \
                  last_seq, available_at, created_at, updated_at, webhook_url, webhook_events, \
-                 trace_parent, spec_bytes) ",
+                 trace_parent, spec_bytes, actor_provider, critic_provider) ",
             );
             jobs.push_values(chunk, |mut b, r| {
                 b.push_bind(B::id(r.job.id))
@@ -168,7 +168,9 @@ where
                     .push_bind(r.job.spec.webhook.as_ref().map(|w| w.url.as_str()))
                     .push_bind(r.webhook_events.as_deref())
                     .push_bind(r.job.trace_parent.as_deref())
-                    .push_bind(i64::try_from(r.spec.get().len()).unwrap_or(i64::MAX));
+                    .push_bind(i64::try_from(r.spec.get().len()).unwrap_or(i64::MAX))
+                    .push_bind(r.job.spec.actor.provider.as_str())
+                    .push_bind(r.job.spec.critic.as_ref().map(|c| c.provider.as_str()));
             });
             jobs.build().execute(&mut *tx).await.map_err(db_err)?;
         }

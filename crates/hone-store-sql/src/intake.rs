@@ -24,7 +24,8 @@ pub const CANCEL_CHANNEL: &str = "hone_cancel";
 /// The columns a submission writes, in the order of its values.
 const INSERT_COLUMNS: &str = "id, tenant_id, status, priority, language, spec, metadata, \
     idempotency_key, request_fingerprint, last_seq, available_at, created_at, updated_at, \
-    webhook_url, webhook_events, retry_of, trace_parent, spec_bytes";
+    webhook_url, webhook_events, retry_of, trace_parent, spec_bytes, actor_provider, \
+    critic_provider";
 
 /// The outcome of a job cancelled while still queued, as stored.
 pub(crate) fn cancelled_outcome() -> Result<Box<RawValue>, StoreError> {
@@ -119,20 +120,21 @@ where
         let webhook_url = job.spec.webhook.as_ref().map(|w| w.url.as_str());
         let webhook_events = job.spec.webhook.as_ref().map(|w| w.stored_filter());
         // A tenant with a quota gets the check in the INSERT's own WHERE (`$14` today, `$15`
-        // the one job; the spec's size is then `$16`); the others, most, the plain INSERT. A refused INSERT is named by a
+        // the one job; the spec's size and providers are then `$16` to `$18`); the others, most, the plain INSERT. A refused INSERT is named by a
         // second read; if that finds room (a queued job started in between), it is tried
         // again.
         let checked = self.has_quota(&job.tenant).await?;
         let sql = if checked {
             format!(
                 "INSERT INTO jobs ({INSERT_COLUMNS}) \
-                 SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12, $13, $16 \
-                 WHERE NOT EXISTS ({OVER_QUOTA}) RETURNING 1 AS stored"
+                 SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12, $13, $16, \
+                 $17, $18 WHERE NOT EXISTS ({OVER_QUOTA}) RETURNING 1 AS stored"
             )
         } else {
             format!(
                 "INSERT INTO jobs ({INSERT_COLUMNS}) \
-                 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12, $13, $14)"
+                 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12, $13, $14, \
+                 $15, $16)"
             )
         };
         let mut tries = 0;
@@ -157,13 +159,21 @@ where
             // and made the batch benchmark 2x slower).
             let spec_bytes = i64::try_from(spec.get().len()).unwrap_or(i64::MAX);
             let stored = if checked {
-                let query = query.bind(self.today()).bind(1_i64).bind(spec_bytes);
+                let query = query
+                    .bind(self.today())
+                    .bind(1_i64)
+                    .bind(spec_bytes)
+                    .bind(job.spec.actor.provider.as_str())
+                    .bind(job.spec.critic.as_ref().map(|c| c.provider.as_str()));
                 query
                     .fetch_all(&self.writer)
                     .await
                     .map(|rows| !rows.is_empty())
             } else {
-                let query = query.bind(spec_bytes);
+                let query = query
+                    .bind(spec_bytes)
+                    .bind(job.spec.actor.provider.as_str())
+                    .bind(job.spec.critic.as_ref().map(|c| c.provider.as_str()));
                 query.execute(&self.writer).await.map(|_| true)
             };
             if let Ok(false) = stored {

@@ -6,7 +6,7 @@
 use hone_domain::{
     AttemptStatus, Critique, EventType, Execution, Feedback, ModelCall, TenantId, Usage,
 };
-use hone_store::{ActorOutput, ClaimJobs, Claimed, Lease, StoreError};
+use hone_store::{ActorOutput, ClaimJobs, Claimed, Lease, Serves, StoreError};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use sqlx::AssertSqlSafe;
@@ -141,6 +141,7 @@ where
     for<'q> i64: sqlx::Encode<'q, B> + sqlx::Type<B>,
     for<'q> Option<i64>: sqlx::Encode<'q, B>,
     for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, B>,
     for<'q> Json<&'q RawValue>: sqlx::Encode<'q, B> + sqlx::Type<B>,
     for<'r> i64: sqlx::Decode<'r, B>,
     for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
@@ -151,6 +152,13 @@ where
     /// one's `job.started` event, highest priority first. Returns each with its event's seq.
     pub async fn claim_jobs(&self, claim: ClaimJobs) -> Result<Vec<(Claimed, i64)>, StoreError> {
         let now = self.now();
+        let (languages, providers) = match &claim.serves {
+            Some(s) => (
+                Some(Serves::list(s.languages.iter().map(|l| l.as_str()))),
+                Some(Serves::list(s.providers.iter().map(String::as_str))),
+            ),
+            None => (None, None),
+        };
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let found = sqlx::query(AssertSqlSafe(B::claim_sql()))
             .bind(claim.worker.as_str())
@@ -161,6 +169,8 @@ where
             .bind(now)
             .bind(i64::from(claim.limit))
             .bind(claim.per_tenant.map(i64::from))
+            .bind(languages.as_deref())
+            .bind(providers.as_deref())
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;

@@ -136,8 +136,30 @@ pub enum CancelOutcome {
     NotFound,
 }
 
+/// What a worker can serve: the languages it has a working runtime for and the model
+/// providers it can call. A job needing anything else is left for another worker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Serves {
+    /// Languages with a working runtime.
+    pub languages: Vec<hone_domain::Language>,
+    /// Usable model providers, by the names jobs use.
+    pub providers: Vec<String>,
+}
+
+impl Serves {
+    /// A list as the claim binds it: each name between commas (`,python,bash,`).
+    pub fn list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+        let mut out = String::from(",");
+        for n in names {
+            out.push_str(n);
+            out.push(',');
+        }
+        out
+    }
+}
+
 /// A worker's request for work.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ClaimJobs {
     /// The worker's id, written into the lease.
     pub worker: String,
@@ -149,6 +171,8 @@ pub struct ClaimJobs {
     /// tenant cannot starve the rest; `None`: no cap. Exact for one worker; concurrent claims
     /// by several workers may overshoot by their batch sizes.
     pub per_tenant: Option<u32>,
+    /// Only jobs this worker can serve (language and providers); `None`: any job.
+    pub serves: Option<Serves>,
 }
 
 /// The right to write a job's steps: every worker-side write names it and fails with

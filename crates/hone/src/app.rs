@@ -98,6 +98,13 @@ impl Application {
                 Err(why) => tracing::info!(provider = %name, "model provider off: {why}"),
             }
         }
+        if settings.api.is_none() && providers.values().all(Result::is_err) {
+            bail!(
+                "this worker has no usable model provider, so it could run no job: set \
+                 OPENAI_API_KEY or OPENAI_BASE_URL, ANTHROPIC_API_KEY or ANTHROPIC_BASE_URL, \
+                 HONE_REPLAY_FILE, or a provider in hone.toml (HONE_CONFIG)"
+            );
+        }
         if providers.values().all(Result::is_err) {
             tracing::warn!(
                 "no model provider is configured: every job will be refused until one is \
@@ -112,13 +119,26 @@ impl Application {
             Some(side) => {
                 let (sandbox, runtimes, report) = build_sandbox(&side.sandbox).await?;
                 sandbox_name = sandbox.name();
+                let mut config = engine_config(&side.engine, grace)?;
+                config.serves = Some(hone_store::Serves {
+                    languages: report
+                        .iter()
+                        .filter(|r| r.ready)
+                        .map(|r| r.language)
+                        .collect(),
+                    providers: providers
+                        .iter()
+                        .filter(|(_, state)| state.is_ok())
+                        .map(|(name, _)| name.clone())
+                        .collect(),
+                });
                 runtime_report = Some(report.into());
                 Some(Engine {
                     store: store.clone(),
                     providers: build_providers(&common.models, &file)?,
                     sandbox,
                     runtimes,
-                    config: engine_config(&side.engine, grace)?,
+                    config,
                     running: Arc::default(),
                 })
             }

@@ -72,6 +72,7 @@ pub(super) async fn load(store: &Arc<dyn Store>, n: usize) -> anyhow::Result<()>
             limit: 1,
             lease_ms: 600_000,
             per_tenant: None,
+            serves: None,
         };
         let lease = store
             .claim_jobs(claim)

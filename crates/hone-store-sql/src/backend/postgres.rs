@@ -27,8 +27,12 @@ static CLAIM: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH cand AS ( \
             SELECT id, priority, tenant_id FROM jobs \
-            WHERE (status = 'queued' AND available_at <= $5) \
-               OR (status = 'running' AND lease_expires_at < $6) \
+            WHERE ((status = 'queued' AND available_at <= $5) \
+               OR (status = 'running' AND lease_expires_at < $6)) \
+              AND ($9::text IS NULL OR (strpos($9, ',' || language || ',') > 0 \
+                   AND strpos($10, ',' || actor_provider || ',') > 0 \
+                   AND (critic_provider IS NULL \
+                        OR strpos($10, ',' || critic_provider || ',') > 0))) \
             ORDER BY priority DESC, id LIMIT $7 * 4 FOR UPDATE SKIP LOCKED), \
          ranked AS ( \
             SELECT id, priority, tenant_id, \

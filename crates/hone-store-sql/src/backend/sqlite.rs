@@ -26,8 +26,12 @@ static CLAIM: LazyLock<String> = LazyLock::new(|| {
             SELECT id, priority, tenant_id, \
                ROW_NUMBER() OVER (PARTITION BY tenant_id ORDER BY priority DESC, id) AS rank \
             FROM jobs \
-            WHERE (status = 'queued' AND available_at <= $5) \
-               OR (status = 'running' AND lease_expires_at < $6)) c \
+            WHERE ((status = 'queued' AND available_at <= $5) \
+               OR (status = 'running' AND lease_expires_at < $6)) \
+              AND ($9 IS NULL OR (instr($9, ',' || language || ',') > 0 \
+                   AND instr($10, ',' || actor_provider || ',') > 0 \
+                   AND (critic_provider IS NULL \
+                        OR instr($10, ',' || critic_provider || ',') > 0)))) c \
             WHERE $8 IS NULL OR c.rank + (SELECT COUNT(*) FROM jobs r \
                WHERE r.tenant_id = c.tenant_id AND r.status = 'running' \
                AND r.lease_expires_at >= $5) <= $8 \

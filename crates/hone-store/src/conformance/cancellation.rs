@@ -72,6 +72,7 @@ pub async fn requeue_delays_the_job(store: Arc<dyn Store>, clock: Arc<ManualCloc
         limit: 5,
         lease_ms: 60_000,
         per_tenant: None,
+        serves: None,
     };
     assert!(store.claim_jobs(claim).await.expect("claim").is_empty());
     let job = store

@@ -24,6 +24,7 @@ pub async fn claims_never_overlap(store: Arc<dyn Store>, _clock: Arc<ManualClock
                     limit: 3,
                     lease_ms: 60_000,
                     per_tenant: None,
+                    serves: None,
                 };
                 let got = store.claim_jobs(claim).await.expect("claim");
                 mine.extend(got.into_iter().map(|c| c.job.id));
@@ -56,6 +57,7 @@ pub async fn claims_follow_priority(store: Arc<dyn Store>, _clock: Arc<ManualClo
         limit: 4,
         lease_ms: 60_000,
         per_tenant: None,
+        serves: None,
     };
     let got: Vec<JobId> = store
         .claim_jobs(claim)
@@ -78,6 +80,7 @@ pub async fn a_tenant_cap_limits_running_jobs(store: Arc<dyn Store>, _clock: Arc
         limit,
         lease_ms: 60_000,
         per_tenant: Some(2),
+        serves: None,
     };
     let got = store.claim_jobs(claim(5)).await.expect("claim");
     assert_eq!(got.len(), 2);
@@ -97,4 +100,67 @@ pub async fn a_tenant_cap_limits_running_jobs(store: Arc<dyn Store>, _clock: Arc
         .await
         .expect("finish");
     assert_eq!(store.claim_jobs(claim(5)).await.expect("claim").len(), 1);
+}
+
+/// A worker that names what it serves takes only jobs whose language and providers it has;
+/// the others stay queued for a worker that can (here one that serves anything).
+pub async fn claims_take_only_jobs_the_worker_can_serve(
+    store: Arc<dyn Store>,
+    _clock: Arc<ManualClock>,
+) {
+    let specs = [
+        serde_json::json!({"task": "a", "tests": "assert True"}),
+        serde_json::json!({"task": "b", "tests": "true", "language": "bash"}),
+        serde_json::json!({"task": "c", "tests": "assert True",
+                           "actor": {"provider": "anthropic", "model": "m"}}),
+        serde_json::json!({"task": "d", "tests": "assert True",
+                           "critic": {"provider": "replay", "model": "m"}}),
+        serde_json::json!({"task": "e", "tests": "assert True", "critic": null}),
+    ];
+    let mut ids = Vec::new();
+    for s in &specs {
+        let spec = hone_domain::JobSpec::parse(s).unwrap_or_else(|e| panic!("{e:?}"));
+        let id = JobId::new();
+        let new = crate::NewJob {
+            id,
+            tenant: tenant(),
+            spec,
+            idempotency: None,
+            retry_of: None,
+            trace_parent: None,
+        };
+        assert!(matches!(
+            store.enqueue_job(new).await,
+            Ok(crate::Enqueued::Created(_))
+        ));
+        ids.push(id);
+    }
+    let serves = crate::Serves {
+        languages: vec![hone_domain::Language::Python],
+        providers: vec!["openai".to_owned()],
+    };
+    let claim = |worker: &str, serves: Option<crate::Serves>| ClaimJobs {
+        worker: worker.to_owned(),
+        limit: 10,
+        lease_ms: 60_000,
+        per_tenant: None,
+        serves,
+    };
+    let mut taken: Vec<JobId> = store
+        .claim_jobs(claim("python-openai", Some(serves)))
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|c| c.lease.job)
+        .collect();
+    taken.sort();
+    let mut want = vec![ids[0], ids[4]];
+    want.sort();
+    assert_eq!(taken, want, "only the python jobs on openai alone");
+    let rest = store
+        .claim_jobs(claim("any", None))
+        .await
+        .expect("claim")
+        .len();
+    assert_eq!(rest, 3, "the others waited for a worker that serves them");
 }

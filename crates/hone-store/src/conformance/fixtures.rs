@@ -38,6 +38,7 @@ pub(crate) async fn claim_one(store: &Arc<dyn Store>, worker: &str, lease_ms: u6
         limit: 1,
         lease_ms,
         per_tenant: None,
+        serves: None,
     };
     let mut got = store.claim_jobs(claim).await.unwrap_or_default();
     assert_eq!(got.len(), 1, "expected one claimable job");

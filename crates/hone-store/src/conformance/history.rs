@@ -84,6 +84,7 @@ pub(crate) async fn varied_history(store: &Arc<dyn Store>, clock: &ManualClock) 
             limit: 1,
             lease_ms: 600_000,
             per_tenant: None,
+            serves: None,
         };
         let got = store.claim_jobs(claim).await.expect("claim");
         let Some(c) = got.first() else { break };

@@ -57,6 +57,7 @@ async fn run_job(store: &Arc<dyn Store>, clock: &ManualClock, i: usize, runs: &[
         limit: 1,
         lease_ms: 600_000,
         per_tenant: None,
+        serves: None,
     };
     let lease = store
         .claim_jobs(claim)

@@ -39,6 +39,7 @@ mod repair_stats;
 mod retention;
 mod secrets;
 mod self_correction;
+mod serving;
 mod strategies;
 mod streams;
 mod tenancy;
