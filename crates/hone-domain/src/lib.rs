@@ -8,6 +8,7 @@
 pub mod acceptance;
 pub mod apikey;
 pub mod attempt;
+pub mod broken_tests;
 pub mod candidate;
 pub mod chatformat;
 pub mod cost;

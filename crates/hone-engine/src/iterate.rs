@@ -272,6 +272,10 @@ async fn one_iteration(
             e
         }
     };
+    // Tests that do not compile fail every code: the job ends blaming them, not the actor.
+    if let Some(why) = hone_domain::broken_tests::tests_do_not_compile(spec.language, &execution) {
+        return Err(Halt::BrokenTests(why));
+    }
     let critique = match (&spec.critic, partial.and_then(|a| a.critique.clone())) {
         (None, _) => None,
         (Some(_), Some(c)) => Some(c),

@@ -35,6 +35,8 @@ pub(crate) enum Halt {
     Store(StoreError),
     /// The job's dollar budget forbids the next model call.
     Budget(String),
+    /// The job's tests do not compile: no code can pass them (the sentence says where).
+    BrokenTests(String),
 }
 
 impl From<StoreError> for Halt {
@@ -130,6 +132,12 @@ async fn finish_run(engine: &Engine, claimed: &Claimed, keeper: &LeaseKeeper) ->
         Err(Halt::Budget(why)) => failure(
             JobStatus::Failed,
             OutcomeReason::BudgetExhausted,
+            best_code(engine, claimed).await,
+            why,
+        ),
+        Err(Halt::BrokenTests(why)) => failure(
+            JobStatus::Failed,
+            OutcomeReason::Error,
             best_code(engine, claimed).await,
             why,
         ),

@@ -11,6 +11,7 @@ mod access;
 mod bad_input;
 mod batch;
 mod bodies;
+mod broken_tests;
 mod browser;
 mod caching;
 mod cli;
