@@ -287,8 +287,14 @@ where
         iteration: u32,
         execution: &Execution,
     ) -> Result<i64, StoreError> {
+        // The error in a line, so a progress view can say what happened without reading the
+        // attempt.
+        let error = execution
+            .traceback
+            .as_ref()
+            .map(|t| short(&format!("{}: {}", t.error_type, t.message)));
         let data = json!({"iteration": iteration, "status": execution.status,
-                          "duration_ms": execution.duration_ms});
+                          "duration_ms": execution.duration_ms, "error": error});
         B::write_step(
             &self.writer,
             Step {
@@ -326,7 +332,8 @@ where
             &self.writer,
             Step {
                 usage: call.usage,
-                data: json!({"iteration": iteration, "verdict": critique.verdict}),
+                data: json!({"iteration": iteration, "verdict": critique.verdict,
+                              "summary": short(&critique.summary)}),
                 write: Write::Update {
                     set: "critique = $14, critic = $15",
                     once: "critique IS NULL AND status = 'running'",
@@ -377,3 +384,20 @@ where
         .await
     }
 }
+
+/// At most [`SHORT`] characters of `text` on one line, `…` where it was cut: what an event
+/// carries of a longer text (the attempt has it whole).
+fn short(text: &str) -> String {
+    let line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let line = line.trim();
+    match line.char_indices().nth(SHORT) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
+    }
+}
+
+/// The most characters of a text an event carries.
+const SHORT: usize = 200;

@@ -65,12 +65,16 @@ pub async fn run(
         "submitted the example job {id}: parse_logs, which crashes on an empty line"
     )?;
     let ended = follow(&client, id, Output::Text, args.terminal, out).await?;
+    // The binary that runs now, so the hint works without `hone` on the PATH.
+    let hone = std::env::current_exe()
+        .ok()
+        .map_or_else(|| "hone".to_owned(), |p| p.display().to_string());
     writeln!(
         out,
         "\nThe job {} (exit status {} for `hone watch`).\n\
          Open the dashboard: {base}/jobs/{id}\n\
          Sign in with this key: {key}\n\
-         Or from a terminal: HONE_URL={base} HONE_API_KEY={key} hone show {id}\n\
+         Or from a terminal: HONE_URL={base} HONE_API_KEY={key} {hone} show {id}\n\
          Press Ctrl-C to stop; the demo's database is deleted then.",
         match ended.code() {
             0 => "succeeded",

@@ -118,8 +118,20 @@ fn describe(kind: &str, data: &Value) -> (&'static str, String) {
                 data["code_bytes"].as_u64().unwrap_or(0)
             ),
         ),
-        "attempt.executed" => ("reviewing", format!("tests ran: {}", s("status"))),
-        "attempt.critiqued" => ("reviewing", format!("critic: {}", s("verdict"))),
+        "attempt.executed" => (
+            "reviewing",
+            match data["error"].as_str() {
+                Some(error) => format!("tests ran: {}: {error}", s("status")),
+                None => format!("tests ran: {}", s("status")),
+            },
+        ),
+        "attempt.critiqued" => (
+            "reviewing",
+            match data["summary"].as_str().filter(|t| !t.is_empty()) {
+                Some(summary) => format!("critic: {}: \"{summary}\"", s("verdict")),
+                None => format!("critic: {}", s("verdict")),
+            },
+        ),
         "attempt.finished" => ("next attempt", format!("attempt {}", s("status"))),
         "job.succeeded" | "job.failed" | "job.cancelled" => {
             ("done", format!("{} ({})", s("status"), s("reason")))

@@ -229,9 +229,10 @@ async fn the_demo_runs_the_story_and_serves_its_dashboard() {
         out.push_str(&String::from_utf8_lossy(&chunk));
     }
     for line in [
-        "iteration 1/3  tests ran: failed",
-        "iteration 1/3  critic: revise",
+        "iteration 1/3  tests ran: failed: IndexError: list index out of range",
+        "iteration 1/3  critic: revise: \"Crashes on empty input.\"",
         "iteration 2/3  tests ran: passed",
+        "iteration 2/3  critic: approve: \"Correct, skips blank lines.\"",
         "The job succeeded (exit status 0",
     ] {
         assert!(out.contains(line), "{line:?} missing from\n{out}");
