@@ -26,6 +26,8 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends bubblewrap python3 nodejs tini ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=builder /usr/local/bin/hone /usr/local/bin/hone
+# The recorded example, for jobs without a model key (HONE_REPLAY_FILE in docker-compose.yml).
+COPY examples/ /usr/share/hone/examples/
 WORKDIR /var/lib/hone
 ENV HONE_LISTEN=0.0.0.0:8080 \
     HONE_LOG_FORMAT=json

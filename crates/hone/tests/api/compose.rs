@@ -117,8 +117,23 @@ async fn the_compose_topology_runs_jobs_through_a_worker_replacement() {
         ("HONE_SESSION_SECRET", "s".repeat(40)),
         ("OPENAI_BASE_URL", model.base_url.clone()),
         ("OPENAI_API_KEY", "sk-test".to_owned()),
+        // The image's copy of the transcript is the repository's.
+        (
+            "HONE_REPLAY_FILE",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../examples/parse-logs.replay.jsonl"
+            )
+            .to_owned(),
+        ),
     ]);
     let services = services(&vars);
+    for name in ["migrate", "api", "worker"] {
+        assert!(
+            services[name].env.contains_key("HONE_REPLAY_FILE"),
+            "{name} gets the replay transcript"
+        );
+    }
     let port = free_port();
     let database = ("HONE_DATABASE_URL", db.clone());
     let local = |port: u16| format!("127.0.0.1:{port}");
@@ -162,6 +177,18 @@ async fn the_compose_topology_runs_jobs_through_a_worker_replacement() {
     assert!(ready, "the api is ready");
 
     let mut ids = Vec::new();
+    // The recorded example runs with no model key, through the replay provider.
+    let example: Value = serde_json::from_str(include_str!("../../../../examples/parse-logs.json"))
+        .expect("the example");
+    let resp = http
+        .post(format!("{base}/v1/jobs"))
+        .json(&example)
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(resp.status(), 202, "the replay provider is on");
+    let job: Value = resp.json().await.expect("json");
+    ids.push(job["id"].as_str().expect("id").to_owned());
     for i in 0..20 {
         let resp = http
             .post(format!("{base}/v1/jobs"))
@@ -224,5 +251,33 @@ async fn the_compose_topology_runs_jobs_through_a_worker_replacement() {
             .collect();
         let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
         assert_eq!(seqs, expected, "{id}: every event once, in order");
+    }
+}
+
+/// The three hone services share one image, built once (by `migrate`), never pulled.
+#[test]
+fn the_image_is_built_once_for_the_three_services() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docker-compose.yml");
+    let text = std::fs::read_to_string(path).expect("docker-compose.yml");
+    let mut doc: serde_norway::Value = serde_norway::from_str(&text).expect("YAML");
+    doc.apply_merge().expect("merge keys");
+    let built: Vec<&str> = ["migrate", "api", "worker"]
+        .into_iter()
+        .filter(|s| !doc["services"][*s]["build"].is_null())
+        .collect();
+    assert_eq!(built, ["migrate"]);
+    for s in ["migrate", "api", "worker"] {
+        assert_eq!(
+            doc["services"][s]["image"].as_str(),
+            Some("hone:latest"),
+            "{s}"
+        );
+    }
+    for s in ["api", "worker"] {
+        assert_eq!(
+            doc["services"][s]["pull_policy"].as_str(),
+            Some("never"),
+            "{s}"
+        );
     }
 }
