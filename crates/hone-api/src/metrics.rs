@@ -93,6 +93,8 @@ impl Exporter {
                 metrics::gauge!(QUEUE_OLDEST_AGE).set(age);
                 metrics::gauge!(JOBS_RUNNING).set(q.running as f64);
                 metrics::gauge!(WEBHOOK_BACKLOG).set(q.webhook_backlog as f64);
+                let unserved = hone_store::unserved_jobs(self.store.as_ref()).await?;
+                metrics::gauge!(QUEUE_UNSERVED).set(unserved as f64);
                 *last = Some(Instant::now());
             }
         }

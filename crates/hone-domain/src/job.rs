@@ -110,4 +110,8 @@ pub struct Job {
     /// killed, or cut off until its lease expired), as counted when the job was taken over.
     #[serde(default)]
     pub lease_losses: u32,
+    /// For a queued job no running worker can serve: what it waits for (a language's
+    /// runtime, a model provider). Filled in by the API when it answers; never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<String>,
 }

@@ -31,6 +31,9 @@ pub const QUEUE_OLDEST_AGE: &str = "hone_queue_oldest_age_seconds";
 pub const JOBS_RUNNING: &str = "hone_jobs_running";
 /// Gauge: webhook deliveries waiting for a try (read from the database).
 pub const WEBHOOK_BACKLOG: &str = "hone_webhook_backlog";
+/// Gauge: queued jobs no running worker can serve (a language's runtime or a model provider
+/// that no live worker has).
+pub const QUEUE_UNSERVED: &str = "hone_queue_unserved";
 
 /// Gauge: always 1, with the running version in its `version` label.
 pub const BUILD_INFO: &str = "hone_build_info";
@@ -39,7 +42,7 @@ pub const BUILD_INFO: &str = "hone_build_info";
 pub const FIRST_ATTEMPTS: &str = "hone_first_attempts_total";
 
 /// Every metric with its kind and help text, for the exporter's `# HELP` lines.
-pub const ALL: [(&str, Kind, &str); 16] = [
+pub const ALL: [(&str, Kind, &str); 17] = [
     (JOBS_SUBMITTED, Kind::Counter, "Jobs accepted by the API."),
     (
         JOBS_FINISHED,
@@ -93,6 +96,11 @@ pub const ALL: [(&str, Kind, &str); 16] = [
         WEBHOOK_BACKLOG,
         Kind::Gauge,
         "Webhook deliveries waiting for a try.",
+    ),
+    (
+        QUEUE_UNSERVED,
+        Kind::Gauge,
+        "Queued jobs no running worker can serve.",
     ),
     (BUILD_INFO, Kind::Gauge, "Always 1; the version in a label."),
     (

@@ -148,6 +148,13 @@ impl Engine {
     /// flight run for the grace period, and gives the rest back to the queue.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let alive = self.config.serves.clone().map(|serves| {
+            tokio::spawn(alive(
+                self.store.clone(),
+                self.config.worker_id.clone(),
+                serves,
+            ))
+        });
         let mut running: JoinSet<job::JobRun> = JoinSet::new();
         let mut signals = match self.store.listen().await {
             Ok(rx) => Some(rx),
@@ -211,6 +218,21 @@ impl Engine {
             self.running.stop_all(Stop::Shutdown);
             while running.join_next().await.is_some() {}
         }
+        if let Some(alive) = alive {
+            alive.abort();
+        }
         tracing::info!("worker stopped");
+    }
+}
+
+/// Says every [`hone_store::ALIVE_EVERY`] that worker `id` is alive and serves `serves`, so the API can
+/// tell a queued job that no running worker serves.
+async fn alive(store: Arc<dyn Store>, id: String, serves: hone_store::Serves) {
+    let mut tick = tokio::time::interval(hone_store::ALIVE_EVERY);
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.worker_alive(&id, &serves).await {
+            tracing::warn!(error = %e, "cannot record that this worker is alive");
+        }
     }
 }

@@ -40,6 +40,7 @@ pub mod secrets;
 pub mod stats;
 pub mod steps;
 pub mod store;
+pub mod workers;
 
 pub use backend::Backend;
 

@@ -124,6 +124,7 @@ where
         cancel_requested: get::<B, _>(row, "cancel_requested")?,
         requeues: small(get::<B, _>(row, "requeues")?),
         lease_losses: small(get::<B, _>(row, "lease_losses")?),
+        waiting_for: None,
     })
 }
 

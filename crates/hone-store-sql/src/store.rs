@@ -169,6 +169,18 @@ where
         SqlStore::queue_stats(self).await
     }
 
+    async fn worker_alive(&self, id: &str, serves: &hone_store::Serves) -> Result<(), StoreError> {
+        SqlStore::worker_alive(self, id, serves).await
+    }
+
+    async fn live_workers(&self, since: Timestamp) -> Result<Vec<hone_store::Serves>, StoreError> {
+        SqlStore::live_workers(self, since).await
+    }
+
+    async fn queued_needs(&self) -> Result<Vec<hone_store::QueuedNeed>, StoreError> {
+        SqlStore::queued_needs(self).await
+    }
+
     async fn cancel_jobs(
         &self,
         tenant: &TenantId,

@@ -17,6 +17,7 @@ mod filter;
 mod paging;
 mod params;
 mod repair;
+mod serving;
 mod stats;
 mod webhooks;
 
@@ -34,6 +35,7 @@ pub use filter::{BulkCancel, JobFilter, QueueStats};
 pub use paging::*;
 pub use params::*;
 pub use repair::*;
+pub use serving::*;
 pub use stats::*;
 pub use webhooks::*;
 
@@ -84,6 +86,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// The queue's depth, its oldest job and the webhook backlog, in one query.
     async fn queue_stats(&self) -> Result<QueueStats, StoreError>;
+
+    /// Records that worker `id` is alive and serves `serves` (each worker every few
+    /// seconds); rows of workers unseen for a day are dropped meanwhile.
+    async fn worker_alive(&self, id: &str, serves: &Serves) -> Result<(), StoreError>;
+
+    /// What the workers seen at or after `since` serve.
+    async fn live_workers(&self, since: Timestamp) -> Result<Vec<Serves>, StoreError>;
+
+    /// What the queued jobs need, grouped: language and providers, with their count.
+    async fn queued_needs(&self) -> Result<Vec<QueuedNeed>, StoreError>;
 
     /// Cancels every queued job of the tenant passing `filter` and asks the workers of every
     /// running one to stop; finished jobs are left alone.

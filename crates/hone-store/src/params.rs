@@ -234,6 +234,7 @@ impl NewJob {
             cancel_requested: false,
             requeues: 0,
             lease_losses: 0,
+            waiting_for: None,
         }
     }
 }

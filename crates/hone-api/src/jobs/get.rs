@@ -1,4 +1,5 @@
-//! `GET /v1/jobs/{id}`: one job.
+//! `GET /v1/jobs/{id}`: one job (a queued one no running worker serves says what it waits
+//! for).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -21,5 +22,8 @@ pub async fn get_job(
         .get_job(&tenant, id)
         .await?
         .ok_or_else(|| no_job(id))?;
+    let mut jobs = [job];
+    hone_store::mark_waiting(state.store.as_ref(), &mut jobs).await?;
+    let [job] = jobs;
     Ok(Json(job))
 }

@@ -84,7 +84,8 @@ pub async fn read_page(
         before: paging.before.map(JobId),
         specs,
     };
-    let page = state.store.list_jobs(tenant, params).await?;
+    let mut page = state.store.list_jobs(tenant, params).await?;
+    hone_store::mark_waiting(state.store.as_ref(), &mut page.items).await?;
     Ok(JobList {
         items: page.items,
         next_cursor: page.next.map(|id| cursor::encode(id.0)),

@@ -164,3 +164,30 @@ pub async fn claims_take_only_jobs_the_worker_can_serve(
         .len();
     assert_eq!(rest, 3, "the others waited for a worker that serves them");
 }
+
+/// Workers say they are alive and what they serve; the rows seen lately are read back, and
+/// the queued jobs' needs are counted by language and providers.
+pub async fn live_workers_and_queued_needs(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
+    let serves = crate::Serves {
+        languages: vec![hone_domain::Language::Python, hone_domain::Language::Bash],
+        providers: vec!["openai".to_owned(), "replay".to_owned()],
+    };
+    store.worker_alive("w1", &serves).await.expect("alive");
+    store
+        .worker_alive("w1", &serves)
+        .await
+        .expect("alive again");
+    let long_ago = hone_domain::Timestamp::from_millis(0);
+    let live = store.live_workers(long_ago).await.expect("live");
+    assert_eq!(live, vec![serves]);
+    let future = hone_domain::Timestamp::from_millis(i64::MAX / 2);
+    assert!(store.live_workers(future).await.expect("live").is_empty());
+    for _ in 0..2 {
+        enqueue(&store, 0).await;
+    }
+    let needs = store.queued_needs().await.expect("needs");
+    assert_eq!(needs.len(), 1, "{needs:?}");
+    assert_eq!(needs[0].jobs, 2);
+    assert_eq!(needs[0].actor_provider, "openai");
+    assert_eq!(needs[0].language, hone_domain::Language::Python);
+}

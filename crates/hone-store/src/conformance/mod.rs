@@ -46,6 +46,7 @@ macro_rules! conformance_suite {
             enqueue_then_read_back, idempotency_keys, list_pages_newest_first,
             batches_store_all_or_nothing, batch_idempotency_keys,
             claims_never_overlap, claims_follow_priority, claims_take_only_jobs_the_worker_can_serve,
+            live_workers_and_queued_needs,
             attempt_steps_are_written_once,
             lost_lease_stops_writes, cancel_by_state, requeue_delays_the_job,
             release_gives_the_job_back_at_once, signals_announce_jobs_and_cancels,

@@ -1,5 +1,6 @@
 //! Workers take only the jobs they can serve: on one Postgres, a worker without the
 //! `anthropic` provider leaves `anthropic` jobs queued (it neither claims nor fails them),
+//! and says so (`waiting_for` in the job and the list, `hone_queue_unserved` in `/metrics`),
 //! and every one of them succeeds on a worker that has it. A worker with no usable provider
 //! at all refuses to start, naming what to set.
 
@@ -44,13 +45,44 @@ async fn a_worker_without_a_jobs_provider_leaves_it_to_one_with_it() {
     for id in &ids {
         let job = cluster.get(&format!("/v1/jobs/{id}")).await;
         assert_eq!(job["status"], "queued", "the blind worker took {id}: {job}");
+        // It says what it waits for, in the job and in the list.
+        let waiting = job["waiting_for"].as_str().unwrap_or_default();
+        assert!(waiting.contains("\"anthropic\""), "{job}");
     }
+    let list = cluster.get("/v1/jobs?status=queued").await;
+    let items = list["items"].as_array().expect("items");
+    assert_eq!(items.len(), 4);
+    assert!(items.iter().all(|j| j["waiting_for"].is_string()), "{list}");
+    // And /metrics counts them (its database gauges are at most 5 s old).
+    let mut unserved = String::new();
+    for _ in 0..80 {
+        let text = cluster
+            .http
+            .get(format!("{}/metrics", cluster.base))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        unserved = text
+            .lines()
+            .find(|l| l.starts_with("hone_queue_unserved "))
+            .unwrap_or_default()
+            .to_owned();
+        if unserved == "hone_queue_unserved 4" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(unserved, "hone_queue_unserved 4");
 
     let able = hone_with("worker", "able", &cluster.db, &model.base_url, 0, &env);
     cluster.workers.push(able);
     for id in &ids {
         let job = cluster.wait(id, Duration::from_secs(30)).await;
         assert_eq!(job["status"], "succeeded", "{job}");
+        assert!(job.get("waiting_for").is_none(), "{job}");
         let events = cluster.get(&format!("/v1/jobs/{id}/events")).await;
         let workers: Vec<&str> = events["items"]
             .as_array()
