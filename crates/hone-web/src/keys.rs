@@ -26,6 +26,16 @@ struct KeyRow {
     expires: String,
     last_used: String,
     revoked: bool,
+    /// The key this session is signed in with.
+    own: bool,
+}
+
+/// Asking before revoking the session's own key.
+struct Confirm {
+    /// The key's id.
+    id: String,
+    /// Whether it is the tenant's last usable admin key.
+    last_admin: bool,
 }
 
 /// The keys page, with a key just made (shown this once) or what was wrong with the form.
@@ -38,6 +48,7 @@ struct KeysPage {
     keys: Vec<KeyRow>,
     created: String,
     errors: Vec<(String, String)>,
+    confirm: Option<Confirm>,
 }
 
 async fn render(
@@ -46,8 +57,30 @@ async fn render(
     created: String,
     errors: Vec<(String, String)>,
 ) -> Result<String, PageError> {
+    render_with(state, session, created, errors, false).await
+}
+
+/// The keys page; with `confirm`, it asks first before revoking the session's own key.
+async fn render_with(
+    state: &WebState,
+    session: &Session,
+    created: String,
+    errors: Vec<(String, String)>,
+    confirm: bool,
+) -> Result<String, PageError> {
     let caller = api(Caller::<Admin>::for_key(&session.key)).await?;
     let list = api(hone_api::keys::list_keys(State(state.api.clone()), caller).await).await?;
+    let now = hone_domain::Timestamp::now();
+    let admins = list
+        .0
+        .items
+        .iter()
+        .filter(|k| k.usable_at(now) && k.scopes.contains(&hone_domain::apikey::Scope::Admin))
+        .count();
+    let confirm = confirm.then(|| Confirm {
+        id: session.key.id.to_string(),
+        last_admin: admins <= 1,
+    });
     let keys = list
         .0
         .items
@@ -69,6 +102,7 @@ async fn render(
                 .unwrap_or_else(|| "never".to_owned()),
             last_used: k.last_used_at.map(view::when).unwrap_or_default(),
             revoked: k.revoked_at.is_some(),
+            own: k.id == session.key.id,
         })
         .collect();
     let page = KeysPage {
@@ -78,6 +112,7 @@ async fn render(
         keys,
         created,
         errors,
+        confirm,
     };
     Ok(page.render()?)
 }
@@ -181,6 +216,9 @@ pub async fn create(
 pub struct RevokeForm {
     #[serde(default)]
     csrf: String,
+    /// `yes` once the user confirmed revoking the key they are signed in with.
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 /// Revokes a key, then lists the keys.
@@ -192,8 +230,17 @@ pub async fn revoke(
     axum::Form(form): axum::Form<RevokeForm>,
 ) -> Result<Response, PageError> {
     check_form(&session, &headers, &form.csrf)?;
+    let own = id == session.key.id.to_string();
+    if own && form.confirm.as_deref() != Some("yes") {
+        // The session's own key: ask first, saying what it means.
+        let html = render_with(&state, &session, String::new(), Vec::new(), true).await?;
+        return Ok(Html(html).into_response());
+    }
     let caller = api(Caller::<Admin>::for_key(&session.key)).await?;
     let _ =
         api(hone_api::keys::revoke_key(State(state.api.clone()), caller, Path(id)).await).await?;
+    if own {
+        return Ok(Redirect::to("/sign-in?revoked=1").into_response());
+    }
     Ok(Redirect::to("/keys").into_response())
 }

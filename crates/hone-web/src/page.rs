@@ -57,6 +57,8 @@ struct ErrorPage {
 pub enum PageError {
     /// No session, or it expired, or its key is no longer usable: sign in.
     SignIn,
+    /// As [`PageError::SignIn`], then back to this page of the site (a checked path).
+    SignInFrom(Option<String>),
     /// The key's rate budget is spent.
     RateLimited,
     /// A state-changing request came from another site, or without the session's token.
@@ -139,7 +141,13 @@ pub async fn api<T>(r: Result<T, ApiError>) -> Result<T, PageError> {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, title, detail, errors) = match self {
-            Self::SignIn => return Redirect::to("/sign-in").into_response(),
+            Self::SignIn | Self::SignInFrom(None) => {
+                return Redirect::to("/sign-in").into_response();
+            }
+            Self::SignInFrom(Some(path)) => {
+                let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
+                return Redirect::to(&format!("/sign-in?next={next}")).into_response();
+            }
             Self::RateLimited => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many requests".to_owned(),

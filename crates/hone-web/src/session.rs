@@ -126,15 +126,27 @@ impl FromRequestParts<WebState> for Session {
         parts: &mut Parts,
         state: &WebState,
     ) -> Result<Self, Self::Rejection> {
-        let value = cookie(&parts.headers).ok_or(PageError::SignIn)?;
+        // A page asked for by GET is where sign-in returns to.
+        let back = || {
+            let path = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let from = (parts.method == axum::http::Method::GET)
+                .then(|| path.to_owned())
+                .filter(|p| return_path(p).is_some());
+            PageError::SignInFrom(from)
+        };
+        let value = cookie(&parts.headers).ok_or_else(back)?;
         let hash = state
             .sessions
             .open(value, Timestamp::now())
-            .ok_or(PageError::SignIn)?;
+            .ok_or_else(back)?;
         let key = match state.api.auth.authenticate_hash(hash).await {
             Ok(key) => key,
             Err(hone_api::auth::Refusal::Store(e)) => return Err(PageError::Store(e)),
-            Err(_) => return Err(PageError::SignIn),
+            Err(_) => return Err(back()),
         };
         let budget = hone_api::auth::Budget::of(&parts.method);
         let own = match budget {
@@ -147,6 +159,22 @@ impl FromRequestParts<WebState> for Session {
         let csrf = state.sessions.csrf(value);
         Ok(Session { key, csrf })
     }
+}
+
+/// `path` if sign-in may return to it: a path of this site (`/jobs/…`), never another
+/// origin (`//evil.example`, `/\\evil.example`, `https://…`), nor the sign-in page itself, nor
+/// anything with control characters or a live stream.
+pub fn return_path(path: &str) -> Option<&str> {
+    let safe = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.contains('\\')
+        && path.len() <= 2048
+        && !path.chars().any(|c| c.is_control() || c.is_whitespace())
+        && !path.starts_with("/sign-in")
+        && !path.starts_with("/assets/")
+        && !path.split('?').next().is_some_and(|p| p.ends_with("/live"));
+    safe.then_some(path)
 }
 
 /// Whether a request comes from this dashboard's own pages: `Sec-Fetch-Site` (when the

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use hone_domain::Timestamp;
@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::WebState;
 use crate::page::{Layout, PageError};
-use crate::session::{self, Session, check_form, same_origin, set_cookie};
+use crate::session::{self, Session, check_form, return_path, same_origin, set_cookie};
 
 /// The sign-in form, with what went wrong last time.
 #[derive(Template)]
@@ -20,20 +20,48 @@ struct SignInPage {
     title: String,
     layout: Option<Layout>,
     error: String,
+    /// Why the user is here, when the dashboard sent them (their key was revoked).
+    note: String,
+    /// The page to return to after signing in (a checked path), or empty.
+    next: String,
 }
 
-fn form_page(status: StatusCode, error: &str) -> Result<Response, PageError> {
+fn form_page(
+    status: StatusCode,
+    error: &str,
+    note: &str,
+    next: &str,
+) -> Result<Response, PageError> {
     let page = SignInPage {
         title: "Sign in".to_owned(),
         layout: None,
         error: error.to_owned(),
+        note: note.to_owned(),
+        next: return_path(next).unwrap_or_default().to_owned(),
     };
     Ok((status, Html(page.render()?)).into_response())
 }
 
+/// What the sign-in page is asked with: where to return, and why the user is here.
+#[derive(Deserialize, Default)]
+pub struct Arrival {
+    /// The page to return to.
+    #[serde(default)]
+    next: String,
+    /// Set when the user revoked the key they were signed in with.
+    #[serde(default)]
+    revoked: Option<String>,
+}
+
 /// Shows the form.
-pub async fn form() -> Result<Response, PageError> {
-    form_page(StatusCode::OK, "")
+pub async fn form(Query(arrival): Query<Arrival>) -> Result<Response, PageError> {
+    let note = if arrival.revoked.is_some() {
+        "You revoked the key you were signed in with, which ended your session: sign in with \
+         another key."
+    } else {
+        ""
+    };
+    form_page(StatusCode::OK, "", note, &arrival.next)
 }
 
 /// The sign-in form's fields.
@@ -42,6 +70,9 @@ pub struct SignIn {
     /// The API key.
     #[serde(default)]
     key: String,
+    /// The page to return to (checked again: it came back from the browser).
+    #[serde(default)]
+    next: String,
 }
 
 /// Checks the key and starts a session: the cookie lasts 12 hours or until the key
@@ -61,9 +92,11 @@ pub async fn sign_in(
             return form_page(
                 StatusCode::UNAUTHORIZED,
                 "that is not a hone API key (they start with hone_)",
+                "",
+                &form.next,
             );
         }
-        Err(why) => return form_page(StatusCode::UNAUTHORIZED, why.detail()),
+        Err(why) => return form_page(StatusCode::UNAUTHORIZED, why.detail(), "", &form.next),
     };
     let now = Timestamp::now().as_millis() / 1000;
     let lifetime = i64::try_from(session::LIFETIME.as_secs()).unwrap_or(i64::MAX);
@@ -76,7 +109,7 @@ pub async fn sign_in(
         .seal(&hone_domain::apikey::hash(form.key.trim()), expires);
     let max_age = u64::try_from(expires - now).unwrap_or(0);
     tracing::info!(key = %key.id, tenant = %key.tenant, "signed in to the dashboard");
-    let mut resp = Redirect::to("/").into_response();
+    let mut resp = Redirect::to(return_path(&form.next).unwrap_or("/")).into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
         set_cookie(Some(&value), max_age, &headers),

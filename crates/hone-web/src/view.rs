@@ -10,7 +10,8 @@ use crate::diff::{self, DiffLine};
 pub struct JobRow {
     /// The job's id.
     pub id: String,
-    /// Its first eight characters.
+    /// Its last eight hex digits: a UUID v7 starts with its time, so jobs submitted in the
+    /// same seconds share their first digits; the last are random.
     pub short: String,
     /// Its status, also the badge's class.
     pub status: &'static str,
@@ -39,7 +40,7 @@ impl JobRow {
     pub fn of(job: &Job) -> Self {
         Self {
             id: job.id.to_string(),
-            short: job.id.to_string().chars().take(8).collect(),
+            short: short_id(&job.id.to_string()),
             status: job.status.as_str(),
             reason: job
                 .outcome
@@ -62,6 +63,13 @@ impl JobRow {
             created: when(job.created_at),
         }
     }
+}
+
+/// The last eight hex digits of a UUID, `…1836ff68`: the random part of a UUID v7.
+pub fn short_id(id: &str) -> String {
+    let hex: Vec<char> = id.chars().filter(char::is_ascii_hexdigit).collect();
+    let tail: String = hex[hex.len().saturating_sub(8)..].iter().collect();
+    format!("…{tail}")
 }
 
 /// A time as `YYYY-MM-DD HH:MM:SS` (UTC).

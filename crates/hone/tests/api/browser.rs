@@ -27,7 +27,7 @@ const DRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// A chromedriver for the test, killed when dropped.
-struct Driver {
+pub(crate) struct Driver {
     _child: tokio::process::Child,
     url: String,
     _profile: tempfile::TempDir,
@@ -38,7 +38,7 @@ async fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-async fn driver() -> Option<Driver> {
+pub(crate) async fn driver() -> Option<Driver> {
     if !std::path::Path::new(DRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -68,7 +68,7 @@ async fn driver() -> Option<Driver> {
     })
 }
 
-async fn browser(driver: &Driver) -> Client {
+pub(crate) async fn browser(driver: &Driver) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("chrome"));
     caps.insert(
@@ -93,7 +93,7 @@ async fn browser(driver: &Driver) -> Client {
 }
 
 /// Waits until `check` holds, polling; panics with `what` after `limit`.
-async fn until<F, Fut>(limit: Duration, what: &str, mut check: F)
+pub(crate) async fn until<F, Fut>(limit: Duration, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -105,7 +105,7 @@ where
     }
 }
 
-async fn text(c: &Client, css: &str) -> String {
+pub(crate) async fn text(c: &Client, css: &str) -> String {
     match c.find(Locator::Css(css)).await {
         Ok(e) => e.text().await.unwrap_or_default(),
         Err(_) => String::new(),
@@ -126,7 +126,7 @@ async fn still_marked(c: &Client) -> bool {
         == Value::Bool(true)
 }
 
-async fn screenshot(c: &Client, name: &str) {
+pub(crate) async fn screenshot(c: &Client, name: &str) {
     if let Some(dir) = std::env::var_os("HONE_SCREENSHOTS") {
         let png = c.screenshot().await.expect("screenshot");
         std::fs::write(std::path::Path::new(&dir).join(name), png).expect("write screenshot");

@@ -13,6 +13,7 @@ mod batch;
 mod bodies;
 mod broken_tests;
 mod browser;
+mod browser_flows;
 mod caching;
 mod cli;
 mod cli_codes;
