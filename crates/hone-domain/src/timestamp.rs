@@ -31,11 +31,17 @@ impl Timestamp {
         u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0)
     }
 
-    /// RFC 3339 text, e.g. `2026-01-01T00:00:00.123Z`.
+    /// RFC 3339 text in UTC with exactly three fraction digits, e.g.
+    /// `2026-01-01T00:00:00.120Z`: every time the service writes has the same width (the
+    /// `Rfc3339` formatter drops trailing zeros, so times varied between 20 and 24 bytes).
     pub fn to_rfc3339(self) -> String {
+        const FIXED: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        );
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
             .ok()
-            .and_then(|t| t.format(&Rfc3339).ok())
+            .filter(|t| (0..=9999).contains(&t.year()))
+            .and_then(|t| t.format(FIXED).ok())
             .unwrap_or_default()
     }
 
@@ -70,5 +76,14 @@ mod tests {
         let t = Timestamp::from_millis(1_767_225_600_123);
         assert_eq!(t.to_rfc3339(), "2026-01-01T00:00:00.123Z");
         assert_eq!(Timestamp::parse_rfc3339(&t.to_rfc3339()), Some(t));
+        // Always three fraction digits, trailing zeros kept.
+        assert_eq!(
+            Timestamp::from_millis(1_767_225_600_120).to_rfc3339(),
+            "2026-01-01T00:00:00.120Z"
+        );
+        assert_eq!(
+            Timestamp::from_millis(1_767_225_600_000).to_rfc3339(),
+            "2026-01-01T00:00:00.000Z"
+        );
     }
 }

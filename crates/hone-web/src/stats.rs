@@ -159,7 +159,10 @@ pub async fn page(
             .map(|i| {
                 let n = count(&i["jobs"]);
                 (
-                    format!("{} iteration(s)", count(&i["iterations"])),
+                    match count(&i["iterations"]) {
+                        1 => "1 iteration".to_owned(),
+                        n => format!("{n} iterations"),
+                    },
                     n as f64,
                     n.to_string(),
                     "succeeded",

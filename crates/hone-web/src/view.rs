@@ -306,6 +306,9 @@ pub struct AttemptView {
     pub feedback: String,
     /// Model calls.
     pub calls: Vec<CallRow>,
+    /// Whether any call has a run of its own (candidates): the table's Run column shows
+    /// only then.
+    pub call_runs: bool,
 }
 
 impl AttemptView {
@@ -384,6 +387,7 @@ impl AttemptView {
                 })
                 .collect(),
             feedback,
+            call_runs: calls.iter().any(|c| !c.run.is_empty()),
             calls,
         }
     }
