@@ -52,7 +52,7 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; script-src 'self'; 
 
 /// The dashboard's routes, to merge beside the API's (none overlaps a `/v1` path).
 pub fn router(state: WebState) -> Router {
-    let body_limit = tower_http::limit::RequestBodyLimitLayer::new(64 * 1024);
+    let body_limit = tower_http::limit::RequestBodyLimitLayer::new(page::FORM_LIMIT);
     Router::new()
         .route("/", get(jobs::page))
         .route("/sign-in", get(signin::form).post(signin::sign_in))
@@ -68,6 +68,7 @@ pub fn router(state: WebState) -> Router {
         .route("/assets/{name}", get(assets::serve))
         .with_state(state)
         .layer(body_limit)
+        .layer(axum::middleware::map_response(page::explain_too_large))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

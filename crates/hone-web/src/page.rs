@@ -214,3 +214,24 @@ pub fn html(template: &impl Template) -> Result<Response, PageError> {
 pub fn htmx(headers: &axum::http::HeaderMap) -> bool {
     headers.get("hx-request").is_some_and(|v| v == "true")
 }
+
+/// The most bytes a dashboard form may send.
+pub const FORM_LIMIT: usize = 64 * 1024;
+
+/// The body-limit layer's bare `413` as a page that says the limit.
+pub async fn explain_too_large(resp: Response) -> Response {
+    if resp.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return resp;
+    }
+    PageError::Problem {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        title: "Too large".to_owned(),
+        detail: format!(
+            "a dashboard form may send at most {} KiB; this one sent more. Shorten what you \
+             typed and send it again",
+            FORM_LIMIT / 1024
+        ),
+        errors: Vec::new(),
+    }
+    .into_response()
+}

@@ -22,6 +22,7 @@ mod compose;
 mod connections;
 mod cost;
 mod dashboard;
+mod dashboard_errors;
 mod exports;
 mod fake_model;
 mod first_run;
