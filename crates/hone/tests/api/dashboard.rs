@@ -134,6 +134,18 @@ async fn a_session_is_a_signed_cookie_and_every_page_checks_it() {
     let (status, html) = get(&app, &cookie, "/?tag=dash").await;
     assert_eq!(status, 200);
     assert!(html.contains(&format!("href=\"/jobs/{id}\"")), "{html}");
+    // The row names the job by its last eight hex digits (its random part), not its first
+    // (its time, the same for jobs of the same seconds).
+    let tail: String = id
+        .replace('-', "")
+        .chars()
+        .rev()
+        .take(8)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    assert!(html.contains(&format!("…{tail}</a>")), "{html}");
     let resp = browser()
         .get(format!("{}/", app.base))
         .header("cookie", &cookie)
