@@ -3,7 +3,6 @@
 //! attempts from the store alone (no records, no JSON, no HTTP).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hone_domain::{JobId, JobStatus, TenantId};
@@ -11,16 +10,6 @@ use hone_store::{JobFilter, ListJobs, Store};
 
 use crate::history::{exec, load};
 use crate::intake::{client, hone_server};
-
-/// This process's resident memory in KiB (`VmRSS`).
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
 
 /// What one export streamed.
 struct Streamed {
@@ -33,35 +22,25 @@ struct Streamed {
 
 /// Streams `GET url` to its end, counting lines and sampling the resident memory.
 async fn stream(http: &reqwest::Client, url: &str) -> anyhow::Result<Streamed> {
-    let rss_before = rss_kib();
-    let peak = Arc::new(AtomicU64::new(rss_before));
-    let done = Arc::new(AtomicBool::new(false));
-    let sampler = {
-        let (peak, done) = (peak.clone(), done.clone());
-        tokio::spawn(async move {
-            while !done.load(Ordering::Relaxed) {
-                peak.fetch_max(rss_kib(), Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-    };
     let started = Instant::now();
-    let mut resp = http.get(url).send().await?;
-    anyhow::ensure!(resp.status().is_success(), "{url}: {}", resp.status());
-    let (mut records, mut bytes) = (0u64, 0u64);
-    while let Some(chunk) = resp.chunk().await? {
-        bytes += chunk.len() as u64;
-        records += chunk.iter().filter(|b| **b == b'\n').count() as u64;
-    }
-    let took = started.elapsed();
-    done.store(true, Ordering::Relaxed);
-    sampler.await?;
+    let (counted, resident) = crate::memory::during(async {
+        let mut resp = http.get(url).send().await?;
+        anyhow::ensure!(resp.status().is_success(), "{url}: {}", resp.status());
+        let (mut records, mut bytes) = (0u64, 0u64);
+        while let Some(chunk) = resp.chunk().await? {
+            bytes += chunk.len() as u64;
+            records += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+        }
+        anyhow::Ok((records, bytes))
+    })
+    .await;
+    let (records, bytes) = counted?;
     Ok(Streamed {
         records,
         bytes,
-        took,
-        rss_before,
-        rss_peak: peak.load(Ordering::Relaxed),
+        took: started.elapsed(),
+        rss_before: resident.before,
+        rss_peak: resident.peak,
     })
 }
 

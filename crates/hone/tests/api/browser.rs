@@ -92,6 +92,22 @@ pub(crate) async fn browser(driver: &Driver) -> Client {
         .expect("a browser session")
 }
 
+/// Types `key` into the sign-in form on the page and sends it.
+pub(crate) async fn submit_key(c: &Client, key: &str) {
+    c.find(Locator::Css("#key"))
+        .await
+        .expect("key field")
+        .send_keys(key)
+        .await
+        .expect("type");
+    c.find(Locator::Css("section.signin button"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("sign in");
+}
+
 /// Waits until `check` holds, polling; panics with `what` after `limit`.
 pub(crate) async fn until<F, Fut>(limit: Duration, what: &str, mut check: F)
 where
@@ -183,18 +199,7 @@ async fn the_dashboard_in_a_real_browser() {
             .path()
             .ends_with("/sign-in")
     );
-    c.find(Locator::Css("#key"))
-        .await
-        .expect("key field")
-        .send_keys(&app.key)
-        .await
-        .expect("type");
-    c.find(Locator::Css("section.signin button"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("sign in");
+    submit_key(&c, &app.key).await;
     until(
         Duration::from_secs(10),
         "the jobs list after signing in",

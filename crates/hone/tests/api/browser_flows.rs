@@ -9,7 +9,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
-use crate::browser::{browser, driver, screenshot, text, until};
+use crate::browser::{browser, driver, screenshot, submit_key, text, until};
 use crate::fake_model::FakeModel;
 use crate::helpers::{Backend, TestApp};
 
@@ -34,18 +34,7 @@ async fn sign_in_returns_to_the_link_a_phone_screen_fits_and_revoking_ones_key_a
     let at = c.current_url().await.expect("url");
     assert_eq!(at.path(), "/sign-in");
     assert_eq!(at.query(), Some(format!("next=%2Fjobs%2F{id}").as_str()));
-    c.find(Locator::Css("#key"))
-        .await
-        .expect("key field")
-        .send_keys(&app.key)
-        .await
-        .expect("type");
-    c.find(Locator::Css("section.signin button"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("sign in");
+    submit_key(&c, &app.key).await;
     until(
         Duration::from_secs(10),
         "the job's page after signing in",
