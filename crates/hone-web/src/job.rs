@@ -40,6 +40,8 @@ struct JobPage {
     last_seq: u64,
     cancel_requested: bool,
     outcome_message: String,
+    /// For a queued job no running worker serves: what it waits for.
+    waiting_for: String,
     write: bool,
     cancellable: bool,
     csrf: String,
@@ -99,7 +101,9 @@ pub async fn page(
         store.list_attempts(tenant, id),
         store.list_deliveries(tenant, id),
     )?;
-    let job = job.ok_or_else(missing)?;
+    let mut jobs = [job.ok_or_else(missing)?];
+    hone_store::mark_waiting(store.as_ref(), &mut jobs).await?;
+    let [job] = jobs;
     let attempts = attempts.unwrap_or_default();
     let mut views = Vec::with_capacity(attempts.len());
     let mut previous: Option<&str> = None;
@@ -122,6 +126,7 @@ pub async fn page(
             .as_ref()
             .and_then(|o| o.message.clone())
             .unwrap_or_default(),
+        waiting_for: job.waiting_for.clone().unwrap_or_default(),
         write: layout.write,
         cancellable: view::cancellable(job.status),
         csrf: layout.csrf.clone(),
