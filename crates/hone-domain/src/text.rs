@@ -63,6 +63,20 @@ pub fn has_nul(text: &str) -> bool {
     text.contains('\0')
 }
 
+/// At most `max` characters of `text` on one line (control characters become spaces, the
+/// ends trimmed), `…` where it was cut.
+pub fn one_line(text: &str, max: usize) -> String {
+    let line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let line = line.trim();
+    match line.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,10 +3,15 @@
 //! is the backend's ([`crate::Backend::write_step`]): the same guard, the same columns, the
 //! same event, in one statement or one transaction.
 
+use hone_domain::text::one_line;
 use hone_domain::{
     AttemptStatus, Critique, EventType, Execution, Feedback, ModelCall, TenantId, Usage,
 };
 use hone_store::{ActorOutput, ClaimJobs, Claimed, Lease, Serves, StoreError};
+
+/// The most characters of a longer text (an error, a critique) an event carries; the attempt
+/// has it whole.
+const EVENT_TEXT: usize = 200;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use sqlx::AssertSqlSafe;
@@ -292,7 +297,7 @@ where
         let error = execution
             .traceback
             .as_ref()
-            .map(|t| short(&format!("{}: {}", t.error_type, t.message)));
+            .map(|t| one_line(&format!("{}: {}", t.error_type, t.message), EVENT_TEXT));
         let data = json!({"iteration": iteration, "status": execution.status,
                           "duration_ms": execution.duration_ms, "error": error});
         B::write_step(
@@ -333,7 +338,7 @@ where
             Step {
                 usage: call.usage,
                 data: json!({"iteration": iteration, "verdict": critique.verdict,
-                              "summary": short(&critique.summary)}),
+                              "summary": one_line(&critique.summary, EVENT_TEXT)}),
                 write: Write::Update {
                     set: "critique = $14, critic = $15",
                     once: "critique IS NULL AND status = 'running'",
@@ -384,20 +389,3 @@ where
         .await
     }
 }
-
-/// At most [`SHORT`] characters of `text` on one line, `…` where it was cut: what an event
-/// carries of a longer text (the attempt has it whole).
-fn short(text: &str) -> String {
-    let line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let line = line.trim();
-    match line.char_indices().nth(SHORT) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line.to_owned(),
-    }
-}
-
-/// The most characters of a text an event carries.
-const SHORT: usize = 200;

@@ -8,7 +8,8 @@
 //! - [`session`] signs people in with an API key (a signed cookie) and guards forms against
 //!   cross-site requests; the key's scopes and rate budgets apply as on the API;
 //! - [`page`] renders templates and errors; [`view`] turns jobs and attempts into what the
-//!   templates show; [`diff`] compares attempts' code; [`chart`] draws the stats as SVG;
+//!   templates show, in the short forms of [`text`]; [`diff`] compares attempts' code;
+//!   [`chart`] draws the stats as SVG;
 //! - [`jobs`], [`job`], [`stats`], [`keys`] and [`signin`] are the pages; [`live`] tells
 //!   open pages when to refresh; [`assets`] serves the stylesheet and scripts.
 
@@ -23,6 +24,7 @@ pub mod page;
 pub mod session;
 pub mod signin;
 pub mod stats;
+pub mod text;
 pub mod view;
 
 use std::sync::Arc;
