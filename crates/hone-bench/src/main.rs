@@ -40,14 +40,85 @@ mod sandbox;
 mod sse;
 mod strategies;
 
-fn main() -> anyhow::Result<()> {
+/// Each benchmark and what it measures, for `--help`.
+const BENCHMARKS: [(&str, &str); 10] = [
+    (
+        "sandbox",
+        "the sandbox's overhead over a bare process, and runs a second",
+    ),
+    (
+        "engine",
+        "jobs in flight against a slow model; the engine's overhead per iteration",
+    ),
+    (
+        "sse",
+        "1,000 SSE clients on one job and 1,000 on /v1/events: delivery latency",
+    ),
+    (
+        "intake",
+        "POST /v1/jobs against the bare axum + sqlx handler; batch against singles",
+    ),
+    (
+        "history",
+        "a million jobs: filtered pages and 30-day stats, p50/p95",
+    ),
+    (
+        "dashboard",
+        "the dashboard's pages against the API's JSON of the same data",
+    ),
+    (
+        "humaneval",
+        "the 164 HumanEval problems through the service against plain bubblewrap",
+    ),
+    (
+        "strategies",
+        "one draw, repair, candidates and both against one simulated model",
+    ),
+    (
+        "exports",
+        "HumanEval's exports checked record by record; 100,000 jobs exported",
+    ),
+    (
+        "bounds",
+        "resident memory of a page of large specs and of exports of loud runs",
+    ),
+];
+
+fn usage() -> String {
+    let mut out = String::from(
+        "usage: cargo run --release -p hone-bench -- BENCHMARK\n\n\
+         Postgres figures too when HONE_TEST_POSTGRES_URL is set; BENCHMARKS.md records them.\n\n",
+    );
+    for (name, what) in BENCHMARKS {
+        out.push_str(&format!("  {name:<11} {what}\n"));
+    }
+    out
+}
+
+/// Runs the benchmark named on the command line; a failure prints one line (its causes
+/// joined, no backtrace) and exits 1.
+fn main() -> std::process::ExitCode {
     let which = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "sandbox".to_owned());
+    if matches!(which.as_str(), "-h" | "--help" | "help") {
+        print!("{}", usage());
+        return std::process::ExitCode::SUCCESS;
+    }
+    match run(&which) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hone-bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(which: &str) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    match which.as_str() {
+    match which {
         "sandbox" => runtime.block_on(sandbox::run()),
         "engine" => runtime.block_on(engine::run()),
         "sse" => runtime.block_on(sse::run()),
@@ -65,10 +136,6 @@ fn main() -> anyhow::Result<()> {
             intake::run().await?;
             batch::run().await
         }),
-        other => {
-            anyhow::bail!(
-                "unknown benchmark {other:?}; available: sandbox, engine, sse, intake, history, dashboard, humaneval, strategies, exports, bounds"
-            )
-        }
+        other => anyhow::bail!("unknown benchmark {other:?}\n\n{}", usage()),
     }
 }

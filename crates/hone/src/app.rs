@@ -44,7 +44,7 @@ fn build_dispatcher(
     let config = hone_webhook::DispatcherConfig {
         worker_id,
         concurrency: delivery.webhook_concurrency,
-        timeout: Duration::from_millis(delivery.webhook_timeout_ms.max(1)),
+        timeout: Duration::from_millis(delivery.webhook_timeout_ms),
         schedule: delivery.webhook_schedule.clone().unwrap_or_default(),
         policy: hone_webhook::TargetPolicy { allow_private },
         ..hone_webhook::DispatcherConfig::default()
@@ -65,7 +65,7 @@ fn engine_config(e: &EngineArgs, grace: Duration) -> anyhow::Result<EngineConfig
             .clone()
             .unwrap_or_else(|| EngineConfig::default().worker_id),
         max_jobs: e.max_jobs,
-        lease: Duration::from_secs(e.lease_s.max(1)),
+        lease: Duration::from_secs(e.lease_s),
         shutdown_grace: grace,
         max_requeues: e.max_requeues,
         max_lease_losses: e.max_lease_losses,
@@ -194,7 +194,7 @@ impl Application {
                     body_bytes: http.body_limit,
                     job_body_bytes: http.job_body_limit,
                     batch_body_bytes: http.batch_body_limit,
-                    body_timeout: Duration::from_secs(http.http_body_timeout_s.max(1)),
+                    body_timeout: Duration::from_secs(http.http_body_timeout_s),
                 };
                 let sessions = match &access.session_secret {
                     Some(secret) => hone_web::SessionKey::from_secret(secret.expose().as_bytes())
@@ -211,9 +211,9 @@ impl Application {
                     .await
                     .with_context(|| format!("cannot listen on {}", http.listen))?;
                 let server = ServerConfig {
-                    header_timeout: Duration::from_secs(http.http_header_timeout_s.max(1)),
-                    idle_timeout: Duration::from_secs(http.http_idle_timeout_s.max(1)),
-                    max_connections: http.http_max_connections.max(1),
+                    header_timeout: Duration::from_secs(http.http_header_timeout_s),
+                    idle_timeout: Duration::from_secs(http.http_idle_timeout_s),
+                    max_connections: http.http_max_connections,
                     shutdown_grace: grace,
                 };
                 Some(Http {

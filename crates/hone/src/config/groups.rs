@@ -75,20 +75,24 @@ pub struct HttpArgs {
 
     /// Seconds a request's head may take to arrive; also how long an idle kept-alive
     /// connection stays open.
-    #[arg(long, env = "HONE_HTTP_HEADER_TIMEOUT_S", default_value_t = 10)]
+    #[arg(long, env = "HONE_HTTP_HEADER_TIMEOUT_S", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub http_header_timeout_s: u64,
 
     /// Seconds a request's body may take to arrive whole (`408` beyond).
-    #[arg(long, env = "HONE_HTTP_BODY_TIMEOUT_S", default_value_t = 30)]
+    #[arg(long, env = "HONE_HTTP_BODY_TIMEOUT_S", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub http_body_timeout_s: u64,
 
     /// Seconds a connection may move no byte either way before it is closed (SSE streams
     /// send a heartbeat every 15 s).
-    #[arg(long, env = "HONE_HTTP_IDLE_TIMEOUT_S", default_value_t = 60)]
+    #[arg(long, env = "HONE_HTTP_IDLE_TIMEOUT_S", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub http_idle_timeout_s: u64,
 
     /// Connections open at once; more wait to be accepted.
-    #[arg(long, env = "HONE_HTTP_MAX_CONNECTIONS", default_value_t = 1024)]
+    #[arg(long, env = "HONE_HTTP_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = at_least_one)]
     pub http_max_connections: usize,
 
     /// Live streams (SSE: `/v1/events`, a job's events, the dashboard's) one API key may hold
@@ -209,7 +213,8 @@ pub struct EngineArgs {
     pub max_jobs: usize,
 
     /// Seconds a worker's lease on a job lasts unless renewed.
-    #[arg(long, env = "HONE_LEASE_S", default_value_t = 60)]
+    #[arg(long, env = "HONE_LEASE_S", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub lease_s: u64,
 
     /// How many times infrastructure errors (model or sandbox unavailable, a write the
@@ -329,7 +334,8 @@ pub struct SecretArgs {
 #[command(next_help_heading = "Webhooks")]
 pub struct DeliveryArgs {
     /// Milliseconds before a delivery try times out.
-    #[arg(long, env = "HONE_WEBHOOK_TIMEOUT_MS", default_value_t = 15_000)]
+    #[arg(long, env = "HONE_WEBHOOK_TIMEOUT_MS", default_value_t = 15_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub webhook_timeout_ms: u64,
 
     /// Deliveries in flight at once, per worker.
@@ -340,4 +346,40 @@ pub struct DeliveryArgs {
     /// Standard Webhooks schedule, by default); jitter of 10% is added.
     #[arg(long, env = "HONE_WEBHOOK_SCHEDULE", value_parser = hone_webhook::Schedule::parse)]
     pub webhook_schedule: Option<hone_webhook::Schedule>,
+}
+
+/// A count that must be at least 1 (`0` is refused when parsed, naming the flag, rather than
+/// raised to 1 later).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::config::Cli;
+
+    #[test]
+    fn a_value_it_cannot_honour_is_refused_naming_the_flag() {
+        for (flag, value) in [
+            ("--http-header-timeout-s", "0"),
+            ("--http-body-timeout-s", "0"),
+            ("--http-idle-timeout-s", "0"),
+            ("--http-max-connections", "0"),
+            ("--lease-s", "0"),
+            ("--webhook-timeout-ms", "0"),
+        ] {
+            let refused = Cli::try_parse_from(["hone", "serve", flag, value]);
+            let Err(e) = refused else {
+                panic!("{flag} {value} was accepted");
+            };
+            assert!(e.to_string().contains(flag), "{flag}: {e}");
+        }
+        assert!(Cli::try_parse_from(["hone", "serve", "--lease-s", "1"]).is_ok());
+    }
 }
