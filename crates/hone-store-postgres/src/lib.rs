@@ -3,6 +3,7 @@
 //! Postgres there — `FOR UPDATE SKIP LOCKED` claims, steps in one statement, `NOTIFY` /
 //! `LISTEN` signals — is `hone_store_sql::backend::postgres`.
 
+#[cfg(feature = "testing")]
 pub mod testing;
 
 use std::str::FromStr;
