@@ -294,15 +294,11 @@ async fn every_route_refuses_strangers_and_hides_other_tenants(backend: Backend)
     assert!(!b_ids.contains(&job.as_str()));
 }
 
-#[tokio::test]
-async fn every_route_refuses_strangers_and_hides_other_tenants_on_sqlite() {
-    every_route_refuses_strangers_and_hides_other_tenants(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn every_route_refuses_strangers_and_hides_other_tenants_on_postgres() {
-    every_route_refuses_strangers_and_hides_other_tenants(Backend::Postgres).await;
-}
+on_both!(
+    every_route_refuses_strangers_and_hides_other_tenants_on_sqlite,
+    every_route_refuses_strangers_and_hides_other_tenants_on_postgres,
+    every_route_refuses_strangers_and_hides_other_tenants
+);
 
 /// A job of another tenant (`tenant-b`), submitted with a key of its own; its id.
 pub(crate) async fn other_tenants_job(app: &TestApp) -> String {

@@ -103,12 +103,8 @@ async fn batches_on(backend: Backend) {
     assert_eq!(first["status"], "succeeded", "{first}");
 }
 
-#[tokio::test]
-async fn a_batch_stores_all_or_nothing_on_sqlite() {
-    batches_on(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_batch_stores_all_or_nothing_on_postgres() {
-    batches_on(Backend::Postgres).await;
-}
+on_both!(
+    a_batch_stores_all_or_nothing_on_sqlite,
+    a_batch_stores_all_or_nothing_on_postgres,
+    batches_on
+);

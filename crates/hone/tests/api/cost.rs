@@ -77,15 +77,11 @@ async fn each_call_is_priced_and_the_job_costs_their_sum(backend: Backend) {
     assert_eq!(job["usage"]["reasoning_tokens"], 4 * 5);
 }
 
-#[tokio::test]
-async fn each_call_is_priced_and_the_job_costs_their_sum_on_sqlite() {
-    each_call_is_priced_and_the_job_costs_their_sum(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn each_call_is_priced_and_the_job_costs_their_sum_on_postgres() {
-    each_call_is_priced_and_the_job_costs_their_sum(Backend::Postgres).await;
-}
+on_both!(
+    each_call_is_priced_and_the_job_costs_their_sum_on_sqlite,
+    each_call_is_priced_and_the_job_costs_their_sum_on_postgres,
+    each_call_is_priced_and_the_job_costs_their_sum
+);
 
 /// Wrong code every time, failing differently each time (no `no_progress` stop).
 async fn wrong_model() -> FakeModel {

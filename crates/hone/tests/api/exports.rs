@@ -243,15 +243,11 @@ async fn preference_pairs_come_from_corrected_jobs_of_the_tenant(backend: Backen
     assert!(lines.is_empty(), "{lines:?}");
 }
 
-#[tokio::test]
-async fn preference_pairs_come_from_corrected_jobs_of_the_tenant_on_sqlite() {
-    preference_pairs_come_from_corrected_jobs_of_the_tenant(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn preference_pairs_come_from_corrected_jobs_of_the_tenant_on_postgres() {
-    preference_pairs_come_from_corrected_jobs_of_the_tenant(Backend::Postgres).await;
-}
+on_both!(
+    preference_pairs_come_from_corrected_jobs_of_the_tenant_on_sqlite,
+    preference_pairs_come_from_corrected_jobs_of_the_tenant_on_postgres,
+    preference_pairs_come_from_corrected_jobs_of_the_tenant
+);
 
 /// More jobs than one page of the stream: every pair arrives once.
 #[tokio::test]

@@ -208,12 +208,8 @@ async fn history_through_http(backend: Backend) {
     assert!(version.starts_with("Python 3"), "{version}");
 }
 
-#[tokio::test]
-async fn history_retry_bulk_cancel_and_runtimes_on_sqlite() {
-    history_through_http(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn history_retry_bulk_cancel_and_runtimes_on_postgres() {
-    history_through_http(Backend::Postgres).await;
-}
+on_both!(
+    history_retry_bulk_cancel_and_runtimes_on_sqlite,
+    history_retry_bulk_cancel_and_runtimes_on_postgres,
+    history_through_http
+);

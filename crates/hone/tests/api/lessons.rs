@@ -118,12 +118,8 @@ async fn a_memory_job_is_shown_what_an_earlier_repair_learned(backend: Backend) 
     );
 }
 
-#[tokio::test]
-async fn a_memory_job_is_shown_what_an_earlier_repair_learned_on_sqlite() {
-    a_memory_job_is_shown_what_an_earlier_repair_learned(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_memory_job_is_shown_what_an_earlier_repair_learned_on_postgres() {
-    a_memory_job_is_shown_what_an_earlier_repair_learned(Backend::Postgres).await;
-}
+on_both!(
+    a_memory_job_is_shown_what_an_earlier_repair_learned_on_sqlite,
+    a_memory_job_is_shown_what_an_earlier_repair_learned_on_postgres,
+    a_memory_job_is_shown_what_an_earlier_repair_learned
+);

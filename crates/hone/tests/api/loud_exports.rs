@@ -64,12 +64,8 @@ async fn loud(backend: Backend) {
     }
 }
 
-#[tokio::test]
-async fn a_slow_reader_exports_jobs_that_printed_megabytes_on_sqlite() {
-    loud(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_slow_reader_exports_jobs_that_printed_megabytes_on_postgres() {
-    loud(Backend::Postgres).await;
-}
+on_both!(
+    a_slow_reader_exports_jobs_that_printed_megabytes_on_sqlite,
+    a_slow_reader_exports_jobs_that_printed_megabytes_on_postgres,
+    loud
+);

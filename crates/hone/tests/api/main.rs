@@ -7,6 +7,23 @@
     reason = "test helpers: a failure is a failed test"
 )]
 
+/// One case, one test per database: `on_both!(x_on_sqlite, x_on_postgres, case)` runs
+/// `case(Backend::Sqlite)` and `case(Backend::Postgres)` (the latter skips where Postgres is
+/// not configured, and fails under `CI`).
+macro_rules! on_both {
+    ($sqlite:ident, $postgres:ident, $case:path) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            $case(crate::helpers::Backend::Sqlite).await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            $case(crate::helpers::Backend::Postgres).await;
+        }
+    };
+}
+
 mod access;
 mod bad_input;
 mod batch;

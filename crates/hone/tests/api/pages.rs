@@ -95,12 +95,8 @@ async fn pages(backend: Backend) {
     assert_eq!(bad.body["errors"][0]["field"], "include");
 }
 
-#[tokio::test]
-async fn list_items_are_summaries_and_whole_specs_come_within_a_budget_on_sqlite() {
-    pages(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn list_items_are_summaries_and_whole_specs_come_within_a_budget_on_postgres() {
-    pages(Backend::Postgres).await;
-}
+on_both!(
+    list_items_are_summaries_and_whole_specs_come_within_a_budget_on_sqlite,
+    list_items_are_summaries_and_whole_specs_come_within_a_budget_on_postgres,
+    pages
+);

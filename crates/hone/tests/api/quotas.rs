@@ -89,15 +89,11 @@ async fn a_tenant_at_its_queued_quota_is_refused_and_another_is_not(backend: Bac
     assert_eq!(reply.status().as_u16(), 202, "tenant B has no quota");
 }
 
-#[tokio::test]
-async fn a_tenant_at_its_queued_quota_is_refused_and_another_is_not_on_sqlite() {
-    a_tenant_at_its_queued_quota_is_refused_and_another_is_not(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_tenant_at_its_queued_quota_is_refused_and_another_is_not_on_postgres() {
-    a_tenant_at_its_queued_quota_is_refused_and_another_is_not(Backend::Postgres).await;
-}
+on_both!(
+    a_tenant_at_its_queued_quota_is_refused_and_another_is_not_on_sqlite,
+    a_tenant_at_its_queued_quota_is_refused_and_another_is_not_on_postgres,
+    a_tenant_at_its_queued_quota_is_refused_and_another_is_not
+);
 
 #[tokio::test]
 async fn spent_daily_tokens_stop_running_jobs_and_refuse_new_ones() {

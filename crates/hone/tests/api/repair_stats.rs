@@ -228,12 +228,8 @@ async fn repair_analytics_equal_the_figures_from_the_records(backend: Backend) {
     assert_eq!(theirs["groups"], json!([]));
 }
 
-#[tokio::test]
-async fn repair_analytics_equal_the_figures_from_the_records_on_sqlite() {
-    repair_analytics_equal_the_figures_from_the_records(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn repair_analytics_equal_the_figures_from_the_records_on_postgres() {
-    repair_analytics_equal_the_figures_from_the_records(Backend::Postgres).await;
-}
+on_both!(
+    repair_analytics_equal_the_figures_from_the_records_on_sqlite,
+    repair_analytics_equal_the_figures_from_the_records_on_postgres,
+    repair_analytics_equal_the_figures_from_the_records
+);

@@ -155,15 +155,11 @@ async fn prune_leaves_nothing_behind(backend: Backend) {
     assert_eq!(app.wait_finished(&slow_id).await["status"], "succeeded");
 }
 
-#[tokio::test]
-async fn prune_leaves_nothing_behind_on_sqlite() {
-    prune_leaves_nothing_behind(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn prune_leaves_nothing_behind_on_postgres() {
-    prune_leaves_nothing_behind(Backend::Postgres).await;
-}
+on_both!(
+    prune_leaves_nothing_behind_on_sqlite,
+    prune_leaves_nothing_behind_on_postgres,
+    prune_leaves_nothing_behind
+);
 
 /// `HONE_RETENTION_DAYS`' task prunes at once when it starts, and stops when told.
 #[tokio::test]

@@ -148,15 +148,11 @@ async fn a_failing_first_answer_is_corrected_in_the_second(backend: Backend) {
     assert_eq!(page["next_after"], 13);
 }
 
-#[tokio::test]
-async fn a_failing_first_answer_is_corrected_in_the_second_on_sqlite() {
-    a_failing_first_answer_is_corrected_in_the_second(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_failing_first_answer_is_corrected_in_the_second_on_postgres() {
-    a_failing_first_answer_is_corrected_in_the_second(Backend::Postgres).await;
-}
+on_both!(
+    a_failing_first_answer_is_corrected_in_the_second_on_sqlite,
+    a_failing_first_answer_is_corrected_in_the_second_on_postgres,
+    a_failing_first_answer_is_corrected_in_the_second
+);
 
 #[tokio::test]
 async fn an_actor_that_repeats_the_same_mistake_is_stopped_for_no_progress() {

@@ -141,15 +141,11 @@ async fn three_candidates_run_and_the_best_is_reviewed(backend: Backend) {
     assert_eq!(job["usage"]["total_tokens"], 8 * 120, "{job}");
 }
 
-#[tokio::test]
-async fn three_candidates_run_and_the_best_is_reviewed_on_sqlite() {
-    three_candidates_run_and_the_best_is_reviewed(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn three_candidates_run_and_the_best_is_reviewed_on_postgres() {
-    three_candidates_run_and_the_best_is_reviewed(Backend::Postgres).await;
-}
+on_both!(
+    three_candidates_run_and_the_best_is_reviewed_on_sqlite,
+    three_candidates_run_and_the_best_is_reviewed_on_postgres,
+    three_candidates_run_and_the_best_is_reviewed
+);
 
 #[tokio::test]
 async fn without_a_critic_no_critic_call_is_made() {

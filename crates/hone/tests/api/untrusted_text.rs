@@ -114,15 +114,11 @@ async fn a_nul_in_any_field_is_refused_by_name(backend: Backend) {
     assert_eq!(app.submit(&base()).await.status, 202);
 }
 
-#[tokio::test]
-async fn a_nul_in_any_field_is_refused_by_name_on_sqlite() {
-    a_nul_in_any_field_is_refused_by_name(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_nul_in_any_field_is_refused_by_name_on_postgres() {
-    a_nul_in_any_field_is_refused_by_name(Backend::Postgres).await;
-}
+on_both!(
+    a_nul_in_any_field_is_refused_by_name_on_sqlite,
+    a_nul_in_any_field_is_refused_by_name_on_postgres,
+    a_nul_in_any_field_is_refused_by_name
+);
 
 /// The actor's code prints NUL and invalid UTF-8 to both streams, and carries a NUL itself;
 /// the critic's answer has a raw NUL and a `\u0000` escape.
@@ -172,15 +168,11 @@ async fn nul_and_invalid_utf8_from_programs_and_models_are_shown(backend: Backen
     assert_eq!(events.status, 200);
 }
 
-#[tokio::test]
-async fn nul_and_invalid_utf8_from_programs_and_models_are_shown_on_sqlite() {
-    nul_and_invalid_utf8_from_programs_and_models_are_shown(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn nul_and_invalid_utf8_from_programs_and_models_are_shown_on_postgres() {
-    nul_and_invalid_utf8_from_programs_and_models_are_shown(Backend::Postgres).await;
-}
+on_both!(
+    nul_and_invalid_utf8_from_programs_and_models_are_shown_on_sqlite,
+    nul_and_invalid_utf8_from_programs_and_models_are_shown_on_postgres,
+    nul_and_invalid_utf8_from_programs_and_models_are_shown
+);
 
 /// Makes the database refuse every execution write, as a value it cannot store would.
 async fn poison_execution_writes(backend: Backend, url: &str) {
@@ -242,12 +234,8 @@ async fn a_job_whose_progress_cannot_be_stored_fails_after_bounded_tries(backend
     );
 }
 
-#[tokio::test]
-async fn a_job_whose_progress_cannot_be_stored_fails_after_bounded_tries_on_sqlite() {
-    a_job_whose_progress_cannot_be_stored_fails_after_bounded_tries(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_job_whose_progress_cannot_be_stored_fails_after_bounded_tries_on_postgres() {
-    a_job_whose_progress_cannot_be_stored_fails_after_bounded_tries(Backend::Postgres).await;
-}
+on_both!(
+    a_job_whose_progress_cannot_be_stored_fails_after_bounded_tries_on_sqlite,
+    a_job_whose_progress_cannot_be_stored_fails_after_bounded_tries_on_postgres,
+    a_job_whose_progress_cannot_be_stored_fails_after_bounded_tries
+);
