@@ -1,6 +1,7 @@
-//! One job's run: the self-correction loop, resumed from the last stored step, ended with a
-//! decision the store records (succeeded, failed, cancelled, or requeued after an
-//! infrastructure error).
+//! One job's run around the loop (`iterate`): the lease kept alive while it runs, then the
+//! ending the store records — succeeded, failed, cancelled, or requeued after an
+//! infrastructure error — from how the loop stopped (`Halt`), and the best code a failed job
+//! keeps.
 
 use hone_domain::{Feedback, JobStatus, Outcome, OutcomeReason};
 use hone_llm::LlmError;
