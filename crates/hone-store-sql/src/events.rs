@@ -3,11 +3,12 @@
 
 use hone_domain::{EventType, JobId};
 use hone_store::StoreError;
+use macro_rules_attribute::apply;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use sqlx::types::Json;
 
-use crate::{Backend, db_err};
+use crate::db_err;
 
 /// A value as JSON for a `JSONB` (Postgres) or `TEXT` (SQLite) column: serialised once,
 /// bound through sqlx's `Json`.
@@ -20,6 +21,7 @@ pub fn json<T: serde::Serialize + ?Sized>(
 
 /// Appends the event with `seq` (the caller bumped `jobs.last_seq` to it in the same
 /// transaction).
+#[apply(sql)]
 pub async fn insert_event<B>(
     conn: &mut B::Connection,
     job: JobId,
@@ -28,15 +30,7 @@ pub async fn insert_event<B>(
     kind: EventType,
     data: Value,
     now: i64,
-) -> Result<(), StoreError>
-where
-    B: Backend,
-    for<'c> &'c mut B::Connection: sqlx::Executor<'c, Database = B>,
-    B::Arguments: sqlx::IntoArguments<B>,
-    for<'q> i64: sqlx::Encode<'q, B> + sqlx::Type<B>,
-    for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
-    for<'q> Json<&'q RawValue>: sqlx::Encode<'q, B> + sqlx::Type<B>,
-{
+) -> Result<(), StoreError> {
     let data = json("event data", &data)?;
     sqlx::query(
         "INSERT INTO events (job_id, seq, tenant_id, type, data, created_at) \

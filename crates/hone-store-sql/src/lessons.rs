@@ -1,27 +1,21 @@
 //! Lessons: written when a repaired job is accepted, found again by full-text ranking for a
 //! later job of the same tenant and language ([`Backend::lessons_sql`]).
 
+use async_trait::async_trait;
 use hone_domain::lesson::{Lesson, search_words};
 use hone_domain::{Language, TenantId};
-use hone_store::{NewLesson, StoreError};
+use hone_store::{Lessons, NewLesson, StoreError};
+use macro_rules_attribute::apply;
 use sqlx::AssertSqlSafe;
 
 use crate::rows::{get, job_id_col};
-use crate::{Backend, SqlStore, db_err};
+use crate::{SqlStore, db_err};
 
-impl<B> SqlStore<B>
-where
-    B: Backend,
-    for<'c> &'c mut B::Connection: sqlx::Executor<'c, Database = B>,
-    B::Arguments: sqlx::IntoArguments<B>,
-    for<'q> i64: sqlx::Encode<'q, B> + sqlx::Type<B>,
-    for<'q> &'q str: sqlx::Encode<'q, B> + sqlx::Type<B>,
-    for<'q> B::Id: sqlx::Encode<'q, B>,
-    for<'r> String: sqlx::Decode<'r, B> + sqlx::Type<B>,
-    for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
-{
+#[apply(sql)]
+#[async_trait]
+impl<B> Lessons for SqlStore<B> {
     /// Stores a job's lesson; a second one for the same job is ignored.
-    pub async fn add_lesson(&self, lesson: NewLesson) -> Result<(), StoreError> {
+    async fn add_lesson(&self, lesson: NewLesson) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO lessons (job_id, tenant_id, language, task, lesson, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (job_id) DO NOTHING",
@@ -40,7 +34,7 @@ where
 
     /// The tenant's lessons of `language` most similar to `task`, best first, at most
     /// `limit`.
-    pub async fn find_lessons(
+    async fn find_lessons(
         &self,
         tenant: &TenantId,
         language: Language,

@@ -4,49 +4,78 @@
 //!
 //! - [`backend`] is the seam, what truly differs (the id type, the claim statement, how a
 //!   step is written, how a commit is announced), one module a database;
-//! - [`rows`] maps rows to domain types;
-//! - [`intake`] stores submitted jobs and cancels them, [`batch`] many at once, [`bulk`]
-//!   cancels every job a filter takes; [`events`] appends to a job's log;
-//! - [`quotas`] checks and sets the tenants' quotas; [`retention`] deletes old finished jobs;
-//! - [`lifecycle`] keeps a claimed job's lease, ends it, or sends it back to the queue;
-//! - [`stats`] aggregates a tenant's history; [`reads`] holds the read queries: jobs, attempts, events, webhook deliveries; [`filter`]
-//!   turns a history filter into SQL conditions;
-//! - [`keys`] the tenants' API keys, by hash, and [`audit`] the log of their changes; [`secrets`] the tenants' webhook signing secrets; [`deliveries`] leases due outbox rows
-//!   to dispatchers and records each try;
-//! - [`steps`] claims jobs and writes the attempt steps, described once and written by
-//!   the backend;
-//! - [`store`] implements [`hone_store::Store`] for every backend.
+//! - one private module a topic of the store, of the same name as its trait in `hone-store`,
+//!   implementing it with its announcements: `intake` ([`hone_store::Intake`]), `history`,
+//!   `work`, `outbox`, `access`, `lessons`, `retention`; the [`hone_store::Store`] sum adds
+//!   `backend` and `ping`, here;
+//! - `rows` maps rows to domain types; `events` appends to a job's log (intake and work);
+//! - the sqlx bounds every generic item needs are written once, in the `sql` macro that
+//!   `#[apply(sql)]` puts on each item.
 //!
 //! What lives in the backend crates: connecting, migrations and test support.
 
-pub mod audit;
+/// Gives the item it decorates (`#[apply(sql)]`: an `impl<B>` block of [`SqlStore`], or an
+/// `fn` generic over `B`) the bounds every shared query needs: `B` is a [`Backend`] and
+/// sqlx can run statements on its connections, bind our parameter types and read our column
+/// types. Rust does not imply such bounds from a trait, so without this they would be
+/// written out on every generic item; here they are written once, and the compiler checks
+/// that both backends meet them.
+macro_rules! sql {
+    ($(#[$m:meta])* impl<B> $topic:ident for SqlStore<B> { $($body:tt)* }) => {
+        sql!(@where [$(#[$m])* impl<B> $topic for SqlStore<B>] { $($body)* });
+    };
+    ($(#[$m:meta])* impl<B> SqlStore<B> { $($body:tt)* }) => {
+        sql!(@where [$(#[$m])* impl<B> SqlStore<B>] { $($body)* });
+    };
+    ($(#[$m:meta])* $v:vis async fn $f:ident<B>($($arg:tt)*) -> $ret:ty { $($body:tt)* }) => {
+        sql!(@where [$(#[$m])* $v async fn $f<B>($($arg)*) -> $ret] { $($body)* });
+    };
+    (@where [$($head:tt)*] { $($body:tt)* }) => {
+        $($head)*
+        where
+            B: $crate::Backend,
+            for<'c> &'c mut B::Connection: ::sqlx::Executor<'c, Database = B>,
+            B::Arguments: ::sqlx::IntoArguments<B>,
+            for<'q> i64: ::sqlx::Encode<'q, B> + ::sqlx::Type<B>,
+            for<'q> Option<i64>: ::sqlx::Encode<'q, B>,
+            for<'q> &'q str: ::sqlx::Encode<'q, B> + ::sqlx::Type<B>,
+            for<'q> Option<&'q str>: ::sqlx::Encode<'q, B>,
+            for<'q> Option<B::Id>: ::sqlx::Encode<'q, B>,
+            for<'q> ::sqlx::types::Json<&'q ::serde_json::value::RawValue>:
+                ::sqlx::Encode<'q, B> + ::sqlx::Type<B>,
+            for<'q> Option<::sqlx::types::Json<&'q ::serde_json::value::RawValue>>:
+                ::sqlx::Encode<'q, B> + ::sqlx::Type<B>,
+            for<'q> ::sqlx::types::Json<&'q ::serde_json::Value>:
+                ::sqlx::Encode<'q, B> + ::sqlx::Type<B>,
+            for<'r> i64: ::sqlx::Decode<'r, B> + ::sqlx::Type<B>,
+            for<'r> String: ::sqlx::Decode<'r, B> + ::sqlx::Type<B>,
+            for<'r> Option<String>: ::sqlx::Decode<'r, B>,
+            for<'r> bool: ::sqlx::Decode<'r, B> + ::sqlx::Type<B>,
+            for<'a> &'a str: ::sqlx::ColumnIndex<B::Row>,
+        { $($body)* }
+    };
+}
+
+mod access;
 pub mod backend;
-pub mod batch;
-pub mod bulk;
-pub mod deliveries;
-pub mod events;
-pub mod filter;
-pub mod intake;
-pub mod keys;
-pub mod lessons;
-pub mod lifecycle;
-pub mod listing;
-pub mod quotas;
-pub mod reads;
-pub mod repair;
-pub mod retention;
-pub mod rows;
-pub mod secrets;
-pub mod stats;
-pub mod steps;
-pub mod store;
-pub mod workers;
+mod events;
+mod history;
+mod intake;
+mod lessons;
+mod outbox;
+mod retention;
+mod rows;
+mod work;
 
 pub use backend::Backend;
 
 use std::sync::Arc;
 
-use hone_store::{Clock, StoreError, SystemClock};
+use async_trait::async_trait;
+use hone_store::{Clock, Store, StoreError, SystemClock};
+use macro_rules_attribute::apply;
+
+use crate::backend::Announce;
 
 /// The shared queries over `B`'s pools.
 pub struct SqlStore<B: Backend> {
@@ -59,7 +88,7 @@ pub struct SqlStore<B: Backend> {
     /// Where "now" comes from.
     clock: Arc<dyn Clock>,
     /// Which tenants have a quota, as last read ([`quotas`]).
-    quota_tenants: quotas::QuotaTenants,
+    quota_tenants: access::quotas::QuotaTenants,
 }
 
 impl<B: Backend> Clone for SqlStore<B> {
@@ -82,7 +111,7 @@ impl<B: Backend> SqlStore<B> {
             writer: writes,
             hub: B::hub(),
             clock: Arc::new(SystemClock),
-            quota_tenants: quotas::QuotaTenants::default(),
+            quota_tenants: access::quotas::QuotaTenants::default(),
         }
     }
 
@@ -96,7 +125,7 @@ impl<B: Backend> SqlStore<B> {
 
     /// Today, as `tenant_usage.day` counts days (UTC), by the store's clock.
     pub(crate) fn today(&self) -> i64 {
-        self.now().div_euclid(quotas::DAY_MS)
+        self.now().div_euclid(access::quotas::DAY_MS)
     }
 
     /// Now, in milliseconds since the epoch, by the store's clock.
@@ -112,6 +141,30 @@ impl<B: Backend> SqlStore<B> {
     /// The pool writes go to (SQLite: the single writer; for tools that load data).
     pub fn writer(&self) -> &sqlx::Pool<B> {
         &self.writer
+    }
+}
+
+impl<B: Backend> SqlStore<B> {
+    /// Announces that event `seq` of `job` has committed (each topic calls it after its
+    /// commit, so live streams hear of the event at once).
+    pub(crate) fn appended(&self, job: hone_domain::JobId, seq: i64) {
+        B::announce(&self.hub, Announce::Appended(job, seq));
+    }
+}
+
+#[apply(sql)]
+#[async_trait]
+impl<B> Store for SqlStore<B> {
+    fn backend(&self) -> &'static str {
+        <B as Backend>::NAME
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1 FROM tenants LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
     }
 }
 

@@ -5,26 +5,22 @@
 //! writing in between; on Postgres, rows another transaction holds are skipped, not waited
 //! for.
 
+use async_trait::async_trait;
 use hone_domain::Timestamp;
-use hone_store::StoreError;
+use hone_store::{Retention, StoreError};
+use macro_rules_attribute::apply;
 use sqlx::AssertSqlSafe;
 
-use crate::{Backend, SqlStore, db_err};
+use crate::{SqlStore, db_err};
 
 /// The condition a prunable job meets, over `$1` (the cut, unix ms).
 const PRUNABLE: &str = "status IN ('succeeded', 'failed', 'cancelled') AND finished_at IS NOT NULL AND finished_at < $1";
 
-impl<B> SqlStore<B>
-where
-    B: Backend,
-    for<'c> &'c mut B::Connection: sqlx::Executor<'c, Database = B>,
-    B::Arguments: sqlx::IntoArguments<B>,
-    for<'q> i64: sqlx::Encode<'q, B> + sqlx::Type<B>,
-    for<'r> i64: sqlx::Decode<'r, B> + sqlx::Type<B>,
-    for<'a> &'a str: sqlx::ColumnIndex<B::Row>,
-{
+#[apply(sql)]
+#[async_trait]
+impl<B> Retention for SqlStore<B> {
     /// How many finished jobs ended before `cut`.
-    pub async fn count_prunable(&self, cut: Timestamp) -> Result<u64, StoreError> {
+    async fn count_prunable(&self, cut: Timestamp) -> Result<u64, StoreError> {
         let sql = format!("SELECT count(*) AS n FROM jobs WHERE {PRUNABLE}");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(cut.as_millis())
@@ -38,7 +34,7 @@ where
     /// Deletes up to `limit` finished jobs that ended before `cut`, with everything of
     /// theirs; returns how many. When fewer than `limit` were left, batch idempotency
     /// records made before the cut go too (the jobs they name are gone or going).
-    pub async fn prune_batch(&self, cut: Timestamp, limit: u32) -> Result<u64, StoreError> {
+    async fn prune_batch(&self, cut: Timestamp, limit: u32) -> Result<u64, StoreError> {
         let sql = format!(
             "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {PRUNABLE} \
              LIMIT {} {}) RETURNING 1 AS gone",
@@ -54,7 +50,7 @@ where
                 .fetch_all(&self.writer)
                 .await;
             match done {
-                Err(e) if tries < 3 && crate::intake::is_stale_schema(&e) => continue,
+                Err(e) if tries < 3 && crate::intake::jobs::is_stale_schema(&e) => continue,
                 other => break other.map_err(db_err)?,
             }
         };

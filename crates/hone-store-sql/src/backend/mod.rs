@@ -5,9 +5,9 @@
 //! The two implementations are [`postgres`] and [`sqlite`].
 //!
 //! The shared code is generic over `B: Backend`. sqlx's bounds on a generic database are not
-//! implied by a trait's `where` clause, so each `impl` block of the shared code repeats them
-//! once (the `where` block on [`crate::SqlStore`]'s impls); the compiler checks that both
-//! backends meet them.
+//! implied by a trait's `where` clause, so they are written once, in the crate's `sql` macro,
+//! which `#[apply(sql)]` adds to each generic item; the compiler checks that both backends
+//! meet them.
 
 pub mod postgres;
 pub mod sqlite;
@@ -16,7 +16,7 @@ use hone_domain::JobId;
 use hone_store::{EventSignal, Signal, StoreError};
 use tokio::sync::mpsc;
 
-use crate::steps::Step;
+use crate::work::steps::Step;
 
 /// A database the shared SQL runs on.
 pub trait Backend: sqlx::Database {
@@ -94,7 +94,7 @@ pub trait Backend: sqlx::Database {
     /// with an expired lease) to worker `$1` until `$2`, at most `$8` running per tenant
     /// when `$8` is not null; `$3` to `$6` are now. When `$9` (languages) and `$10` (model
     /// providers) are not null, only jobs whose language and providers are in those lists
-    /// (`,python,bash,`) are taken; the rest stay queued for other workers. It returns [`crate::rows::JOB_COLUMNS`],
+    /// (`,python,bash,`) are taken; the rest stay queued for other workers. It returns the columns of a job row (`rows::JOB_COLUMNS`),
     /// `last_seq`, `tenant_id` and `trace_parent` of each claimed job, whose `last_seq` it bumped.
     fn claim_sql() -> &'static str;
 

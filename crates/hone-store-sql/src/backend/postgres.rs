@@ -14,9 +14,9 @@ use tokio::sync::mpsc;
 
 use super::{Announce, Backend};
 use crate::db_err;
-use crate::intake::{CANCEL_CHANNEL, JOBS_CHANNEL};
+use crate::intake::jobs::{CANCEL_CHANNEL, JOBS_CHANNEL};
 use crate::rows::JOB_COLUMNS;
-use crate::steps::{Step, Write, bind_step, step_exists};
+use crate::work::steps::{Step, Write, bind_step, step_exists};
 
 /// The channel of "an event was committed" (payload: `<job id> <seq>`).
 const EVENTS_CHANNEL: &str = "hone_events";

@@ -13,9 +13,9 @@ use tokio::sync::{broadcast, mpsc};
 use super::{Announce, Backend};
 use crate::db_err;
 use crate::events::insert_event;
-use crate::lifecycle::bump;
 use crate::rows::JOB_COLUMNS;
-use crate::steps::{Step, Write, bind_step, step_exists};
+use crate::work::lifecycle::bump;
+use crate::work::steps::{Step, Write, bind_step, step_exists};
 
 static CLAIM: LazyLock<String> = LazyLock::new(|| {
     format!(

@@ -1,4 +1,5 @@
-//! The one conformance suite every [`Store`] backend must pass. Each backend's tests call
+//! The one conformance suite every [`Store`] backend must pass, one module a topic of the
+//! store (the same names as the topic traits). Each backend's tests call
 //! [`crate::conformance_suite!`] with an expression that yields a fresh, empty store.
 
 #![expect(
@@ -6,34 +7,22 @@
     reason = "the conformance suite is test code: a failed step is a failed test"
 )]
 
-mod attempts;
-mod batches;
-mod cancellation;
-mod claims;
+mod access;
 mod fixtures;
 mod history;
-mod jobs;
-mod keys;
+mod intake;
 mod lessons;
-mod quotas;
+mod outbox;
 mod retention;
-mod signals;
-mod stats;
-mod webhooks;
+mod work;
 
-pub use attempts::*;
-pub use batches::*;
-pub use cancellation::*;
-pub use claims::*;
+pub use access::*;
 pub use history::*;
-pub use jobs::*;
-pub use keys::*;
+pub use intake::*;
 pub use lessons::*;
-pub use quotas::*;
+pub use outbox::*;
 pub use retention::*;
-pub use signals::*;
-pub use stats::*;
-pub use webhooks::*;
+pub use work::*;
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an expression of type
 /// `impl Future<Output = Option<(Arc<dyn Store>, Arc<ManualClock>)>>`: a fresh store reading
