@@ -17,6 +17,10 @@ use crate::attempt::Usage;
 /// Picodollars in a dollar.
 const PICOS: f64 = 1e12;
 
+/// The largest dollar amount a budget or a quota may be set to: a job's `max_cost_usd`, a
+/// tenant's daily spend quota.
+pub const MAX_BUDGET_DOLLARS: f64 = 1_000_000.0;
+
 /// An amount of US dollars, in picodollars.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Usd(pub u64);

@@ -1,31 +1,32 @@
-//! An iteration's code and its run: one answer from the actor, or, for a job with
-//! `candidates: n`, n answers drawn in parallel and all run in the sandbox at once, the
-//! first run that passes stopping the others (nothing beats a pass), and the best run
-//! going on to the critic (most checks passed; the earliest among equals). A draw whose
-//! call fails goes on with the answers that came back.
+//! An iteration's answer: the job's `candidates` answers (one unless it asks for more)
+//! drawn from the actor in parallel. One answer is the answer; several are all run at once,
+//! the first run that passes stopping the others (nothing beats a pass), and the best run
+//! is chosen (most checks passed; the earliest among equals). A drawn call that fails is left
+//! out while others came back.
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use hone_domain::candidate::best;
-use hone_domain::{Candidate, Execution, ExecutionStatus, Feedback, ModelCall};
-use hone_sandbox::verify;
+use hone_domain::{Candidate, Execution, ExecutionStatus, JobSpec, ModelCall};
 use tracing::Instrument;
 
-use crate::budget::{CostMeter, Role};
-use crate::job::Halt;
-use crate::{Engine, steps};
+use crate::Engine;
+use crate::kind::{Ask, Kind};
+use crate::meter::{Meter, Role};
+use crate::outcome::Halt;
 
-/// Runs `code` in the sandbox, with the run's span and metrics.
-pub(crate) async fn run_code(
+/// Runs `answer` by the job's kind, with the run's span and metrics.
+pub(crate) async fn run(
     engine: &Engine,
-    spec: &hone_domain::JobSpec,
+    kind: &dyn Kind,
+    spec: &JobSpec,
     iteration: u32,
-    code: &str,
+    answer: &str,
 ) -> Result<Execution, Halt> {
     let span = crate::observe::sandbox_span(spec.language);
     async {
         let started = std::time::Instant::now();
-        let ran = verify::execute(engine.sandbox.as_ref(), &engine.runtimes, spec, code).await;
+        let ran = kind.run(engine, spec, answer).await;
         let status = ran.as_ref().map_or("error", |e| e.status.as_str());
         crate::observe::sandbox_run(spec.language, status, started.elapsed());
         if iteration == 1
@@ -39,45 +40,45 @@ pub(crate) async fn run_code(
     .await
 }
 
-/// What drawing several answers produced.
+/// What a draw produced.
 pub(crate) struct Drawn {
-    /// Every answer, the chosen one marked.
+    /// Every answer, the chosen one marked; empty when one answer was asked for.
     pub candidates: Vec<Candidate>,
-    /// The chosen answer's code.
+    /// The chosen answer.
     pub code: String,
     /// The chosen answer's call.
     pub call: ModelCall,
-    /// The chosen answer's run.
-    pub execution: Execution,
+    /// The chosen answer's run, when answers were run to choose among them.
+    pub execution: Option<Execution>,
 }
 
-/// Draws `n` answers in parallel, runs them all, and picks the best run. Each call's cost
-/// is charged to `meter`.
+/// Draws the job's `candidates` answers in parallel, each call charged to `meter`; when
+/// there are several, runs them all and chooses the best run.
 pub(crate) async fn draw(
     engine: &Engine,
-    job: hone_domain::JobId,
-    spec: &hone_domain::JobSpec,
+    kind: &dyn Kind,
+    ask: Ask<'_>,
     iteration: u32,
-    previous: Option<(&str, &Feedback)>,
-    lessons: &[hone_domain::lesson::Lesson],
-    meter: &mut CostMeter,
+    meter: &mut Meter,
 ) -> Result<Drawn, Halt> {
-    let n = usize::try_from(spec.candidates).unwrap_or(1).max(1);
-    let asked = (0..n).map(|_| steps::write_code(&engine.providers, job, spec, previous, lessons));
+    let n = ask.spec.candidates;
+    let asked = (0..n).map(|_| kind.write(engine, ask));
     let answers = futures_util::future::join_all(asked).await;
     // A call that failed (after its retries) is left out: the answers that came back were
     // paid for and go on, so their cost is recorded; only when none came back does the
     // iteration stop with the error.
-    let mut written = Vec::with_capacity(n);
+    let mut written = Vec::new();
     let mut failed = None;
     for answer in answers {
         match answer {
             Ok((code, call)) => {
-                meter.charge(Role::Actor, call.usage.cost_usd);
+                meter.charge(Role::Actor, &call);
                 written.push((code, call));
             }
             Err(e) => {
-                tracing::warn!(error = %e, "a candidate's model call failed; going on without it");
+                if n > 1 {
+                    tracing::warn!(error = %e, "a candidate's model call failed; going on without it");
+                }
                 failed.get_or_insert(e);
             }
         }
@@ -85,12 +86,32 @@ pub(crate) async fn draw(
     if let (true, Some(e)) = (written.is_empty(), failed) {
         return Err(Halt::Model(e));
     }
-    let n = written.len();
-    let mut runs: Vec<Option<Execution>> = vec![None; n];
+    if n == 1
+        && let Some((code, call)) = written.pop()
+    {
+        return Ok(Drawn {
+            candidates: Vec::new(),
+            code,
+            call,
+            execution: None,
+        });
+    }
+    choose(engine, kind, ask.spec, iteration, written).await
+}
+
+/// Runs every written answer (stopping at the first pass) and picks the best run.
+async fn choose(
+    engine: &Engine,
+    kind: &dyn Kind,
+    spec: &JobSpec,
+    iteration: u32,
+    written: Vec<(String, ModelCall)>,
+) -> Result<Drawn, Halt> {
+    let mut runs: Vec<Option<Execution>> = vec![None; written.len()];
     let mut running: FuturesUnordered<_> = written
         .iter()
         .enumerate()
-        .map(|(i, (code, _))| async move { (i, run_code(engine, spec, iteration, code).await) })
+        .map(|(i, (code, _))| async move { (i, run(engine, kind, spec, iteration, code).await) })
         .collect();
     while let Some((i, ran)) = running.next().await {
         let execution = ran?;
@@ -114,7 +135,7 @@ pub(crate) async fn draw(
     // missing, running it again is the honest answer.
     let execution = match runs.get(chosen).cloned().flatten() {
         Some(e) => e,
-        None => run_code(engine, spec, iteration, &code).await?,
+        None => run(engine, kind, spec, iteration, &code).await?,
     };
     let candidates = written
         .into_iter()
@@ -131,6 +152,6 @@ pub(crate) async fn draw(
         candidates,
         code,
         call,
-        execution,
+        execution: Some(execution),
     })
 }

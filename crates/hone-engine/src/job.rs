@@ -1,16 +1,15 @@
-//! One job's run around the loop (`iterate`): the lease kept alive while it runs, then the
-//! ending the store records — succeeded, failed, cancelled, or requeued after an
-//! infrastructure error — from how the loop stopped (`Halt`), and the best code a failed job
-//! keeps.
+//! One job's run: the lease kept alive while the loop (`iterate`) runs, then what the store
+//! records of how it stopped — the ending ([`crate::outcome`]), a requeue after an
+//! infrastructure error, or a release when the worker shuts down.
 
-use hone_domain::{Feedback, JobStatus, Outcome, OutcomeReason};
-use hone_llm::LlmError;
-use hone_sandbox::SandboxError;
-use hone_store::{Claimed, FinishJob, Requeue, StoreError};
+use hone_domain::{JobStatus, OutcomeReason};
+use hone_store::{Claimed, Requeue, StoreError};
 use tracing::Instrument;
 
 use crate::Engine;
+use crate::kind::{self, Kind};
 use crate::lease::{LeaseKeeper, Stop};
+use crate::outcome::{self, End, Halt};
 
 /// How a job's run on this worker ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,30 +26,15 @@ pub enum JobRun {
     Released,
 }
 
-/// Why the loop stopped before a decision.
-#[derive(Debug)]
-pub(crate) enum Halt {
-    Stop(Stop),
-    Model(LlmError),
-    Sandbox(SandboxError),
-    Store(StoreError),
-    /// The job's dollar budget forbids the next model call.
-    Budget(String),
-    /// The job's tests do not compile: no code can pass them (the sentence says where).
-    BrokenTests(String),
-}
-
-impl From<StoreError> for Halt {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::LeaseLost(_) => Halt::Stop(Stop::LeaseLost),
-            e => Halt::Store(e),
-        }
-    }
-}
-
 /// Runs a claimed job until it ends, is requeued, or the lease is lost.
-pub async fn run_job(engine: &Engine, mut claimed: Claimed) -> JobRun {
+pub async fn run_job(engine: &Engine, claimed: Claimed) -> JobRun {
+    let kind = kind::of(&claimed.job.spec);
+    run_job_as(engine, kind, claimed).await
+}
+
+/// Runs a claimed job as a job of `kind`: the loop, the budgets, the store's records and
+/// the stream are the same for every kind.
+pub async fn run_job_as(engine: &Engine, kind: &dyn Kind, mut claimed: Claimed) -> JobRun {
     // The service's system prompts fill in where the job set none (the stored spec keeps
     // what was submitted).
     engine.config.prompts.apply(&mut claimed.job.spec);
@@ -66,7 +50,9 @@ pub async fn run_job(engine: &Engine, mut claimed: Claimed) -> JobRun {
         claimed.job.spec.language,
         claimed.trace_parent.as_deref(),
     );
-    let run = finish_run(engine, &claimed, &keeper).instrument(span).await;
+    let run = finish_run(engine, kind, &claimed, &keeper)
+        .instrument(span)
+        .await;
     match run {
         JobRun::Finished(_, reason) => crate::observe::finished(reason),
         JobRun::Requeued => crate::observe::requeued(),
@@ -78,21 +64,18 @@ pub async fn run_job(engine: &Engine, mut claimed: Claimed) -> JobRun {
     run
 }
 
-async fn finish_run(engine: &Engine, claimed: &Claimed, keeper: &LeaseKeeper) -> JobRun {
+async fn finish_run(
+    engine: &Engine,
+    kind: &dyn Kind,
+    claimed: &Claimed,
+    keeper: &LeaseKeeper,
+) -> JobRun {
     // A job whose workers keep dying on it (a crash, an OOM kill, a panic) must not be run
     // for ever: past the limit, the worker that takes it over ends it.
     let losses = claimed.job.lease_losses;
     if losses > engine.config.max_lease_losses {
         tracing::error!(job = %claimed.job.id, losses, "job lost by its workers too often; failing it");
-        let finish = failure(
-            JobStatus::Failed,
-            OutcomeReason::Error,
-            best_code(engine, claimed).await,
-            format!(
-                "the job was lost by its worker {losses} times (crashed, killed or cut off \
-                 from the database while running it); it was stopped so it cannot loop"
-            ),
-        );
+        let finish = outcome::finish(engine, claimed, End::LostTooOften(losses)).await;
         return match engine.store.finish_job(&claimed.lease, finish).await {
             Ok(()) => JobRun::Finished(JobStatus::Failed, OutcomeReason::Error),
             Err(StoreError::LeaseLost(_)) => JobRun::LeaseLost,
@@ -100,55 +83,22 @@ async fn finish_run(engine: &Engine, claimed: &Claimed, keeper: &LeaseKeeper) ->
         };
     }
     let result = tokio::select! {
-        r = crate::iterate::iterate(engine, claimed, keeper) => r,
+        r = crate::iterate::iterate(engine, kind, claimed, keeper) => r,
         stop = keeper.stopped() => Err(Halt::Stop(stop)),
     };
     let job = claimed.job.id;
-    let finish = match result {
-        Ok(finish) => finish,
+    let end = match result {
+        Ok(end) => end,
         Err(Halt::Stop(Stop::LeaseLost | Stop::No)) => {
             tracing::warn!(%job, "lease lost; another worker owns the job");
             return JobRun::LeaseLost;
         }
-        Err(Halt::Stop(Stop::Shutdown)) => {
-            return match engine
-                .store
-                .release_job(&claimed.lease, "worker shutting down")
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(%job, "released to the queue");
-                    JobRun::Released
-                }
-                Err(StoreError::LeaseLost(_)) => JobRun::LeaseLost,
-                Err(_) => JobRun::Abandoned,
-            };
-        }
-        Err(Halt::Stop(Stop::Cancel)) => failure(
-            JobStatus::Cancelled,
-            OutcomeReason::Cancelled,
-            best_code(engine, claimed).await,
-            "cancelled by a client while running".to_owned(),
-        ),
-        Err(Halt::Budget(why)) => failure(
-            JobStatus::Failed,
-            OutcomeReason::BudgetExhausted,
-            best_code(engine, claimed).await,
-            why,
-        ),
-        Err(Halt::BrokenTests(why)) => failure(
-            JobStatus::Failed,
-            OutcomeReason::Error,
-            best_code(engine, claimed).await,
-            why,
-        ),
+        Err(Halt::Stop(Stop::Shutdown)) => return release(engine, claimed).await,
+        Err(Halt::Stop(Stop::Cancel)) => End::Cancelled,
         // A provider's error may echo the request's key: scrubbed before it is stored.
-        Err(Halt::Model(e)) if !e.is_transient() => failure(
-            JobStatus::Failed,
-            OutcomeReason::Error,
-            best_code(engine, claimed).await,
-            engine.providers.scrub(&e.to_string()),
-        ),
+        Err(Halt::Model(e)) if !e.is_transient() => {
+            End::ModelRefused(engine.providers.scrub(&e.to_string()))
+        }
         Err(Halt::Model(e)) => {
             let why = engine.providers.scrub(&e.to_string());
             return requeue(engine, claimed, why).await;
@@ -161,6 +111,7 @@ async fn finish_run(engine: &Engine, claimed: &Claimed, keeper: &LeaseKeeper) ->
             return requeue(engine, claimed, STORE_FAILED.to_owned()).await;
         }
     };
+    let finish = outcome::finish(engine, claimed, end).await;
     let status = finish.status;
     let reason = finish.outcome.reason;
     match engine.store.finish_job(&claimed.lease, finish).await {
@@ -179,20 +130,19 @@ async fn finish_run(engine: &Engine, claimed: &Claimed, keeper: &LeaseKeeper) ->
 /// What a client is told when the store refused a write (the log has the database's words).
 const STORE_FAILED: &str = "storing the job's progress failed; the worker's log has the cause";
 
-pub(crate) fn failure(
-    status: JobStatus,
-    reason: OutcomeReason,
-    code: Option<String>,
-    message: String,
-) -> FinishJob {
-    FinishJob {
-        status,
-        outcome: Outcome {
-            reason,
-            accepted_iteration: None,
-            code,
-            message: Some(hone_domain::text::clean_owned(message)),
-        },
+/// Gives the job back to the queue at once: the worker is shutting down.
+async fn release(engine: &Engine, claimed: &Claimed) -> JobRun {
+    let released = engine
+        .store
+        .release_job(&claimed.lease, "worker shutting down")
+        .await;
+    match released {
+        Ok(()) => {
+            tracing::info!(job = %claimed.job.id, "released to the queue");
+            JobRun::Released
+        }
+        Err(StoreError::LeaseLost(_)) => JobRun::LeaseLost,
+        Err(_) => JobRun::Abandoned,
     }
 }
 
@@ -202,15 +152,8 @@ async fn requeue(engine: &Engine, claimed: &Claimed, why: String) -> JobRun {
     let job = claimed.job.id;
     if claimed.job.requeues >= engine.config.max_requeues {
         tracing::error!(%job, error = %why, "infrastructure error; retries exhausted");
-        let finish = failure(
-            JobStatus::Failed,
-            OutcomeReason::Error,
-            best_code(engine, claimed).await,
-            format!(
-                "infrastructure error after {} retries: {why}",
-                claimed.job.requeues
-            ),
-        );
+        let retries = claimed.job.requeues;
+        let finish = outcome::finish(engine, claimed, End::Retried { retries, why }).await;
         return match engine
             .store
             .finish_job(&claimed.lease, finish.clone())
@@ -236,50 +179,13 @@ async fn requeue(engine: &Engine, claimed: &Claimed, why: String) -> JobRun {
     let jitter = u64::from(uuid::Uuid::now_v7().as_u128() as u16) % (delay / 4 + 1);
     tracing::warn!(%job, error = %why, delay_ms = delay + jitter, "infrastructure error; requeueing");
     let why = hone_domain::text::clean_owned(why);
-    match engine
-        .store
-        .requeue_job(
-            &claimed.lease,
-            Requeue {
-                reason: &why,
-                delay_ms: delay + jitter,
-            },
-        )
-        .await
-    {
+    let requeue = Requeue {
+        reason: &why,
+        delay_ms: delay + jitter,
+    };
+    match engine.store.requeue_job(&claimed.lease, requeue).await {
         Ok(_) => JobRun::Requeued,
         Err(StoreError::LeaseLost(_)) => JobRun::LeaseLost,
         Err(_) => JobRun::Abandoned,
     }
-}
-
-/// The code of the best attempt so far: most checks passed, then latest.
-pub(crate) async fn best_code(engine: &Engine, claimed: &Claimed) -> Option<String> {
-    let attempts = engine
-        .store
-        .list_attempts(&claimed.tenant, claimed.job.id)
-        .await
-        .ok()
-        .flatten()?;
-    attempts
-        .into_iter()
-        .filter(|a| a.code.is_some())
-        .max_by_key(|a| (a.score(), a.iteration))
-        .and_then(|a| a.code)
-}
-
-pub(crate) async fn no_progress(
-    engine: &Engine,
-    claimed: &Claimed,
-    feedback: &Feedback,
-) -> FinishJob {
-    failure(
-        JobStatus::Failed,
-        OutcomeReason::NoProgress,
-        best_code(engine, claimed).await,
-        format!(
-            "{} iterations in a row failed the same way ({})",
-            feedback.repeated, feedback.signature
-        ),
-    )
 }

@@ -4,17 +4,25 @@
 //!
 //! - [`job`] runs one claimed job to its end ([`job::run_job`], callable directly from
 //!   tests): the loop (`iterate`), then recording the end, a requeue or a release;
-//! - [`plan`] holds the loop's decisions as pure functions: resume, budgets, accept or retry;
+//! - [`kind`] is the seam between the loop and what a job is ([`kind::Kind`]: how the actor
+//!   is asked, how its answer is run and its checks judged, how the critic is asked);
+//!   [`kind::Program`] is today's kind, and [`job::run_job_as`] runs a job as any kind;
+//! - `iterate` is the loop; `draw` draws an iteration's answers (one, or candidates run to
+//!   choose the best); `outcome` holds every way a run ends and what the store records;
+//! - [`meter`] measures a job's spending (tokens, time, dollars) and [`plan`] holds the
+//!   loop's decisions as pure functions: resume, budgets ([`plan::budget`]), accept or retry;
 //! - [`steps`] makes the model calls (the actor's code, the critic's review with one repair);
 //! - [`lease`] keeps a job's lease alive and notices cancellation or a lost lease.
 
-mod budget;
 mod draw;
 mod iterate;
 pub mod job;
+pub mod kind;
 pub mod lease;
 mod memory;
+pub mod meter;
 pub mod observe;
+mod outcome;
 pub mod plan;
 pub mod steps;
 

@@ -251,7 +251,11 @@ fn parse_budget(r: &mut ObjectReader<'_>, errors: &mut Vec<FieldError>) -> Budge
         if let Some(v) = b.int("max_duration_s", (1, 86_400), errors) {
             budget.max_duration_s = v as u64;
         }
-        if let Some(v) = b.float("max_cost_usd", (0.000_001, 1_000_000.0), errors) {
+        if let Some(v) = b.float(
+            "max_cost_usd",
+            (0.000_001, crate::cost::MAX_BUDGET_DOLLARS),
+            errors,
+        ) {
             budget.max_cost_usd = Some(crate::Usd::from_dollars(v));
         }
         b.finish(errors);

@@ -20,6 +20,11 @@ const SHOWN: &str = "CASE WHEN EXISTS (SELECT 1 FROM attempts m WHERE m.tenant_i
 /// Decided jobs: the loop ran its course.
 const DECIDED: &str = "j.status IN ('succeeded', 'failed')";
 
+/// Repair figures by (actor model, language).
+type Groups = BTreeMap<(String, String), RepairGroup>;
+/// How many decided jobs ended for each reason, by (actor model, language).
+type Ends = BTreeMap<(String, String), BTreeMap<String, u64>>;
+
 #[apply(sql)]
 impl<B> SqlStore<B> {
     /// The repair figures per actor model and language, most jobs first.
@@ -35,6 +40,29 @@ impl<B> SqlStore<B> {
             bucket: Bucket::Day,
             group_by: None,
         };
+        let (mut groups, mut ends) = self.repair_groups(tenant, &q).await?;
+        self.category_fixes(tenant, &q, &mut groups).await?;
+        let mut out: Vec<RepairGroup> = groups
+            .into_iter()
+            .map(|(key, mut g)| {
+                g.ends = ranked(ends.remove(&key).unwrap_or_default());
+                (g.model, g.language) = key;
+                g.solved_at.sort_unstable();
+                g.categories
+                    .sort_by(|a, b| b.issues.cmp(&a.issues).then(a.category.cmp(&b.category)));
+                g
+            })
+            .collect();
+        out.sort_by_key(|g| std::cmp::Reverse(g.decided));
+        Ok(out)
+    }
+
+    /// The decided jobs' figures per actor model and language, and how their jobs ended.
+    async fn repair_groups(
+        &self,
+        tenant: &TenantId,
+        q: &StatsQuery,
+    ) -> Result<(Groups, Ends), StoreError> {
         // Whether a job was shown lessons is read per job, then grouped on.
         let jobs = format!(
             "SELECT j.model AS m, j.language AS l, j.status AS s, j.reason AS r, \
@@ -46,9 +74,9 @@ impl<B> SqlStore<B> {
              WHERE {JOBS} AND {DECIDED}) j \
              GROUP BY j.model, j.language, j.status, j.reason, j.iterations, j.lm"
         );
-        let mut groups = BTreeMap::<(String, String), RepairGroup>::new();
-        let mut ends = BTreeMap::<(String, String), BTreeMap<String, u64>>::new();
-        for row in self.window(jobs, tenant, &q, None).await? {
+        let mut groups = Groups::new();
+        let mut ends = Ends::new();
+        for row in self.window(jobs, tenant, q, None).await? {
             let key = (
                 get::<B, Option<String>>(&row, "m")?.unwrap_or_default(),
                 get::<B, Option<String>>(&row, "l")?.unwrap_or_default(),
@@ -86,6 +114,17 @@ impl<B> SqlStore<B> {
                 }
             }
         }
+        Ok((groups, ends))
+    }
+
+    /// Adds to each group the critique issues of its failed attempts, per category, and how
+    /// many of those the next attempt fixed.
+    async fn category_fixes(
+        &self,
+        tenant: &TenantId,
+        q: &StatsQuery,
+        groups: &mut Groups,
+    ) -> Result<(), StoreError> {
         let (from, field) = B::critique_issues("a.critique");
         let category = field("category");
         let fixes = format!(
@@ -99,7 +138,7 @@ impl<B> SqlStore<B> {
              WHERE {JOBS} AND {DECIDED} AND a.status = 'failed' AND a.critique IS NOT NULL \
              GROUP BY j.model, j.language, {category}"
         );
-        for row in self.window(fixes, tenant, &q, None).await? {
+        for row in self.window(fixes, tenant, q, None).await? {
             let key = (
                 get::<B, Option<String>>(&row, "m")?.unwrap_or_default(),
                 get::<B, Option<String>>(&row, "l")?.unwrap_or_default(),
@@ -117,18 +156,6 @@ impl<B> SqlStore<B> {
                     fixed: n(get::<B, Option<i64>>(&row, "fixed")?),
                 });
         }
-        let mut out: Vec<RepairGroup> = groups
-            .into_iter()
-            .map(|(key, mut g)| {
-                g.ends = ranked(ends.remove(&key).unwrap_or_default());
-                (g.model, g.language) = key;
-                g.solved_at.sort_unstable();
-                g.categories
-                    .sort_by(|a, b| b.issues.cmp(&a.issues).then(a.category.cmp(&b.category)));
-                g
-            })
-            .collect();
-        out.sort_by_key(|g| std::cmp::Reverse(g.decided));
-        Ok(out)
+        Ok(())
     }
 }

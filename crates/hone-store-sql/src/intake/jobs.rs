@@ -64,6 +64,15 @@ fn existing((job, fingerprint): (Job, Option<String>), wanted: &str) -> Enqueued
     }
 }
 
+/// One job's INSERT values.
+#[derive(Clone, Copy)]
+struct Row<'a> {
+    job: &'a NewJob,
+    spec: &'a RawValue,
+    metadata: &'a RawValue,
+    now: i64,
+}
+
 #[apply(sql)]
 impl<B> SqlStore<B> {
     async fn find_by_key(
@@ -99,70 +108,20 @@ impl<B> SqlStore<B> {
         let now = now_ts.as_millis();
         let spec = json("spec", &job.spec)?;
         let metadata = json("metadata", &job.spec.metadata)?;
-        let (key, fingerprint) = job
-            .idempotency
-            .as_ref()
-            .map(|i| (Some(i.key.as_str()), Some(i.fingerprint.as_str())))
-            .unwrap_or_default();
-        let webhook_url = job.spec.webhook.as_ref().map(|w| w.url.as_str());
-        let webhook_events = job.spec.webhook.as_ref().map(|w| w.stored_filter());
-        // A tenant with a quota gets the check in the INSERT's own WHERE (`$14` today, `$15`
-        // the one job; the spec's size and providers are then `$16` to `$18`); the others, most, the plain INSERT. A refused INSERT is named by a
-        // second read; if that finds room (a queued job started in between), it is tried
-        // again.
+        // A tenant with a quota gets the check in the INSERT's own WHERE; the others, most,
+        // the plain INSERT. A refused INSERT is named by a second read; if that finds room
+        // (a queued job started in between), it is tried again.
         let checked = self.has_quota(&job.tenant).await?;
-        let sql = if checked {
-            format!(
-                "INSERT INTO jobs ({INSERT_COLUMNS}) \
-                 SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12, $13, $16, \
-                 $17, $18 WHERE NOT EXISTS ({OVER_QUOTA}) RETURNING 1 AS stored"
-            )
-        } else {
-            format!(
-                "INSERT INTO jobs ({INSERT_COLUMNS}) \
-                 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12, $13, $14, \
-                 $15, $16)"
-            )
+        let row = Row {
+            job: &job,
+            spec: &spec,
+            metadata: &metadata,
+            now,
         };
         let mut tries = 0;
         let inserted = loop {
             tries += 1;
-            let query = sqlx::query(AssertSqlSafe(sql.as_str()))
-                .bind(B::id(job.id))
-                .bind(job.tenant.as_str())
-                .bind(i64::from(job.spec.priority))
-                .bind(job.spec.language.as_str())
-                .bind(Json(&*spec))
-                .bind(Json(&*metadata))
-                .bind(key)
-                .bind(fingerprint)
-                .bind(now)
-                .bind(webhook_url)
-                .bind(webhook_events.as_deref())
-                .bind(job.retry_of.map(B::id))
-                .bind(job.trace_parent.as_deref());
-            // `fetch_all`, not `fetch_optional`: SQLite commits an autocommit statement only
-            // once it has run to its end (one left mid-way held the write transaction open
-            // and made the batch benchmark 2x slower).
-            let spec_bytes = i64::try_from(spec.get().len()).unwrap_or(i64::MAX);
-            let stored = if checked {
-                let query = query
-                    .bind(self.today())
-                    .bind(1_i64)
-                    .bind(spec_bytes)
-                    .bind(job.spec.actor.provider.as_str())
-                    .bind(job.spec.critic.as_ref().map(|c| c.provider.as_str()));
-                query
-                    .fetch_all(&self.writer)
-                    .await
-                    .map(|rows| !rows.is_empty())
-            } else {
-                let query = query
-                    .bind(spec_bytes)
-                    .bind(job.spec.actor.provider.as_str())
-                    .bind(job.spec.critic.as_ref().map(|c| c.provider.as_str()));
-                query.execute(&self.writer).await.map(|_| true)
-            };
+            let stored = self.insert(row, checked).await;
             if let Ok(false) = stored {
                 let mut conn = self.writer.acquire().await.map_err(db_err)?;
                 match self.over_quota(&mut conn, &job.tenant, 1).await? {
@@ -195,6 +154,71 @@ impl<B> SqlStore<B> {
                 })
             }
             Err(e) => Err(db_err(e)),
+        }
+    }
+
+    /// Runs the job's INSERT once: `Ok(false)` when a quota check refused it. With
+    /// `checked`, the quota check is in the INSERT's own WHERE (`$14` today, `$15` the one
+    /// job; the spec's size and providers are then `$16` to `$18`).
+    async fn insert(&self, row: Row<'_>, checked: bool) -> Result<bool, sqlx::Error> {
+        let Row {
+            job,
+            spec,
+            metadata,
+            now,
+        } = row;
+        let sql = if checked {
+            format!(
+                "INSERT INTO jobs ({INSERT_COLUMNS}) \
+                 SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12, $13, $16, \
+                 $17, $18 WHERE NOT EXISTS ({OVER_QUOTA}) RETURNING 1 AS stored"
+            )
+        } else {
+            format!(
+                "INSERT INTO jobs ({INSERT_COLUMNS}) \
+                 VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, 1, $9, $9, $9, $10, $11, $12, $13, $14, \
+                 $15, $16)"
+            )
+        };
+        let (key, fingerprint) = job
+            .idempotency
+            .as_ref()
+            .map(|i| (Some(i.key.as_str()), Some(i.fingerprint.as_str())))
+            .unwrap_or_default();
+        let webhook_url = job.spec.webhook.as_ref().map(|w| w.url.as_str());
+        let webhook_events = job.spec.webhook.as_ref().map(|w| w.stored_filter());
+        let query = sqlx::query(AssertSqlSafe(sql))
+            .bind(B::id(job.id))
+            .bind(job.tenant.as_str())
+            .bind(i64::from(job.spec.priority))
+            .bind(job.spec.language.as_str())
+            .bind(Json(spec))
+            .bind(Json(metadata))
+            .bind(key)
+            .bind(fingerprint)
+            .bind(now)
+            .bind(webhook_url)
+            .bind(webhook_events.as_deref())
+            .bind(job.retry_of.map(B::id))
+            .bind(job.trace_parent.as_deref());
+        let spec_bytes = i64::try_from(spec.get().len()).unwrap_or(i64::MAX);
+        let query = if checked {
+            query.bind(self.today()).bind(1_i64)
+        } else {
+            query
+        };
+        let query = query
+            .bind(spec_bytes)
+            .bind(job.spec.actor.provider.as_str())
+            .bind(job.spec.critic.as_ref().map(|c| c.provider.as_str()));
+        // `fetch_all`, not `fetch_optional`: SQLite commits an autocommit statement only
+        // once it has run to its end (one left mid-way held the write transaction open
+        // and made the batch benchmark 2x slower).
+        if checked {
+            let rows = query.fetch_all(&self.writer).await?;
+            Ok(!rows.is_empty())
+        } else {
+            query.execute(&self.writer).await.map(|_| true)
         }
     }
 

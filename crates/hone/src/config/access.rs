@@ -240,7 +240,7 @@ pub fn parse_dollars(text: &str) -> Result<Dollars, String> {
     text.trim_start_matches('$')
         .parse::<f64>()
         .ok()
-        .filter(|d| d.is_finite() && *d > 0.0 && *d <= 1_000_000.0)
+        .filter(|d| d.is_finite() && *d > 0.0 && *d <= hone_domain::cost::MAX_BUDGET_DOLLARS)
         .map(|d| Dollars(Some(hone_domain::Usd::from_dollars(d))))
         .ok_or_else(|| format!("{text:?} is not a spend quota: dollars like 2.50, or none"))
 }

@@ -1,10 +1,13 @@
 //! The loop's decisions, without IO, each testable alone: where a (re-)claimed job resumes,
-//! whether its budget is spent, and what an iteration's result means (accepted, another
-//! try with feedback, or stuck on the same failure).
+//! whether its budget is spent ([`budget`], from the one spending meter), and what an
+//! iteration's result means (accepted, another try with feedback, or stuck on the same
+//! failure).
+
+pub mod budget;
 
 use hone_domain::acceptance::is_accepted;
 use hone_domain::prompt::build_feedback;
-use hone_domain::{Attempt, AttemptStatus, Critique, Execution, Feedback, JobSpec, Timestamp};
+use hone_domain::{Attempt, AttemptStatus, Critique, Execution, Feedback, JobSpec};
 
 /// Where a claimed job goes on, from its stored attempts.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,22 +75,6 @@ pub fn stuck_on_resume(progress: &Progress, limit: u32, max_iterations: u32) -> 
             .is_some_and(|(_, f)| f.repeated >= limit)
 }
 
-/// Which budget is spent before the next iteration, if one is: `"token"` or `"time"`.
-pub fn spent_budget(
-    spec: &JobSpec,
-    tokens: u64,
-    started: Timestamp,
-    now: Timestamp,
-) -> Option<&'static str> {
-    if now.millis_since(started) >= spec.budget.max_duration_s.saturating_mul(1000) {
-        Some("time")
-    } else if tokens >= spec.budget.max_total_tokens {
-        Some("token")
-    } else {
-        None
-    }
-}
-
 /// What an iteration's result means.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
@@ -124,7 +111,8 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hone_domain::ExecutionStatus;
+    use crate::meter::{Limits, Meter};
+    use hone_domain::{ExecutionStatus, Timestamp};
     use serde_json::json;
 
     fn spec(extra: serde_json::Value) -> JobSpec {
@@ -215,10 +203,17 @@ mod tests {
     fn budgets_are_spent_by_tokens_or_by_time() {
         let s = spec(json!({"budget": {"max_total_tokens": 100, "max_duration_s": 10}}));
         let t0 = Timestamp::from_millis(1_000_000);
-        assert_eq!(spent_budget(&s, 99, t0, t0), None);
-        assert_eq!(spent_budget(&s, 100, t0, t0), Some("token"));
+        let used = |total_tokens| hone_domain::Usage {
+            total_tokens,
+            ..hone_domain::Usage::default()
+        };
+        let meter = |tokens| Meter::new(Limits::of(&s), t0, &used(tokens));
+        assert_eq!(budget::before_iteration(&meter(99), t0, None), None);
+        let spent = budget::before_iteration(&meter(100), t0, None);
+        assert_eq!(spent, Some(budget::Exhausted::Tokens));
         let later = Timestamp::from_millis(1_010_000);
-        assert_eq!(spent_budget(&s, 0, t0, later), Some("time"));
+        let spent = budget::before_iteration(&meter(0), later, None);
+        assert_eq!(spent, Some(budget::Exhausted::Time));
     }
 
     #[test]
