@@ -61,7 +61,10 @@ pub async fn no_query(req: Request) -> Result<Request, Response> {
 pub async fn check_head(req: Request) -> Result<Request, Response> {
     let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
     if target > MAX_URI_BYTES {
-        return Err(ApiError::UriTooLong.into_response());
+        return Err(ApiError::UriTooLong {
+            max_bytes: MAX_URI_BYTES,
+        }
+        .into_response());
     }
     let headers = req.headers();
     let bytes: usize = headers
@@ -69,7 +72,11 @@ pub async fn check_head(req: Request) -> Result<Request, Response> {
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
     if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
-        return Err(ApiError::HeadersTooLarge.into_response());
+        return Err(ApiError::HeadersTooLarge {
+            max_headers: MAX_HEADERS,
+            max_bytes: MAX_HEADER_BYTES,
+        }
+        .into_response());
     }
     Ok(req)
 }

@@ -37,11 +37,18 @@ pub enum ApiError {
     IdempotencyKeyInFlight,
     /// The body did not arrive within the body timeout: 408.
     BodyTimeout,
-    /// The request target is over [`crate::limits::MAX_URI_BYTES`]: 414.
-    UriTooLong,
-    /// The headers are over [`crate::limits::MAX_HEADERS`] or
-    /// [`crate::limits::MAX_HEADER_BYTES`]: 431.
-    HeadersTooLarge,
+    /// The request target is over `max_bytes`: 414.
+    UriTooLong {
+        /// The most bytes of path and query.
+        max_bytes: usize,
+    },
+    /// The headers are over `max_headers` lines or `max_bytes` in all: 431.
+    HeadersTooLarge {
+        /// The most header lines.
+        max_headers: usize,
+        /// The most header bytes.
+        max_bytes: usize,
+    },
     /// No usable API key: 401 with `WWW-Authenticate: Bearer`. `presented` says whether the
     /// request carried a key at all (then the challenge adds `error="invalid_token"`).
     Unauthorized {
@@ -52,9 +59,6 @@ pub enum ApiError {
     },
     /// The key lacks the route's scope: 403.
     Forbidden(Scope),
-    /// The key's rate limit for this kind of request is spent: 429 with `Retry-After` and
-    /// the `RateLimit-Policy` / `RateLimit` headers.
-    RateLimited(crate::auth::rate::Limited),
     /// The tenant's quota would be exceeded: 429 naming it (`Retry-After` the next UTC day
     /// for the daily token quota).
     OverQuota(hone_store::QuotaExceeded),
@@ -77,7 +81,14 @@ impl From<StoreError> for ApiError {
     }
 }
 
-fn problem(status: StatusCode, kind: &str, title: &str, detail: String, extra: Value) -> Response {
+/// A problem document (RFC 9457) of `status`, type `kind`, with `extra` members.
+pub(crate) fn problem(
+    status: StatusCode,
+    kind: &str,
+    title: &str,
+    detail: String,
+    extra: Value,
+) -> Response {
     let mut body = json!({
         "type": kind,
         "title": title,
@@ -168,25 +179,21 @@ impl IntoResponse for ApiError {
                 "the request body did not arrive whole within the body timeout".to_owned(),
                 json!({}),
             ),
-            Self::UriTooLong => problem(
+            Self::UriTooLong { max_bytes } => problem(
                 S::URI_TOO_LONG,
                 "urn:hone:problem:uri-too-long",
                 "The request target is too long",
-                format!(
-                    "the path and query may be at most {} bytes",
-                    crate::limits::MAX_URI_BYTES
-                ),
+                format!("the path and query may be at most {max_bytes} bytes"),
                 json!({}),
             ),
-            Self::HeadersTooLarge => problem(
+            Self::HeadersTooLarge {
+                max_headers,
+                max_bytes,
+            } => problem(
                 S::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "urn:hone:problem:headers-too-large",
                 "The request headers are too large",
-                format!(
-                    "at most {} header lines of {} bytes in all",
-                    crate::limits::MAX_HEADERS,
-                    crate::limits::MAX_HEADER_BYTES
-                ),
+                format!("at most {max_headers} header lines of {max_bytes} bytes in all"),
                 json!({}),
             ),
             Self::Unauthorized { detail, presented } => {
@@ -231,31 +238,6 @@ impl IntoResponse for ApiError {
                 );
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-                resp
-            }
-            Self::RateLimited(limited) => {
-                let mut resp = problem(
-                    S::TOO_MANY_REQUESTS,
-                    "urn:hone:problem:rate-limited",
-                    "Too many requests",
-                    format!(
-                        "{} {} budget is spent; retry in {} s",
-                        match limited.whose {
-                            crate::auth::Whose::Key => "this key's",
-                            crate::auth::Whose::Tenant => "the tenant's (all its keys together)",
-                        },
-                        limited.budget.as_str(),
-                        limited.retry_after_s
-                    ),
-                    json!({
-                        "budget": limited.budget.as_str(),
-                        "scope": match limited.whose {
-                            crate::auth::Whose::Key => "key",
-                            crate::auth::Whose::Tenant => "tenant",
-                        },
-                    }),
-                );
-                limited.write_headers(resp.headers_mut());
                 resp
             }
             Self::OverQuota(quota) => over_quota(quota),

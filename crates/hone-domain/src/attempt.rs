@@ -3,46 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::cost::Usd;
+use crate::cost::Usage;
 use crate::critique::{Critique, CritiqueIssue};
 use crate::timestamp::Timestamp;
-
-/// Token counts and cost of one model call, or summed over an attempt or a job.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
-    /// Tokens sent, the cached ones included.
-    pub prompt_tokens: u64,
-    /// Tokens generated, the reasoning ones included.
-    pub completion_tokens: u64,
-    /// Their sum, as the provider reported it.
-    pub total_tokens: u64,
-    /// Of the prompt tokens, those read from the provider's prompt cache.
-    #[serde(default)]
-    pub cache_read_tokens: u64,
-    /// Of the prompt tokens, those written to the provider's prompt cache.
-    #[serde(default)]
-    pub cache_write_tokens: u64,
-    /// Of the completion tokens, those spent reasoning (not in the answer).
-    #[serde(default)]
-    pub reasoning_tokens: u64,
-    /// What the calls cost: as the provider reported it, else from the price table (zero
-    /// for a model with no price).
-    #[serde(default)]
-    pub cost_usd: Usd,
-}
-
-impl Usage {
-    /// Adds another call's usage.
-    pub fn add(&mut self, other: Usage) {
-        self.prompt_tokens += other.prompt_tokens;
-        self.completion_tokens += other.completion_tokens;
-        self.total_tokens += other.total_tokens;
-        self.cache_read_tokens += other.cache_read_tokens;
-        self.cache_write_tokens += other.cache_write_tokens;
-        self.reasoning_tokens += other.reasoning_tokens;
-        self.cost_usd += other.cost_usd;
-    }
-}
 
 /// One model call: who answered, how fast, at what cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -287,7 +250,7 @@ pub struct Attempt {
     /// Every answer of the iteration, when the job draws several (`candidates` above 1);
     /// the chosen one is also `code`, `actor` and `execution`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub candidates: Vec<crate::candidate::Candidate>,
+    pub candidates: Vec<Candidate>,
     /// The jobs whose lessons the actor was shown (a `memory` job's first iteration).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lessons: Vec<crate::ids::JobId>,
@@ -303,9 +266,15 @@ pub struct Attempt {
     pub finished_at: Option<Timestamp>,
 }
 
-impl Attempt {
-    /// How many of the job's checks passed: used to pick a failed job's best attempt.
-    pub fn score(&self) -> usize {
-        self.execution.as_ref().map_or(0, crate::candidate::rank)
-    }
+/// One answer of an iteration that drew several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// The code taken from the answer.
+    pub code: String,
+    /// The actor call that wrote it.
+    pub actor: ModelCall,
+    /// Its run; absent when another candidate passed first and this run was stopped.
+    pub execution: Option<Execution>,
+    /// Whether this is the candidate the iteration went on with (the attempt's `code`).
+    pub chosen: bool,
 }

@@ -1,25 +1,18 @@
 //! Candidates: a job with `candidates: n` has the actor draw n answers per iteration, runs
 //! each in the sandbox, and takes the best one on to the critic and the decision. This
-//! module ranks the runs ([`rank`]) and picks the one that goes on ([`best`]).
+//! module ranks the runs ([`rank`]), picks the one that goes on ([`best`]), and scores an
+//! attempt by its run ([`Attempt::score`]); each answer is an [`crate::attempt::Candidate`].
 
-use serde::{Deserialize, Serialize};
-
-use crate::attempt::{Execution, ExecutionStatus, ModelCall};
+use crate::attempt::{Attempt, Execution, ExecutionStatus};
 
 /// The most candidates a job may draw per iteration.
 pub const MAX_CANDIDATES: u32 = 8;
 
-/// One answer of an iteration that drew several.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Candidate {
-    /// The code taken from the answer.
-    pub code: String,
-    /// The actor call that wrote it.
-    pub actor: ModelCall,
-    /// Its run; absent when another candidate passed first and this run was stopped.
-    pub execution: Option<Execution>,
-    /// Whether this is the candidate the iteration went on with (the attempt's `code`).
-    pub chosen: bool,
+impl Attempt {
+    /// How many of the job's checks passed: used to pick a failed job's best attempt.
+    pub fn score(&self) -> usize {
+        self.execution.as_ref().map_or(0, rank)
+    }
 }
 
 /// How good a run is, higher better: a pass beats any failure, then the most test cases

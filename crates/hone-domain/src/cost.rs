@@ -1,6 +1,7 @@
-//! Money: [`Usd`], an amount of US dollars held as whole picodollars (10⁻¹² USD), so that
-//! costs add up exactly call by call, job by job and day by day (a float would drift), and
-//! [`Price`], what a model charges per million tokens of each kind.
+//! Money and what buys it: [`Usage`], the tokens and cost of model calls; [`Usd`], an amount
+//! of US dollars held as whole picodollars (10⁻¹² USD), so that costs add up exactly call by
+//! call, job by job and day by day (a float would drift); and [`Price`], what a model
+//! charges per million tokens of each kind.
 //!
 //! On the wire an amount is a JSON number of dollars (`0.0123`); in the database, an integer
 //! of picodollars. A picodollar is fine enough for the cheapest token ever priced (a few
@@ -12,10 +13,45 @@ use std::ops::{Add, AddAssign};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::attempt::Usage;
-
 /// Picodollars in a dollar.
 const PICOS: f64 = 1e12;
+
+/// Token counts and cost of one model call, or summed over an attempt or a job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Tokens sent, the cached ones included.
+    pub prompt_tokens: u64,
+    /// Tokens generated, the reasoning ones included.
+    pub completion_tokens: u64,
+    /// Their sum, as the provider reported it.
+    pub total_tokens: u64,
+    /// Of the prompt tokens, those read from the provider's prompt cache.
+    #[serde(default)]
+    pub cache_read_tokens: u64,
+    /// Of the prompt tokens, those written to the provider's prompt cache.
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+    /// Of the completion tokens, those spent reasoning (not in the answer).
+    #[serde(default)]
+    pub reasoning_tokens: u64,
+    /// What the calls cost: as the provider reported it, else from the price table (zero
+    /// for a model with no price).
+    #[serde(default)]
+    pub cost_usd: Usd,
+}
+
+impl Usage {
+    /// Adds another call's usage.
+    pub fn add(&mut self, other: Usage) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        self.total_tokens += other.total_tokens;
+        self.cache_read_tokens += other.cache_read_tokens;
+        self.cache_write_tokens += other.cache_write_tokens;
+        self.reasoning_tokens += other.reasoning_tokens;
+        self.cost_usd += other.cost_usd;
+    }
+}
 
 /// The largest dollar amount a budget or a quota may be set to: a job's `max_cost_usd`, a
 /// tenant's daily spend quota.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::attempt::Usage;
+use crate::cost::Usage;
 use crate::ids::JobId;
 use crate::spec::JobSpec;
 use crate::status::JobStatus;

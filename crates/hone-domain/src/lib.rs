@@ -27,11 +27,10 @@ pub mod text;
 pub mod timestamp;
 
 pub use attempt::{
-    Attempt, AttemptStatus, Execution, ExecutionStatus, FailedAssertion, Feedback, Frame,
-    ModelCall, TestCaseResult, Traceback, Usage,
+    Attempt, AttemptStatus, Candidate, Execution, ExecutionStatus, FailedAssertion, Feedback,
+    Frame, ModelCall, TestCaseResult, Traceback,
 };
-pub use candidate::Candidate;
-pub use cost::{Price, Usd};
+pub use cost::{Price, Usage, Usd};
 pub use critique::{Category, Critique, CritiqueIssue, Severity, Verdict};
 pub use event::{Event, EventType};
 pub use ids::{JobId, KeyId, TenantId};

@@ -113,7 +113,7 @@ pub async fn page(
             previous = Some(code);
         }
     }
-    let layout = Layout::new(&session, "jobs");
+    let layout = session.layout("jobs");
     let row = JobRow::of(&job);
     let template = JobPage {
         title: format!("Job {}", row.short),

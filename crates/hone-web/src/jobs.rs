@@ -71,7 +71,7 @@ pub async fn page(
     });
     let template = JobsPage {
         title: "Jobs".to_owned(),
-        layout: Some(Layout::new(&session, "jobs")),
+        layout: Some(session.layout("jobs")),
         fragment: page::htmx(&headers),
         rows: list.items.iter().map(JobRow::of).collect(),
         statuses: STATUSES,

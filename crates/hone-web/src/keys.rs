@@ -108,7 +108,7 @@ async fn render_with(
     let page = KeysPage {
         title: "Keys".to_owned(),
         csrf: session.csrf.clone(),
-        layout: Some(Layout::new(session, "keys")),
+        layout: Some(session.layout("keys")),
         keys,
         created,
         errors,

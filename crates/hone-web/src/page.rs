@@ -5,11 +5,8 @@ use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use hone_api::problem::ApiError;
-use hone_domain::apikey::Scope;
 use hone_store::StoreError;
 use serde_json::Value;
-
-use crate::session::Session;
 
 /// What the header shows: who is signed in, and the token the sign-out form carries.
 pub struct Layout {
@@ -25,20 +22,6 @@ pub struct Layout {
     pub write: bool,
     /// The session's CSRF token, for forms.
     pub csrf: String,
-}
-
-impl Layout {
-    /// The layout of a signed-in page.
-    pub fn new(session: &Session, nav: &'static str) -> Self {
-        Self {
-            nav,
-            tenant: session.key.tenant.to_string(),
-            key_name: session.key.name.clone(),
-            admin: session.key.scopes.contains(&Scope::Admin),
-            write: session.key.scopes.contains(&Scope::JobsWrite),
-            csrf: session.csrf.clone(),
-        }
-    }
 }
 
 /// An error page.

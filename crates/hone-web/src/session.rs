@@ -22,12 +22,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use hone_domain::Timestamp;
+use hone_domain::apikey::Scope;
 use hone_store::KeyInfo;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::WebState;
-use crate::page::PageError;
+use crate::page::{Layout, PageError};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "hone_session";
@@ -105,6 +106,20 @@ pub struct Session {
     pub key: Arc<KeyInfo>,
     /// The token state-changing forms must send back.
     pub csrf: String,
+}
+
+impl Session {
+    /// The layout of a signed-in page in section `nav` (`jobs`, `stats` or `keys`).
+    pub fn layout(&self, nav: &'static str) -> Layout {
+        Layout {
+            nav,
+            tenant: self.key.tenant.to_string(),
+            key_name: self.key.name.clone(),
+            admin: self.key.scopes.contains(&Scope::Admin),
+            write: self.key.scopes.contains(&Scope::JobsWrite),
+            csrf: self.csrf.clone(),
+        }
+    }
 }
 
 /// The session cookie's value in a request, if there is one.

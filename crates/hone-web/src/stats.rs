@@ -197,7 +197,7 @@ pub async fn page(
         .unwrap_or_else(|| "–".to_owned());
     let template = StatsPage {
         title: "Stats".to_owned(),
-        layout: Some(Layout::new(&session, "stats")),
+        layout: Some(session.layout("stats")),
         since: text(&s["since"]),
         until: text(&s["until"]),
         bucket: text(&s["bucket"]),

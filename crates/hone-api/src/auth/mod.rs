@@ -147,10 +147,10 @@ pub async fn identify(State(state): State<Gate>, mut req: Request, next: Next) -
     };
     let allowed = match state.rate.check(key.id, budget, own) {
         Ok(allowed) => allowed,
-        Err(limited) => return ApiError::RateLimited(limited).into_response(),
+        Err(limited) => return limited.into_response(),
     };
     if let Err(limited) = state.rate.check_tenant(&key.tenant, budget) {
-        return ApiError::RateLimited(limited).into_response();
+        return limited.into_response();
     }
     req.extensions_mut().insert(Identity::Known(key));
     let mut resp = next.run(req).await;

@@ -11,12 +11,16 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use hone_domain::{KeyId, TenantId};
+use serde_json::json;
+
+use crate::problem::problem;
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
 
@@ -136,6 +140,30 @@ impl Allowed {
         let used = u64::from(self.per_minute.saturating_sub(self.remaining));
         let reset = (used * 60).div_ceil(u64::from(self.per_minute.max(1)));
         write_state(headers, self.budget, self.per_minute, self.remaining, reset);
+    }
+}
+
+/// The refusal: a `429` problem naming the spent budget, with `Retry-After` and the
+/// `RateLimit-Policy` / `RateLimit` headers.
+impl IntoResponse for Limited {
+    fn into_response(self) -> Response {
+        let (whose, scope) = match self.whose {
+            Whose::Key => ("this key's", "key"),
+            Whose::Tenant => ("the tenant's (all its keys together)", "tenant"),
+        };
+        let budget = self.budget.as_str();
+        let mut resp = problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "urn:hone:problem:rate-limited",
+            "Too many requests",
+            format!(
+                "{whose} {budget} budget is spent; retry in {} s",
+                self.retry_after_s
+            ),
+            json!({"budget": budget, "scope": scope}),
+        );
+        self.write_headers(resp.headers_mut());
+        resp
     }
 }
 
