@@ -33,16 +33,7 @@ async fn long_job(store: &Arc<dyn Store>) -> anyhow::Result<JobId> {
     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let id = JobId::new();
     let tenant = hone_domain::TenantId::default_tenant();
-    store
-        .enqueue_job(NewJob {
-            id,
-            tenant,
-            spec,
-            idempotency: None,
-            retry_of: None,
-            trace_parent: None,
-        })
-        .await?;
+    store.enqueue_job(NewJob::new(id, tenant, spec)).await?;
     let claim = ClaimJobs {
         worker: "bench".into(),
         limit: 1,

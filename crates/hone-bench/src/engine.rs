@@ -81,14 +81,7 @@ async fn enqueue(store: &Arc<dyn Store>, n: usize) -> anyhow::Result<()> {
         JobSpec::parse(&json!({"task": "add", "tests": "assert add(2, 3) == 5", "critic": null}))
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     for _ in 0..n {
-        let new = NewJob {
-            id: JobId::new(),
-            tenant: TenantId::default_tenant(),
-            spec: spec.clone(),
-            idempotency: None,
-            retry_of: None,
-            trace_parent: None,
-        };
+        let new = NewJob::new(JobId::new(), TenantId::default_tenant(), spec.clone());
         anyhow::ensure!(matches!(
             store.enqueue_job(new).await?,
             Enqueued::Created(_)

@@ -253,14 +253,7 @@ async fn one(name: &str, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let spec = JobSpec::parse(&json!({"task": "add", "tests": "assert True"}))
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let id = JobId::new();
-    let new = NewJob {
-        id,
-        tenant: TenantId::default_tenant(),
-        spec,
-        idempotency: None,
-        retry_of: None,
-        trace_parent: None,
-    };
+    let new = NewJob::new(id, TenantId::default_tenant(), spec);
     anyhow::ensure!(matches!(
         store.enqueue_job(new).await?,
         Enqueued::Created(_)

@@ -11,7 +11,7 @@ use hone_domain::{Attempt, AttemptStatus, Critique, Execution, Feedback, JobId, 
 use hone_store::{ActorOutput, AttemptDecision, Claimed, CritiqueRecord, ExecutionRecord};
 use tracing::Instrument;
 
-use crate::kind::{Ask, Kind};
+use crate::kind::{Ask, Kind, Review};
 use crate::lease::{LeaseKeeper, Stop};
 use crate::meter::{Limits, Meter, Role};
 use crate::outcome::{End, Halt};
@@ -222,15 +222,16 @@ impl Step<'_> {
         if let Some(why) = budget::before_calls(meter, Role::Critic, 1) {
             return Ok(Err(why));
         }
-        let ask = Ask {
+        let review = Review {
             job: claimed.job.id,
             spec,
-            previous: None,
-            lessons: &[],
+            critic,
+            answer: code,
+            run: execution,
         };
         let (critique, call) = self
             .kind
-            .review(engine, ask, critic, code, execution)
+            .review(engine, review)
             .await
             .map_err(Halt::Model)?;
         meter.charge(Role::Critic, &call);

@@ -29,6 +29,27 @@ pub struct Ask<'a> {
     pub lessons: &'a [Lesson],
 }
 
+/// What the critic is asked to review.
+#[derive(Debug, Clone, Copy)]
+pub struct Review<'a> {
+    /// The job.
+    pub job: JobId,
+    /// Its spec.
+    pub spec: &'a JobSpec,
+    /// The critic.
+    pub critic: &'a ModelSpec,
+    /// The answer.
+    pub answer: &'a str,
+    /// The answer's run.
+    pub run: &'a Execution,
+}
+
+/// A run of an answer, or why the sandbox could not make one.
+pub type Run = Result<Execution, SandboxError>;
+
+/// A critique with the critic's call, or why the critic gave none.
+pub type Reviewed = Result<(Critique, ModelCall), LlmError>;
+
 /// What differs between kinds of job; everything else is the loop's.
 #[async_trait]
 pub trait Kind: Send + Sync {
@@ -39,25 +60,13 @@ pub trait Kind: Send + Sync {
     async fn write(&self, engine: &Engine, ask: Ask<'_>) -> Result<(String, ModelCall), LlmError>;
 
     /// Runs `answer` against the job's checks.
-    async fn run(
-        &self,
-        engine: &Engine,
-        spec: &JobSpec,
-        answer: &str,
-    ) -> Result<Execution, SandboxError>;
+    async fn run(&self, engine: &Engine, spec: &JobSpec, answer: &str) -> Run;
 
     /// Why no answer can pass, when `run` shows that the job's own checks are broken.
     fn broken_checks(&self, spec: &JobSpec, run: &Execution) -> Option<String>;
 
-    /// Asks `critic` to review `answer` and its run.
-    async fn review(
-        &self,
-        engine: &Engine,
-        ask: Ask<'_>,
-        critic: &ModelSpec,
-        answer: &str,
-        run: &Execution,
-    ) -> Result<(Critique, ModelCall), LlmError>;
+    /// Asks the critic to review an answer and its run.
+    async fn review(&self, engine: &Engine, review: Review<'_>) -> Reviewed;
 }
 
 /// A program job: the actor writes one file of code, which runs against the job's tests
@@ -82,12 +91,7 @@ impl Kind for Program {
         .await
     }
 
-    async fn run(
-        &self,
-        engine: &Engine,
-        spec: &JobSpec,
-        answer: &str,
-    ) -> Result<Execution, SandboxError> {
+    async fn run(&self, engine: &Engine, spec: &JobSpec, answer: &str) -> Run {
         verify::execute(engine.sandbox.as_ref(), &engine.runtimes, spec, answer).await
     }
 
@@ -95,15 +99,8 @@ impl Kind for Program {
         hone_domain::broken_tests::tests_do_not_compile(spec.language, run)
     }
 
-    async fn review(
-        &self,
-        engine: &Engine,
-        ask: Ask<'_>,
-        critic: &ModelSpec,
-        answer: &str,
-        run: &Execution,
-    ) -> Result<(Critique, ModelCall), LlmError> {
-        steps::review(&engine.providers, ask.job, ask.spec, critic, answer, run).await
+    async fn review(&self, engine: &Engine, r: Review<'_>) -> Reviewed {
+        steps::review(&engine.providers, r.job, r.spec, r.critic, r.answer, r.run).await
     }
 }
 

@@ -11,17 +11,17 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use hone_domain::spec::{JobSpec, ModelSpec};
+use hone_domain::spec::JobSpec;
 use hone_domain::{
-    AttemptStatus, Critique, EventType, Execution, ExecutionStatus, JobId, JobStatus, ModelCall,
+    AttemptStatus, EventType, Execution, ExecutionStatus, JobId, JobStatus, ModelCall,
     OutcomeReason, TenantId, Usage, Usd,
 };
 use hone_engine::job::{JobRun, run_job_as};
-use hone_engine::kind::{self, Ask, Kind, Program};
+use hone_engine::kind::{self, Ask, Kind, Program, Review, Reviewed, Run};
 use hone_engine::{Engine, EngineConfig};
 use hone_llm::{ChatModel, ChatRequest, ChatResponse, LlmError, Providers};
 use hone_sandbox::verify::Runtimes;
-use hone_sandbox::{SandboxConfig, SandboxError, Unconfined, runtime};
+use hone_sandbox::{SandboxConfig, Unconfined, runtime};
 use hone_store::{ClaimJobs, Claimed, Enqueued, EventsPage, NewJob, Store};
 use serde_json::{Value, json};
 
@@ -65,45 +65,23 @@ impl Kind for Scripted {
         Ok((next.to_owned(), call(10)))
     }
 
-    async fn run(&self, _: &Engine, _: &JobSpec, answer: &str) -> Result<Execution, SandboxError> {
+    async fn run(&self, _: &Engine, _: &JobSpec, answer: &str) -> Run {
         let passed = answer == "right";
-        Ok(Execution {
-            status: if passed {
-                ExecutionStatus::Passed
-            } else {
-                ExecutionStatus::Failed
-            },
-            exit_code: Some(i32::from(!passed)),
-            signal: None,
-            duration_ms: 1,
-            cpu_time_ms: None,
-            peak_memory_kb: None,
-            stdout: String::new(),
-            stderr: if passed {
-                String::new()
-            } else {
-                format!("check failed: {answer} is not right")
-            },
-            stdout_truncated: false,
-            stderr_truncated: false,
-            traceback: None,
-            test_cases: Vec::new(),
-            message: (!passed).then(|| format!("check failed: {answer} is not right")),
-        })
+        let run = json!({
+            "status": if passed { "passed" } else { "failed" },
+            "exit_code": i32::from(!passed), "signal": null, "duration_ms": 1,
+            "stdout": "", "stderr": "", "stdout_truncated": false, "stderr_truncated": false,
+            "traceback": null, "test_cases": [],
+            "message": (!passed).then(|| format!("check failed: {answer} is not right")),
+        });
+        Ok(serde_json::from_value(run).expect("a run"))
     }
 
     fn broken_checks(&self, _: &JobSpec, _: &Execution) -> Option<String> {
         None
     }
 
-    async fn review(
-        &self,
-        _: &Engine,
-        _: Ask<'_>,
-        _: &ModelSpec,
-        _: &str,
-        _: &Execution,
-    ) -> Result<(Critique, ModelCall), LlmError> {
+    async fn review(&self, _: &Engine, _: Review<'_>) -> Reviewed {
         Err(LlmError::Decode("these jobs have no critic".to_owned()))
     }
 }
@@ -146,17 +124,24 @@ async fn engine(providers: Providers) -> Engine {
     }
 }
 
+/// The job's attempts, in order.
+async fn attempts(engine: &Engine, id: JobId) -> Vec<hone_domain::Attempt> {
+    let found = engine.store.list_attempts(&tenant(), id).await;
+    found.expect("attempts").expect("the job")
+}
+
+/// The job as stored, and its outcome.
+async fn ended(engine: &Engine, id: JobId) -> (hone_domain::Job, hone_domain::Outcome) {
+    let job = engine.store.get_job(&tenant(), id).await.expect("read");
+    let job = job.expect("the job");
+    let outcome = job.outcome.clone().expect("an outcome");
+    (job, outcome)
+}
+
 /// Stores a job of `spec` and claims it.
 async fn claimed(engine: &Engine, spec: Value) -> Claimed {
     let spec = JobSpec::parse(&spec).expect("spec");
-    let job = NewJob {
-        id: JobId::new(),
-        tenant: tenant(),
-        spec,
-        idempotency: None,
-        retry_of: None,
-        trace_parent: None,
-    };
+    let job = NewJob::new(JobId::new(), tenant(), spec);
     let stored = engine.store.enqueue_job(job).await.expect("enqueue");
     assert!(matches!(stored, Enqueued::Created(_)), "{stored:?}");
     let claim = ClaimJobs {
@@ -184,12 +169,7 @@ async fn another_kind_shares_the_loop_the_records_and_the_stream() {
         run,
         JobRun::Finished(JobStatus::Succeeded, OutcomeReason::Accepted)
     );
-    let attempts = engine
-        .store
-        .list_attempts(&tenant(), id)
-        .await
-        .expect("attempts")
-        .expect("the job");
+    let attempts = attempts(&engine, id).await;
     let seen: Vec<_> = attempts
         .iter()
         .map(|a| (a.iteration, a.status, a.code.as_deref()))
@@ -212,13 +192,7 @@ async fn another_kind_shares_the_loop_the_records_and_the_stream() {
             .is_some_and(|m| m.contains("wrong is not right")),
         "the run's words go back to the actor: {feedback:?}"
     );
-    let stored = engine
-        .store
-        .get_job(&tenant(), id)
-        .await
-        .expect("read")
-        .expect("job");
-    let outcome = stored.outcome.expect("an outcome");
+    let (stored, outcome) = ended(&engine, id).await;
     assert_eq!(outcome.accepted_iteration, Some(2));
     assert_eq!(outcome.code.as_deref(), Some("right"));
     assert_eq!(
@@ -263,13 +237,7 @@ async fn another_kind_runs_out_of_the_same_budget() {
         run,
         JobRun::Finished(JobStatus::Failed, OutcomeReason::BudgetExhausted)
     );
-    let stored = engine
-        .store
-        .get_job(&tenant(), id)
-        .await
-        .expect("read")
-        .expect("job");
-    let outcome = stored.outcome.expect("an outcome");
+    let (_, outcome) = ended(&engine, id).await;
     assert_eq!(
         outcome.message.as_deref(),
         Some("the job's token budget is spent after 2 iterations")
@@ -307,12 +275,7 @@ async fn a_program_job_runs_through_the_seam() {
         run,
         JobRun::Finished(JobStatus::Succeeded, OutcomeReason::Accepted)
     );
-    let attempts = engine
-        .store
-        .list_attempts(&tenant(), id)
-        .await
-        .expect("attempts")
-        .expect("the job");
+    let attempts = attempts(&engine, id).await;
     let run = attempts[0].execution.as_ref().expect("the program's run");
     assert_eq!(run.status, ExecutionStatus::Passed);
     assert_eq!(

@@ -111,6 +111,18 @@ pub struct BulkCancel {
 }
 
 impl NewJob {
+    /// Job `id` of `tenant` with `spec`: no idempotency key, not a retry, no trace.
+    pub fn new(id: JobId, tenant: TenantId, spec: JobSpec) -> Self {
+        Self {
+            id,
+            tenant,
+            spec,
+            idempotency: None,
+            retry_of: None,
+            trace_parent: None,
+        }
+    }
+
     /// The job as it is right after [`crate::Intake::enqueue_job`] stored it at `now`.
     pub fn queued(&self, now: hone_domain::Timestamp) -> Job {
         Job {

@@ -58,14 +58,7 @@ pub(super) async fn load(store: &Arc<dyn Store>, n: usize) -> anyhow::Result<()>
     for i in 0..n {
         let spec = JobSpec::parse(&json!({"task": format!("job {i}"), "tests": "assert True"}))
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let job = NewJob {
-            id: JobId::new(),
-            tenant: TenantId::default_tenant(),
-            spec,
-            idempotency: None,
-            retry_of: None,
-            trace_parent: None,
-        };
+        let job = NewJob::new(JobId::new(), TenantId::default_tenant(), spec);
         store.enqueue_job(job).await?;
         let claim = ClaimJobs {
             worker: "bench".into(),

@@ -39,14 +39,7 @@ fn spec(i: usize, kib: usize) -> anyhow::Result<JobSpec> {
 /// Stores `n` jobs of `kib` KiB specs.
 pub(super) async fn load(store: &Arc<dyn Store>, n: usize, kib: usize) -> anyhow::Result<()> {
     for i in 0..n {
-        let job = NewJob {
-            id: JobId::new(),
-            tenant: TenantId::default_tenant(),
-            spec: spec(i, kib)?,
-            idempotency: None,
-            retry_of: None,
-            trace_parent: None,
-        };
+        let job = NewJob::new(JobId::new(), TenantId::default_tenant(), spec(i, kib)?);
         store.enqueue_job(job).await?;
     }
     Ok(())

@@ -18,14 +18,7 @@ pub(crate) fn spec(priority: i32) -> JobSpec {
 
 pub(crate) async fn enqueue(store: &Arc<dyn Store>, priority: i32) -> JobId {
     let id = JobId::new();
-    let new = NewJob {
-        id,
-        tenant: tenant(),
-        spec: spec(priority),
-        idempotency: None,
-        retry_of: None,
-        trace_parent: None,
-    };
+    let new = NewJob::new(id, tenant(), spec(priority));
     match store.enqueue_job(new).await {
         Ok(Enqueued::Created(job)) => job.id,
         other => panic!("enqueue failed: {other:?}"),

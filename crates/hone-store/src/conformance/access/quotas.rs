@@ -13,14 +13,7 @@ use crate::{
 };
 
 fn job(owner: &TenantId) -> NewJob {
-    NewJob {
-        id: JobId::new(),
-        tenant: owner.clone(),
-        spec: spec(0),
-        idempotency: None,
-        retry_of: None,
-        trace_parent: None,
-    }
+    NewJob::new(JobId::new(), owner.clone(), spec(0))
 }
 
 /// A tenant at its queued-jobs quota is refused (single and batch) and another tenant is

@@ -43,14 +43,7 @@ fn spec_for(i: usize) -> JobSpec {
 }
 
 async fn add(store: &Arc<dyn Store>, owner: &TenantId, spec: JobSpec) -> JobId {
-    let new = NewJob {
-        id: JobId::new(),
-        tenant: owner.clone(),
-        spec,
-        idempotency: None,
-        retry_of: None,
-        trace_parent: None,
-    };
+    let new = NewJob::new(JobId::new(), owner.clone(), spec);
     match store.enqueue_job(new).await {
         Ok(Enqueued::Created(job)) => job.id,
         other => panic!("enqueue failed: {other:?}"),

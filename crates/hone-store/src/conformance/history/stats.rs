@@ -39,14 +39,7 @@ async fn run_job(store: &Arc<dyn Store>, clock: &ManualClock, i: usize, runs: &[
     let spec = JobSpec::parse(&json!({"task": format!("job {i}"), "tests": "pass",
         "actor": {"model": model}, "tags": [tag]}))
     .expect("spec");
-    let new = NewJob {
-        id: JobId::new(),
-        tenant: tenant(),
-        spec,
-        idempotency: None,
-        retry_of: None,
-        trace_parent: None,
-    };
+    let new = NewJob::new(JobId::new(), tenant(), spec);
     assert!(matches!(
         store.enqueue_job(new).await,
         Ok(Enqueued::Created(_))

@@ -14,14 +14,7 @@ fn batch(ids: &[JobId], key: Option<(&str, &str)>) -> NewBatch {
         jobs: ids
             .iter()
             .enumerate()
-            .map(|(i, id)| NewJob {
-                id: *id,
-                tenant: tenant(),
-                spec: spec(i32::try_from(i % 100).unwrap_or(0)),
-                idempotency: None,
-                retry_of: None,
-                trace_parent: None,
-            })
+            .map(|(i, id)| NewJob::new(*id, tenant(), spec(i32::try_from(i % 100).unwrap_or(0))))
             .collect(),
         idempotency: key.map(|(key, fingerprint)| Idempotency {
             key: key.into(),

@@ -17,14 +17,7 @@ async fn enqueue_with_webhook(store: &Arc<dyn Store>, events: serde_json::Value)
     let spec = JobSpec::parse(&json!({"task": "add", "tests": "assert True",
         "webhook": {"url": "https://hooks.example.com/x", "events": events}}))
     .unwrap_or_else(|e| panic!("test spec rejected: {e:?}"));
-    let new = NewJob {
-        id: JobId::new(),
-        tenant: tenant(),
-        spec,
-        idempotency: None,
-        retry_of: None,
-        trace_parent: None,
-    };
+    let new = NewJob::new(JobId::new(), tenant(), spec);
     match store.enqueue_job(new).await {
         Ok(Enqueued::Created(job)) => job.id,
         other => panic!("enqueue failed: {other:?}"),

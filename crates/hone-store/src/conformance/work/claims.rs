@@ -121,14 +121,7 @@ pub async fn claims_take_only_jobs_the_worker_can_serve(
     for s in &specs {
         let spec = hone_domain::JobSpec::parse(s).unwrap_or_else(|e| panic!("{e:?}"));
         let id = JobId::new();
-        let new = crate::NewJob {
-            id,
-            tenant: tenant(),
-            spec,
-            idempotency: None,
-            retry_of: None,
-            trace_parent: None,
-        };
+        let new = crate::NewJob::new(id, tenant(), spec);
         assert!(matches!(
             store.enqueue_job(new).await,
             Ok(crate::Enqueued::Created(_))
