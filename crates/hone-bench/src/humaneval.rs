@@ -205,31 +205,22 @@ fn plain_bwrap(python: &Path, main: &Path) -> std::process::Command {
     cmd
 }
 
-/// The 328 programs through plain bubblewrap, [`AT_ONCE`] at a time; the wall time.
+/// The 328 programs through plain bubblewrap, [`AT_ONCE`] at a time (the next starts as soon
+/// as any slot is free); the wall time.
 fn floor(python: &Path, programs: &[(PathBuf, bool)]) -> anyhow::Result<Duration> {
-    let started = Instant::now();
-    let mut running: Vec<(std::process::Child, bool)> = Vec::new();
-    let finish = |child: std::process::Child, should_pass: bool| -> anyhow::Result<()> {
-        let out = child.wait_with_output()?;
+    crate::pool::run_pool(AT_ONCE, programs.len(), |i| {
+        let Some((main, should_pass)) = programs.get(i) else {
+            return Ok(());
+        };
+        let out = plain_bwrap(python, main).output()?;
         anyhow::ensure!(
-            out.status.success() == should_pass,
+            out.status.success() == *should_pass,
             "plain bwrap: unexpected {}: {}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
         Ok(())
-    };
-    for (main, should_pass) in programs {
-        if running.len() == AT_ONCE {
-            let (child, pass) = running.remove(0);
-            finish(child, pass)?;
-        }
-        running.push((plain_bwrap(python, main).spawn()?, *should_pass));
-    }
-    for (child, pass) in running {
-        finish(child, pass)?;
-    }
-    Ok(started.elapsed())
+    })
 }
 
 /// Submits every spec to the API at `api`, then waits until every job has ended (at most
@@ -342,10 +333,7 @@ pub async fn run() -> anyhow::Result<()> {
     for (i, p) in problems.iter().enumerate() {
         for (n, code, pass) in [(0, p.wrong(), false), (1, p.right(), true)] {
             let path = dir.path().join(format!("p{i}-{n}.py"));
-            std::fs::write(
-                &path,
-                runtime::program_with_tests(Language::Python, &code, Some(&p.tests())),
-            )?;
+            std::fs::write(&path, crate::pool::plain_program(&code, &p.tests()))?;
             programs.push((path, pass));
         }
     }

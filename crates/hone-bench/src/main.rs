@@ -3,6 +3,8 @@
 //!
 //! `cargo run --release -p hone-bench -- sandbox`: the sandbox's overhead over a bare
 //! process, and executions per second on all cores.
+//! `cargo run --release -p hone-bench -- harness`: a passing and a failing Python run through
+//! the test harness against the same program and tests as one plain program.
 //! `cargo run --release -p hone-bench -- engine`: jobs in flight against a slow model, and
 //! the engine's own overhead per iteration (SQLite; Postgres too with
 //! `HONE_TEST_POSTGRES_URL`).
@@ -32,19 +34,25 @@ mod bounds;
 mod dashboard;
 mod engine;
 mod exports;
+mod harness;
 mod history;
 mod humaneval;
 mod intake;
 mod memory;
+mod pool;
 mod sandbox;
 mod sse;
 mod strategies;
 
 /// Each benchmark and what it measures, for `--help`.
-const BENCHMARKS: [(&str, &str); 10] = [
+const BENCHMARKS: [(&str, &str); 11] = [
     (
         "sandbox",
         "the sandbox's overhead over a bare process, and runs a second",
+    ),
+    (
+        "harness",
+        "a passing and a failing run through the Python test harness against plain",
     ),
     (
         "engine",
@@ -120,6 +128,7 @@ fn run(which: &str) -> anyhow::Result<()> {
         .build()?;
     match which {
         "sandbox" => runtime.block_on(sandbox::run()),
+        "harness" => harness::run(),
         "engine" => runtime.block_on(engine::run()),
         "sse" => runtime.block_on(sse::run()),
         "humaneval" => runtime.block_on(humaneval::run()),

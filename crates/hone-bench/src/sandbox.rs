@@ -22,7 +22,7 @@ const PARALLEL_RUNS: usize = 600;
 const IDLE: Duration = Duration::from_millis(20);
 
 /// A 50-line program (with its tests) of the kind jobs submit.
-const PROGRAM: &str = r#"from collections import Counter, defaultdict
+pub(crate) const PROGRAM: &str = r#"from collections import Counter, defaultdict
 
 
 def parse_logs(text):
@@ -73,7 +73,8 @@ def render(s):
     return '\n'.join(lines)
 "#;
 
-const TESTS: &str = r#"LOG = "2026-01-01 INFO start\n\n2026-01-01 WARN disk low\n2026-01-02 ERROR down\n"
+/// The tests of [`PROGRAM`].
+pub(crate) const TESTS: &str = r#"LOG = "2026-01-01 INFO start\n\n2026-01-01 WARN disk low\n2026-01-02 ERROR down\n"
 assert parse_logs('') == []
 assert len(parse_logs(LOG)) == 3
 assert count_levels(parse_logs(LOG))['WARN'] == 1
@@ -116,40 +117,25 @@ fn bare(python: &std::path::Path, runs: usize) -> anyhow::Result<Vec<Duration>> 
     Ok(samples)
 }
 
-/// Executions per second of the 50-line program and its tests as bare processes, `cpus` at a
-/// time: the ceiling the sandbox is measured against.
+/// Executions per second of the 50-line program and its tests as one plain program (no
+/// harness), bare processes, `cpus` at a time (the next starts as soon as any slot is free):
+/// the ceiling the sandbox is measured against.
 fn bare_parallel(python: &std::path::Path, cpus: usize) -> anyhow::Result<f64> {
     let dir = tempfile::tempdir()?;
     std::fs::write(
         dir.path().join("main.py"),
-        runtime::program_with_tests(hone_domain::Language::Python, PROGRAM, Some(TESTS)),
+        crate::pool::plain_program(PROGRAM, TESTS),
     )?;
-    let started = Instant::now();
-    let mut running = Vec::new();
-    for _ in 0..PARALLEL_RUNS {
-        if running.len() == cpus {
-            let child: std::process::Child = running.remove(0);
-            anyhow::ensure!(
-                child.wait_with_output()?.status.success(),
-                "bare run failed"
-            );
-        }
-        running.push(
-            std::process::Command::new(python)
-                .args(["-I", "-B", "main.py"])
-                .current_dir(dir.path())
-                .env_clear()
-                .stdout(std::process::Stdio::piped())
-                .spawn()?,
-        );
-    }
-    for child in running {
-        anyhow::ensure!(
-            child.wait_with_output()?.status.success(),
-            "bare run failed"
-        );
-    }
-    Ok(PARALLEL_RUNS as f64 / started.elapsed().as_secs_f64())
+    let took = crate::pool::run_pool(cpus, PARALLEL_RUNS, |_| {
+        let out = std::process::Command::new(python)
+            .args(["-I", "-B", "main.py"])
+            .current_dir(dir.path())
+            .env_clear()
+            .output()?;
+        anyhow::ensure!(out.status.success(), "bare run failed");
+        Ok(())
+    })?;
+    Ok(PARALLEL_RUNS as f64 / took.as_secs_f64())
 }
 
 async fn sandboxed(
