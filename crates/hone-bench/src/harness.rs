@@ -7,7 +7,6 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use hone_domain::Language;
 use hone_sandbox::runtime;
 
@@ -58,13 +57,7 @@ fn program(source: &str) -> anyhow::Result<tempfile::TempDir> {
 
 /// Prints the harness's cost on a passing and a failing run.
 pub fn run() -> anyhow::Result<()> {
-    let (runtimes, _) = runtime::resolve(&[]);
-    let python = runtimes
-        .iter()
-        .find(|r| r.language == Language::Python)
-        .context("no python3")?
-        .interpreter
-        .clone();
+    let python = crate::pool::python()?;
     // The failing program drops the last entry it parsed: an assertion on a count fails.
     let broken = PROGRAM.replace("    return out\n", "    return out[:-1]\n");
     println!("the Python test harness: {RUNS} runs of each, bare python3 -I -B, medians");

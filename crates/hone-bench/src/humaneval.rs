@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use axum::Json;
 use axum::routing::post;
-use hone_domain::{JobStatus, Language, TenantId};
-use hone_sandbox::runtime;
+use hone_domain::{JobStatus, TenantId};
 use hone_store::{ListJobs, Store};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -321,13 +320,7 @@ async fn service(
 /// Runs floor and service alternated, SQLite then Postgres (when configured).
 pub async fn run() -> anyhow::Result<()> {
     let problems = problems()?;
-    let (runtimes, _) = runtime::resolve(&[]);
-    let python = runtimes
-        .iter()
-        .find(|r| r.language == Language::Python)
-        .context("no python3")?
-        .interpreter
-        .clone();
+    let python = crate::pool::python()?;
     let dir = tempfile::tempdir()?;
     let mut programs = Vec::new();
     for (i, p) in problems.iter().enumerate() {

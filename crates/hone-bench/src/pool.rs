@@ -2,6 +2,7 @@
 //! one ended, so no program waits behind a slower one (a pool that waited on the oldest
 //! child first would add head-of-line waits to the floor).
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -40,4 +41,14 @@ where
 /// harness), which exits non-zero when a test fails.
 pub(crate) fn plain_program(code: &str, tests: &str) -> String {
     format!("{}\n\n\n{}\n", code.trim_end(), tests.trim_end())
+}
+
+/// The Python interpreter the sandbox would run, as the floors run it too.
+pub(crate) fn python() -> anyhow::Result<PathBuf> {
+    let (runtimes, _) = hone_sandbox::runtime::resolve(&[]);
+    runtimes
+        .into_iter()
+        .find(|r| r.language == hone_domain::Language::Python)
+        .map(|r| r.interpreter)
+        .ok_or_else(|| anyhow::anyhow!("no python3"))
 }
