@@ -60,6 +60,9 @@ pub fn hello_world(language: Language) -> &'static str {
 /// Python's test harness (`harness/tests.py`), written after the candidate code: it runs
 /// the tests as the file `tests` with each `assert a <op> b` reporting both sides.
 const PYTHON_HARNESS: &str = include_str!("harness/tests.py");
+/// The harness's traceback printer, handed to it as a string and compiled only when a run
+/// fails, so a passing run does not pay for compiling it.
+const PYTHON_FAILURE: &str = include_str!("harness/failure.py");
 
 /// The program text for candidate `code` followed by the job's in-program `tests`, after two
 /// blank lines. Python's tests go through [`PYTHON_HARNESS`] (the tests as a string literal
@@ -74,8 +77,9 @@ pub fn program_with_tests(language: Language, code: &str, tests: Option<&str>) -
                 // A JSON string is a Python string literal (serde_json escapes only `"`, `\`
                 // and control characters, all as Python reads them).
                 let literal = serde_json::to_string(tests.trim_end()).unwrap_or_default();
+                let failure = serde_json::to_string(PYTHON_FAILURE).unwrap_or_default();
                 source.push_str(PYTHON_HARNESS);
-                source.push_str(&format!("_hone_run_tests_({literal})\n"));
+                source.push_str(&format!("_hone_run_tests_({literal}, {failure})\n"));
             }
             Language::Javascript | Language::Bash => {
                 source.push_str(tests.trim_end());
@@ -179,11 +183,13 @@ mod tests {
         );
         assert_eq!(p, "function f() {\n  return 1;\n}\n\n\nassert(f() === 1)\n");
         let p = program_with_tests(Language::Python, "x = 1\n", Some("assert x == \"\\n\"\n"));
-        assert!(p.starts_with("x = 1\n\n\ndef _hone_run_tests_(source):"));
+        assert!(p.starts_with("x = 1\n\n\ndef _hone_run_tests_(source, failure):"));
+        let call = p.lines().last().unwrap_or_default();
         assert!(
-            p.ends_with("_hone_run_tests_(\"assert x == \\\"\\\\n\\\"\")\n"),
-            "{p}"
+            call.starts_with("_hone_run_tests_(\"assert x == \\\"\\\\n\\\"\", \"# hone's"),
+            "the tests, then the traceback printer, as string literals: {call}"
         );
+        assert!(call.ends_with("\")"), "{call}");
         assert_eq!(candidate_lines("def f():\n    return 1\n\n"), 2);
     }
 }
