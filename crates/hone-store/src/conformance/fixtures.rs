@@ -84,3 +84,13 @@ pub(crate) async fn events_after(store: &Arc<dyn Store>, id: JobId, after: u64) 
         .flatten()
         .expect("events")
 }
+
+/// The default tenant's job `id` as stored.
+pub(crate) async fn stored_job(store: &Arc<dyn Store>, id: JobId) -> hone_domain::Job {
+    store
+        .get_job(&tenant(), id)
+        .await
+        .ok()
+        .flatten()
+        .expect("job")
+}

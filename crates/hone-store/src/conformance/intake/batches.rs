@@ -45,12 +45,7 @@ pub async fn batches_store_all_or_nothing(store: Arc<dyn Store>, _clock: Arc<Man
         other => panic!("{other:?}"),
     }
     for id in [ids[0], ids[599], ids[1199]] {
-        let job = store
-            .get_job(&tenant(), id)
-            .await
-            .ok()
-            .flatten()
-            .expect("job");
+        let job = stored_job(&store, id).await;
         assert_eq!(job.status, JobStatus::Queued);
         let events = events_after(&store, id, 0).await;
         assert_eq!(events.len(), 1);

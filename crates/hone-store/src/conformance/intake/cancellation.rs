@@ -15,12 +15,7 @@ pub async fn cancel_by_state(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
         store.request_cancel(&tenant(), queued).await.ok(),
         Some(CancelOutcome::Cancelled)
     );
-    let job = store
-        .get_job(&tenant(), queued)
-        .await
-        .ok()
-        .flatten()
-        .expect("job");
+    let job = stored_job(&store, queued).await;
     assert_eq!(job.status, JobStatus::Cancelled);
     assert_eq!(
         job.outcome.map(|o| o.reason),
@@ -75,12 +70,7 @@ pub async fn requeue_delays_the_job(store: Arc<dyn Store>, clock: Arc<ManualCloc
         serves: None,
     };
     assert!(store.claim_jobs(claim).await.expect("claim").is_empty());
-    let job = store
-        .get_job(&tenant(), delayed)
-        .await
-        .ok()
-        .flatten()
-        .expect("job");
+    let job = stored_job(&store, delayed).await;
     assert_eq!(job.status, JobStatus::Queued);
 
     let soon = enqueue(&store, 0).await;
@@ -137,12 +127,7 @@ pub async fn release_gives_the_job_back_at_once(store: Arc<dyn Store>, _clock: A
     ));
     let again = claim_one(&store, "w2", 60_000).await;
     assert_eq!(again.job, id);
-    let job = store
-        .get_job(&tenant(), id)
-        .await
-        .ok()
-        .flatten()
-        .expect("job");
+    let job = stored_job(&store, id).await;
     assert_eq!(
         job.requeues, 0,
         "a release is not an infrastructure failure"

@@ -11,12 +11,7 @@ use crate::conformance::fixtures::*;
 /// A stored job reads back with its defaults and a `job.queued` event at seq 1.
 pub async fn enqueue_then_read_back(store: Arc<dyn Store>, _clock: Arc<ManualClock>) {
     let id = enqueue(&store, 0).await;
-    let job = store
-        .get_job(&tenant(), id)
-        .await
-        .ok()
-        .flatten()
-        .expect("job");
+    let job = stored_job(&store, id).await;
     assert_eq!(job.status, JobStatus::Queued);
     assert_eq!(job.spec.max_iterations, 5);
     let events = events_after(&store, id, 0).await;

@@ -110,12 +110,7 @@ pub async fn attempt_steps_are_written_once(store: Arc<dyn Store>, _clock: Arc<M
         Err(StoreError::LeaseLost(_))
     ));
 
-    let job = store
-        .get_job(&tenant(), id)
-        .await
-        .ok()
-        .flatten()
-        .expect("job");
+    let job = stored_job(&store, id).await;
     assert_eq!(job.status, JobStatus::Failed);
     assert_eq!(job.iterations, 1);
     assert_eq!(job.usage.total_tokens, 30);
