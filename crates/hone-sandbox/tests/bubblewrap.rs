@@ -101,6 +101,53 @@ async fn a_failed_assertion_names_its_line_of_the_tests_and_the_values_compared(
 }
 
 #[tokio::test]
+async fn a_failure_is_printed_as_python_prints_it_without_importing_traceback() {
+    // At exit (after the excepthook printed), the tests say whether `traceback` was loaded:
+    // printing a failure must not import it (its import was most of a failing run's cost).
+    let tests = "import atexit, sys\n\
+                 atexit.register(lambda: print('traceback loaded:', 'traceback' in sys.modules))\n\
+                 assert pick([1, 2]) == 2";
+    let s = spec(json!({"task": "t", "tests": tests}));
+    let out = run(&s, "def pick(xs):\n    return xs[5] if xs else None\n").await;
+    assert_eq!(out.status, ExecutionStatus::Failed, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("traceback loaded: False"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.ends_with(
+            "  File \"/work/main.py\", line 2, in pick\n    \
+             return xs[5] if xs else None\n           ^^^^^\nIndexError: list index out of range\n"
+        ),
+        "frames, source lines and carets as Python prints them: {}",
+        out.stderr
+    );
+    // Endless recursion: repeated frames folded as Python folds them; notes printed.
+    let s = spec(json!({"task": "t", "tests": "down(0)"}));
+    let code = "def down(n):\n    if n > 50:\n        e = ValueError('deep')\n        \
+                e.add_note('at fifty')\n        raise e\n    return down(n + 1)\n";
+    let out = run(&s, code).await;
+    assert_eq!(out.status, ExecutionStatus::Failed, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("  [Previous line repeated 48 more times]\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.ends_with("ValueError: deep\nat fifty\n"),
+        "{}",
+        out.stderr
+    );
+    let tb = out.traceback.expect("traceback");
+    assert_eq!(
+        (tb.error_type.as_str(), tb.message.as_str()),
+        ("ValueError", "deep")
+    );
+}
+
+#[tokio::test]
 async fn a_syntax_error_is_an_error_not_a_failure() {
     let s = spec(json!({"task": "t", "tests": "assert f() == 1"}));
     let out = run(&s, "def f(:\n    return 1\n").await;
