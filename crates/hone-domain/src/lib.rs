@@ -1,6 +1,7 @@
 //! hone's domain model, free of IO: what a job is, how it is validated, which states it moves
 //! through, what an attempt records, how model answers are read (code extraction, critique
-//! parsing), what model calls cost, how prompts are built and when an attempt is accepted, and what an API key and
+//! parsing), what model calls cost, how prompts are built and when an attempt is accepted, and
+//! what an API key and
 //! its scopes look like.
 //!
 //! Every other crate speaks these types; none of them depends on sqlx, axum or tokio.

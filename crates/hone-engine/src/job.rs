@@ -1,5 +1,5 @@
 //! One job's run: the lease kept alive while the loop (`iterate`) runs, then what the store
-//! records of how it stopped — the ending ([`crate::outcome`]), a requeue after an
+//! records of how it stopped — the ending (`outcome`), a requeue after an
 //! infrastructure error, or a release when the worker shuts down.
 
 use hone_domain::{JobStatus, OutcomeReason};

@@ -233,7 +233,8 @@ impl Engine {
     }
 }
 
-/// Says every [`hone_store::ALIVE_EVERY`] that worker `id` is alive and serves `serves`, so the API can
+/// Says every [`hone_store::ALIVE_EVERY`] that worker `id` is alive and serves `serves`, so the
+/// API can
 /// tell a queued job that no running worker serves.
 async fn alive(store: Arc<dyn Store>, id: String, serves: hone_store::Serves) {
     let mut tick = tokio::time::interval(hone_store::ALIVE_EVERY);

@@ -1,11 +1,13 @@
-//! Taking jobs in: one or a batch, idempotently and within the tenant's quotas, and cancelling them. The [`Intake`] topic of the store, with its parameter types.
+//! The [`Intake`] topic of the store: taking jobs in, one or a batch, idempotently and
+//! within the tenant's quotas, and cancelling them; with its parameter types.
 
 use async_trait::async_trait;
 use hone_domain::{Job, JobId, JobSpec, JobStatus, TenantId};
 
 use crate::{JobFilter, QuotaExceeded, StoreError};
 
-/// Taking jobs in: one or a batch, idempotently and within the tenant's quotas, and cancelling them.
+/// Taking jobs in: one or a batch, idempotently and within the tenant's quotas, and cancelling
+/// them.
 #[async_trait]
 pub trait Intake: Send + Sync + 'static {
     /// Stores a new job with its `job.queued` event, or finds the job of the same

@@ -1,4 +1,5 @@
-//! What repaired jobs taught: stored lessons, found again for a later job. The [`Lessons`] topic of the store, with its parameter types.
+//! The [`Lessons`] topic of the store: what repaired jobs taught, stored and found again
+//! for a later job; with its parameter type.
 
 use async_trait::async_trait;
 use hone_domain::{JobId, TenantId};

@@ -5,7 +5,8 @@
 //! [`Retention`]. [`Store`] is their sum, so `Arc<dyn Store>` serves every caller; a caller
 //! brings into scope the topics it uses. `hone-store-sql` implements each topic once for both
 //! databases, in its module of the same name; each backend crate (`hone-store-sqlite`,
-//! `hone-store-postgres`) runs the conformance suite (feature `conformance`), one module a topic, against its
+//! `hone-store-postgres`) runs the conformance suite (feature `conformance`), one module a topic,
+//! against its
 //! database.
 //!
 //! Rules every backend keeps:

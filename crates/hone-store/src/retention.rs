@@ -1,4 +1,5 @@
-//! Forgetting: deleting finished jobs past the retention window. The [`Retention`] topic of the store, with its parameter types.
+//! The [`Retention`] topic of the store: deleting finished jobs past the retention
+//! window.
 
 use async_trait::async_trait;
 use hone_domain::Timestamp;

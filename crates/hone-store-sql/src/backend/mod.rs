@@ -94,7 +94,8 @@ pub trait Backend: sqlx::Database {
     /// with an expired lease) to worker `$1` until `$2`, at most `$8` running per tenant
     /// when `$8` is not null; `$3` to `$6` are now. When `$9` (languages) and `$10` (model
     /// providers) are not null, only jobs whose language and providers are in those lists
-    /// (`,python,bash,`) are taken; the rest stay queued for other workers. It returns the columns of a job row (`rows::JOB_COLUMNS`),
+    /// (`,python,bash,`) are taken; the rest stay queued for other workers. It returns the columns
+    /// of a job row (`rows::JOB_COLUMNS`),
     /// `last_seq`, `tenant_id` and `trace_parent` of each claimed job, whose `last_seq` it bumped.
     fn claim_sql() -> &'static str;
 

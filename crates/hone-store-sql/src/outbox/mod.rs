@@ -2,7 +2,8 @@
 //! live-event hub (which serves every tenant and says whose each event is), and webhooks.
 //!
 //! - [`secrets`] the tenants' webhook signing secrets;
-//! - [`Outbox::read_events`] is here; [`deliveries`] leases due outbox rows to dispatchers, records each try, and lists them.
+//! - [`Outbox::read_events`] is here; [`deliveries`] leases due outbox rows to dispatchers,
+//!   records each try, and lists them.
 
 pub(crate) mod deliveries;
 pub(crate) mod secrets;

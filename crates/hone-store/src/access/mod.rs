@@ -1,4 +1,5 @@
-//! Who may do what: API keys, the audit log of their changes, and the tenants' quotas and usage. The [`Access`] topic of the store; its parameter types are beside it.
+//! The [`Access`] topic of the store, who may do what: API keys, the audit log of their
+//! changes, and the tenants' quotas and usage; its parameter types are beside it.
 
 use async_trait::async_trait;
 use hone_domain::{KeyId, TenantId, Timestamp};
@@ -52,7 +53,8 @@ pub trait Access: Send + Sync + 'static {
         page: AuditPage,
     ) -> Result<Vec<AuditEntry>, StoreError>;
 
-    /// Sets a tenant's quotas (checked by [`crate::Intake::enqueue_job`] and [`crate::Intake::enqueue_batch`],
+    /// Sets a tenant's quotas (checked by [`crate::Intake::enqueue_job`] and
+    /// [`crate::Intake::enqueue_batch`],
     /// which answer [`crate::Enqueued::OverQuota`]). `false` if no such tenant.
     async fn set_quotas(&self, tenant: &TenantId, quotas: TenantQuotas)
     -> Result<bool, StoreError>;

@@ -1,4 +1,5 @@
-//! Reading a tenant's jobs back: one, a page, their attempts and events, and aggregates over them. The [`History`] topic of the store; its parameter types are beside it.
+//! The [`History`] topic of the store: reading a tenant's jobs back (one, a page, their
+//! attempts and events) and aggregates over them; its parameter types are beside it.
 
 use async_trait::async_trait;
 use hone_domain::{Attempt, Event, Job, JobId, TenantId, Timestamp};

@@ -1,11 +1,14 @@
-//! What leaves the service: committed events for live streams, and webhook deliveries with their signing secrets. The [`Outbox`] topic of the store; its parameter types are beside it.
+//! The [`Outbox`] topic of the store, what leaves the service: committed events for live
+//! streams, and webhook deliveries with their signing secrets; its parameter types are
+//! beside it.
 
 use async_trait::async_trait;
 use hone_domain::{JobId, TenantId};
 
 use crate::{EventsPage, StoreError};
 
-/// What leaves the service: committed events for live streams, and webhook deliveries with their signing secrets.
+/// What leaves the service: committed events for live streams, and webhook deliveries with their
+/// signing secrets.
 #[async_trait]
 pub trait Outbox: Send + Sync + 'static {
     /// Subscribes to "an event was committed" signals, across processes where the backend can.
@@ -29,7 +32,8 @@ pub trait Outbox: Send + Sync + 'static {
         candidate: &str,
     ) -> Result<Vec<WebhookSecret>, StoreError>;
 
-    /// Makes the rotation's secret the tenant's current one (recording `webhook_secret.rotated`); the old current one keeps
+    /// Makes the rotation's secret the tenant's current one (recording `webhook_secret.rotated`);
+    /// the old current one keeps
     /// signing for `overlap_ms` more, and beyond `max_active` signing secrets the oldest are
     /// retired at once. Returns the secrets that sign now, as [`crate::Outbox::webhook_secrets`].
     async fn rotate_webhook_secret(

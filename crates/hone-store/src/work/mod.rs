@@ -1,11 +1,14 @@
-//! The workers' side: claiming jobs under a lease, writing each step of an attempt, ending or requeueing a job, and the queue the workers serve. The [`Work`] topic of the store; its parameter types are beside it.
+//! The [`Work`] topic of the store, the workers' side: claiming jobs under a lease, writing
+//! each step of an attempt, ending or requeueing a job, and the queue the workers serve; its
+//! parameter types are beside it.
 
 use async_trait::async_trait;
 use hone_domain::Timestamp;
 
 use crate::StoreError;
 
-/// The workers' side: claiming jobs under a lease, writing each step of an attempt, ending or requeueing a job, and the queue the workers serve.
+/// The workers' side: claiming jobs under a lease, writing each step of an attempt, ending or
+/// requeueing a job, and the queue the workers serve.
 #[async_trait]
 pub trait Work: Send + Sync + 'static {
     /// Takes up to `limit` runnable jobs (queued and due, or running with an expired lease),

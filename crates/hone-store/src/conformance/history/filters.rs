@@ -51,7 +51,8 @@ async fn add(store: &Arc<dyn Store>, owner: &TenantId, spec: JobSpec) -> JobId {
 }
 
 /// Stores 24 varied jobs a minute apart (and 3 of another tenant), runs 12 of them to
-/// different ends after 0 to 2 iterations, leaves 3 running. Returns the default tenant's jobs, newest first.
+/// different ends after 0 to 2 iterations, leaves 3 running. Returns the default tenant's jobs,
+/// newest first.
 pub(crate) async fn varied_history(store: &Arc<dyn Store>, clock: &ManualClock) -> Vec<Job> {
     let other = key_for("history-other", clock).tenant;
     store

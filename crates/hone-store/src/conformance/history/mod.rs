@@ -1,4 +1,5 @@
-//! Conformance cases of [`crate::History`]: pages, filters, retries and aggregates, each against a reference computed in Rust.
+//! Conformance cases of [`crate::History`]: pages, filters, retries and aggregates, each against a
+//! reference computed in Rust.
 
 mod filters;
 mod stats;

@@ -1,4 +1,5 @@
-//! Conformance cases of [`crate::Intake`]: storing jobs, alone and in batches, idempotently; cancelling them.
+//! Conformance cases of [`crate::Intake`]: storing jobs, alone and in batches, idempotently;
+//! cancelling them.
 
 mod batches;
 mod cancellation;

@@ -1,4 +1,5 @@
-//! Conformance cases of [`crate::Work`]: claims, leases, attempt steps, requeues, and the signals that announce them.
+//! Conformance cases of [`crate::Work`]: claims, leases, attempt steps, requeues, and the signals
+//! that announce them.
 
 mod attempts;
 mod claims;
