@@ -83,7 +83,7 @@ pub struct SqlStore<B: Backend> {
     pool: sqlx::Pool<B>,
     /// Where writes go (SQLite: its single writer connection; Postgres: the same pool).
     writer: sqlx::Pool<B>,
-    /// How commits are announced in-process (see [`Backend::announce`]).
+    /// How commits are announced (see [`Backend::announce`]).
     hub: B::Hub,
     /// Where "now" comes from.
     clock: Arc<dyn Clock>,
@@ -106,10 +106,11 @@ impl<B: Backend> Clone for SqlStore<B> {
 impl<B: Backend> SqlStore<B> {
     /// The shared queries, reading from `reads` and writing through `writes`.
     pub fn new(reads: sqlx::Pool<B>, writes: sqlx::Pool<B>) -> Self {
+        let hub = B::hub(&writes);
         Self {
             pool: reads,
             writer: writes,
-            hub: B::hub(),
+            hub,
             clock: Arc::new(SystemClock),
             quota_tenants: access::quotas::QuotaTenants::default(),
         }
@@ -145,10 +146,15 @@ impl<B: Backend> SqlStore<B> {
 }
 
 impl<B: Backend> SqlStore<B> {
-    /// Announces that event `seq` of `job` has committed (each topic calls it after its
-    /// commit, so live streams hear of the event at once).
-    pub(crate) fn appended(&self, job: hone_domain::JobId, seq: i64) {
-        B::announce(&self.hub, Announce::Appended(job, seq));
+    /// Announces changes that have committed (each topic calls it after its commit, so
+    /// workers and live streams hear of them at once).
+    pub(crate) async fn announce(&self, changes: &[Announce]) {
+        B::announce(&self.hub, changes).await;
+    }
+
+    /// Announces that event `seq` of `job` has committed.
+    pub(crate) async fn appended(&self, job: hone_domain::JobId, seq: i64) {
+        self.announce(&[Announce::Appended(job, seq)]).await;
     }
 }
 

@@ -1,9 +1,9 @@
-//! Retention: deleting finished jobs older than a cut, a batch at a time. A job's attempts,
-//! events, webhook outbox rows and their delivery tries, tags, labels and search entry go
-//! with it (foreign keys `ON DELETE CASCADE`; the SQLite full-text index by trigger).
-//! Batches are small and each is its own transaction, so the engine and the API keep
-//! writing in between; on Postgres, rows another transaction holds are skipped, not waited
-//! for.
+//! Retention: deleting finished jobs older than a cut, a batch at a time, and folding ended
+//! jobs into the stats rollups. A job's attempts, events, webhook outbox rows and their
+//! delivery tries, tags, labels and search entry go with it (foreign keys `ON DELETE
+//! CASCADE`; the SQLite full-text index by trigger), and its figures leave the rollups
+//! (`history::rollups`). Batches are small and each is its own transaction, so the engine
+//! and the API keep writing in between.
 
 use async_trait::async_trait;
 use hone_domain::Timestamp;
@@ -19,6 +19,10 @@ const PRUNABLE: &str = "status IN ('succeeded', 'failed', 'cancelled') AND finis
 #[apply(sql)]
 #[async_trait]
 impl<B> Retention for SqlStore<B> {
+    async fn fold_stats(&self, limit: u32) -> Result<u64, StoreError> {
+        SqlStore::fold_stats(self, limit).await
+    }
+
     /// How many finished jobs ended before `cut`.
     async fn count_prunable(&self, cut: Timestamp) -> Result<u64, StoreError> {
         let sql = format!("SELECT count(*) AS n FROM jobs WHERE {PRUNABLE}");
@@ -35,26 +39,16 @@ impl<B> Retention for SqlStore<B> {
     /// theirs; returns how many. When fewer than `limit` were left, batch idempotency
     /// records made before the cut go too (the jobs they name are gone or going).
     async fn prune_batch(&self, cut: Timestamp, limit: u32) -> Result<u64, StoreError> {
-        let sql = format!(
-            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {PRUNABLE} \
-             LIMIT {} {}) RETURNING 1 AS gone",
-            limit.max(1),
-            B::SKIP_LOCKED
-        );
-        // `fetch_all`: a row-returning autocommit statement read to its end commits at once.
+        // Tried again once or twice when SQLite reports its schema stale (see `is_stale_schema`).
         let mut tries = 0;
-        let deleted = loop {
+        let n = loop {
             tries += 1;
-            let done = sqlx::query(AssertSqlSafe(sql.as_str()))
-                .bind(cut.as_millis())
-                .fetch_all(&self.writer)
-                .await;
-            match done {
-                Err(e) if tries < 3 && crate::intake::jobs::is_stale_schema(&e) => continue,
-                other => break other.map_err(db_err)?,
+            match self.prune_folded(PRUNABLE, cut.as_millis(), limit).await {
+                Err(StoreError::Database(e))
+                    if tries < 3 && e.to_string().contains("no such table: jobs") => {}
+                other => break other?,
             }
         };
-        let n = deleted.len() as u64;
         if n < u64::from(limit) {
             sqlx::query("DELETE FROM batches WHERE created_at < $1")
                 .bind(cut.as_millis())

@@ -1,7 +1,7 @@
 //! The operations side of a process: the metrics exporter (on the API's listener or its own,
 //! `HONE_METRICS_LISTEN`, which also answers the probes `/healthz` and `/readyz`, so no load
-//! on the API can keep them from answering) and, when `HONE_RETENTION_DAYS` is set, the
-//! hourly prune.
+//! on the API can keep them from answering), the stats compactor, and, when
+//! `HONE_RETENTION_DAYS` is set, the hourly prune.
 
 use std::sync::Arc;
 
@@ -28,6 +28,20 @@ pub struct Ops {
     pub server: Option<MetricsServer>,
     /// The hourly prune, if a retention period is set.
     pub retention: Option<Retention>,
+    /// The stats compactor every process runs.
+    pub compactor: Compactor,
+}
+
+/// Folds ended jobs into the stats rollups every few seconds (see [`crate::prune::fold`]).
+pub struct Compactor {
+    store: Arc<dyn Store>,
+}
+
+impl Compactor {
+    /// Folds now and every few seconds until `stop` resolves.
+    pub async fn run(self, stop: impl Future<Output = ()>) {
+        crate::prune::fold(self.store, stop).await;
+    }
 }
 
 /// The hourly prune of a process with `HONE_RETENTION_DAYS`.
@@ -50,12 +64,16 @@ impl Ops {
             store: store.clone(),
             days,
         });
+        let compactor = Compactor {
+            store: store.clone(),
+        };
         let Some(handle) = hone_api::metrics::install() else {
             tracing::warn!("another metrics recorder is installed; /metrics is off");
             return Ok(Self {
                 route: None,
                 server: None,
                 retention,
+                compactor,
             });
         };
         let exporter = Arc::new(Exporter::new(handle, store.clone()));
@@ -77,6 +95,7 @@ impl Ops {
             route: Some(route),
             server,
             retention,
+            compactor,
         })
     }
 }

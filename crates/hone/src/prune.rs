@@ -1,7 +1,8 @@
 //! Retention: `hone prune --older-than 30d [--dry-run]`, and the hourly prune a running
 //! process does when `HONE_RETENTION_DAYS` is set. Both delete finished jobs (with their
 //! attempts, events and webhook deliveries) in batches of [`BATCH`], pausing between
-//! batches so the engine and the API keep the database.
+//! batches so the engine and the API keep the database. And the stats compactor
+//! ([`fold`]) every process runs.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -18,6 +19,36 @@ pub const BATCH: u32 = 500;
 const PAUSE: Duration = Duration::from_millis(50);
 /// How often a process with a retention period prunes.
 const EVERY: Duration = Duration::from_secs(3600);
+
+/// How often the compactor folds ended jobs into the stats rollups.
+const FOLD_EVERY: Duration = Duration::from_secs(2);
+/// Jobs one fold takes (one transaction).
+const FOLD_BATCH: u32 = 2_000;
+
+/// Folds the jobs that ended into the stats rollups now and every [`FOLD_EVERY`] until
+/// `stop` resolves, batch after batch while there are more. Several processes may run it
+/// at once: the store serialises their folds.
+pub async fn fold(store: Arc<dyn Store>, stop: impl Future<Output = ()>) {
+    tokio::pin!(stop);
+    let mut tick = tokio::time::interval(FOLD_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            _ = tick.tick() => {}
+        }
+        loop {
+            match store.fold_stats(FOLD_BATCH).await {
+                Ok(n) if n >= u64::from(FOLD_BATCH) => {}
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "folding ended jobs into the stats rollups failed");
+                    break;
+                }
+            }
+        }
+    }
+}
 
 /// The cut for "older than `age`": now minus `age`.
 fn cut(age: Duration) -> Timestamp {

@@ -9,6 +9,7 @@
 //! which `#[apply(sql)]` adds to each generic item; the compiler checks that both backends
 //! meet them.
 
+pub mod notifier;
 pub mod postgres;
 pub mod sqlite;
 
@@ -54,10 +55,9 @@ pub trait Backend: sqlx::Database {
     /// [`Backend::lessons_sql`] binds: any word may match; more and rarer matches rank higher.
     fn lessons_query(words: &[String]) -> String;
 
-    /// A statement selecting, over the non-null values of columns `d` and `w` of `values`,
-    /// their counts (`dn`, `wn`) and nearest-rank 50th and 95th percentiles (`d50`, `d95`,
-    /// `w50`, `w95`: the smallest value with at least that share at or below it), in one scan.
-    fn percentiles(values: &str) -> String;
+    /// The statement that makes a just-begun read transaction read one snapshot (`REPEATABLE
+    /// READ` on Postgres); empty on SQLite, whose read transactions are snapshots already.
+    const SNAPSHOT: &'static str;
 
     /// The `FROM` item that unnests the critique issues of JSON column `column`, and how to
     /// read a field of one issue in it.
@@ -73,15 +73,6 @@ pub trait Backend: sqlx::Database {
 
     /// A job id as this database returned it.
     fn job_id(id: Self::Id) -> JobId;
-
-    /// Announces a change to listeners in other processes, delivered when the transaction
-    /// commits: Postgres `NOTIFY`; on SQLite nothing (its store broadcasts in-process after
-    /// the commit, from what the shared call returns).
-    fn notify<'c>(
-        conn: &'c mut Self::Connection,
-        channel: &'static str,
-        payload: &'c str,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'c;
 
     /// Serialises the transactions that take the same `key` until they end: Postgres takes
     /// a transaction-scoped advisory lock; SQLite has one writer, so there is nothing to do.
@@ -99,17 +90,17 @@ pub trait Backend: sqlx::Database {
     /// `last_seq`, `tenant_id` and `trace_parent` of each claimed job, whose `last_seq` it bumped.
     fn claim_sql() -> &'static str;
 
-    /// What the store keeps to announce commits in-process (SQLite's broadcast channels;
-    /// nothing on Postgres, whose announcements travel with the transaction).
+    /// What the store keeps to announce commits: SQLite's in-process broadcast channels;
+    /// on Postgres the task that sends `NOTIFY` after commits ([`notifier`]).
     type Hub: Clone + Send + Sync + 'static;
 
-    /// A new hub, at connect time.
-    fn hub() -> Self::Hub;
+    /// A new hub, at connect time, for the store writing through `pool`.
+    fn hub(pool: &sqlx::Pool<Self>) -> Self::Hub;
 
-    /// Tells this process's listeners about a change that has just committed. Postgres has
-    /// said it already (`NOTIFY` in the transaction, the `events` trigger); SQLite
-    /// broadcasts here.
-    fn announce(hub: &Self::Hub, change: Announce);
+    /// Tells listeners about changes that have just committed, and returns once they are
+    /// told: SQLite broadcasts in-process; Postgres sends them as one `NOTIFY` statement
+    /// after the commit, never inside the writing transaction (see [`notifier`]).
+    fn announce(hub: &Self::Hub, changes: &[Announce]) -> impl Future<Output = ()> + Send;
 
     /// Subscribes to job signals ("queued", "cancel requested").
     fn listen(

@@ -1,8 +1,8 @@
 //! Postgres as a [`Backend`]: native `UUID` ids, `FOR UPDATE SKIP LOCKED` claims, steps in
 //! one statement, and signals across processes through `NOTIFY` / `LISTEN`
 //! (`hone_jobs` when a job is queued, `hone_cancel, '<job id>'` when a running job is to be
-//! cancelled, `hone_events, '<job id> <seq>'` for every event, from the `events` trigger),
-//! each sent in the transaction of the change.
+//! cancelled, `hone_events, '<job id> <seq>'` for every event), each sent right after the
+//! commit of the change by the store's [`Notifier`].
 
 use std::sync::LazyLock;
 
@@ -12,6 +12,7 @@ use sqlx::postgres::PgListener;
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Row};
 use tokio::sync::mpsc;
 
+use super::notifier::Notifier;
 use super::{Announce, Backend};
 use crate::db_err;
 use crate::intake::jobs::{CANCEL_CHANNEL, JOBS_CHANNEL};
@@ -55,9 +56,10 @@ static CLAIM: LazyLock<String> = LazyLock::new(|| {
 impl Backend for Postgres {
     type Id = uuid::Uuid;
     const NAME: &'static str = "postgres";
+    const SNAPSHOT: &'static str = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
     const SKIP_LOCKED: &'static str = "FOR UPDATE SKIP LOCKED";
 
-    type Hub = ();
+    type Hub = Notifier;
 
     fn json_set(column: &str, sets: &[(&[&str], &str)]) -> String {
         sets.iter().fold(column.to_owned(), |inner, (path, value)| {
@@ -66,20 +68,6 @@ impl Backend for Postgres {
                 path.join(",")
             )
         })
-    }
-
-    fn percentiles(values: &str) -> String {
-        let pct = |c: &str, p: &str| {
-            format!("CAST(percentile_disc({p}) WITHIN GROUP (ORDER BY {c}) AS BIGINT)")
-        };
-        format!(
-            "SELECT count(d) AS dn, {} AS d50, {} AS d95, count(w) AS wn, {} AS w50, \
-             {} AS w95 FROM ({values}) s",
-            pct("d", "0.5"),
-            pct("d", "0.95"),
-            pct("w", "0.5"),
-            pct("w", "0.95")
-        )
     }
 
     fn critique_issues(column: &str) -> (String, fn(&str) -> String) {
@@ -119,19 +107,6 @@ impl Backend for Postgres {
         JobId(id)
     }
 
-    async fn notify<'c>(
-        conn: &'c mut Self::Connection,
-        channel: &'static str,
-        payload: &'c str,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(channel)
-            .bind(payload)
-            .execute(conn)
-            .await
-            .map(|_| ())
-    }
-
     async fn lock_key<'c>(conn: &'c mut Self::Connection, key: &'c str) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
             .bind(key)
@@ -144,14 +119,26 @@ impl Backend for Postgres {
         &CLAIM
     }
 
-    fn hub() -> Self::Hub {}
+    fn hub(pool: &PgPool) -> Notifier {
+        Notifier::new(pool.clone())
+    }
 
-    fn announce(_hub: &Self::Hub, _change: Announce) {}
+    async fn announce(hub: &Notifier, changes: &[Announce]) {
+        let notes = changes
+            .iter()
+            .map(|change| match *change {
+                Announce::Queued => (JOBS_CHANNEL, String::new()),
+                Announce::Cancel(job) => (CANCEL_CHANNEL, job.to_string()),
+                Announce::Appended(job, seq) => (EVENTS_CHANNEL, format!("{job} {seq}")),
+            })
+            .collect();
+        hub.send(notes).await;
+    }
 
     /// Listens on the job channels. After a lost connection (notifications sent meanwhile
     /// are gone) the listener is told `JobQueued` so it claims; lost cancels are caught by
     /// the lease heartbeat.
-    async fn listen(pool: &PgPool, _hub: &()) -> Result<mpsc::Receiver<Signal>, StoreError> {
+    async fn listen(pool: &PgPool, _hub: &Notifier) -> Result<mpsc::Receiver<Signal>, StoreError> {
         let mut listener = PgListener::connect_with(pool).await.map_err(db_err)?;
         let channels = [JOBS_CHANNEL, CANCEL_CHANNEL];
         listener.listen_all(channels).await.map_err(db_err)?;
@@ -184,7 +171,7 @@ impl Backend for Postgres {
     /// so it re-reads what it follows from the tables.
     async fn listen_events(
         pool: &PgPool,
-        _hub: &(),
+        _hub: &Notifier,
     ) -> Result<mpsc::Receiver<EventSignal>, StoreError> {
         let mut listener = PgListener::connect_with(pool).await.map_err(db_err)?;
         listener.listen(EVENTS_CHANNEL).await.map_err(db_err)?;

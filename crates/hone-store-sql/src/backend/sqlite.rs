@@ -50,6 +50,7 @@ pub struct Hub {
 impl Backend for Sqlite {
     type Id = Text<uuid::Uuid>;
     const NAME: &'static str = "sqlite";
+    const SNAPSHOT: &'static str = "";
     const SKIP_LOCKED: &'static str = "";
     type Hub = Hub;
 
@@ -62,24 +63,6 @@ impl Backend for Sqlite {
     }
 
     /// SQLite has no percentile aggregate: the value at the nearest rank, by `OFFSET`.
-    fn percentiles(values: &str) -> String {
-        let at = |c: &str, p: u32| {
-            format!(
-                "(SELECT {c} FROM s WHERE {c} IS NOT NULL ORDER BY {c} LIMIT 1 \
-                 OFFSET (SELECT max(0, ({c}n * {p} + 99) / 100 - 1) FROM k))"
-            )
-        };
-        format!(
-            "WITH s AS MATERIALIZED ({values}), \
-             k AS (SELECT count(d) AS dn, count(w) AS wn FROM s) \
-             SELECT dn, {} AS d50, {} AS d95, wn, {} AS w50, {} AS w95 FROM k",
-            at("d", 50),
-            at("d", 95),
-            at("w", 50),
-            at("w", 95)
-        )
-    }
-
     fn critique_issues(column: &str) -> (String, fn(&str) -> String) {
         (format!("json_each({column}, '$.issues') AS i"), |field| {
             format!("json_extract(i.value, '$.{field}')")
@@ -127,14 +110,6 @@ impl Backend for Sqlite {
         JobId(id.0)
     }
 
-    async fn notify<'c>(
-        _conn: &'c mut Self::Connection,
-        _channel: &'static str,
-        _payload: &'c str,
-    ) -> Result<(), sqlx::Error> {
-        Ok(())
-    }
-
     async fn lock_key<'c>(
         _conn: &'c mut Self::Connection,
         _key: &'c str,
@@ -146,21 +121,23 @@ impl Backend for Sqlite {
         &CLAIM
     }
 
-    fn hub() -> Hub {
+    fn hub(_pool: &SqlitePool) -> Hub {
         Hub {
             signals: broadcast::channel(1024).0,
             events: broadcast::channel(4096).0,
         }
     }
 
-    fn announce(hub: &Hub, change: Announce) {
+    async fn announce(hub: &Hub, changes: &[Announce]) {
         // A send fails only when nobody listens, which is fine.
-        match change {
-            Announce::Queued => drop(hub.signals.send(Signal::JobQueued)),
-            Announce::Cancel(job) => drop(hub.signals.send(Signal::CancelRequested(job))),
-            Announce::Appended(job, seq) => {
-                let seq = u64::try_from(seq).unwrap_or(0);
-                drop(hub.events.send(EventSignal::Appended { job, seq }));
+        for change in changes {
+            match *change {
+                Announce::Queued => drop(hub.signals.send(Signal::JobQueued)),
+                Announce::Cancel(job) => drop(hub.signals.send(Signal::CancelRequested(job))),
+                Announce::Appended(job, seq) => {
+                    let seq = u64::try_from(seq).unwrap_or(0);
+                    drop(hub.events.send(EventSignal::Appended { job, seq }));
+                }
             }
         }
     }

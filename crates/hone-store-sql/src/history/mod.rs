@@ -2,13 +2,15 @@
 //! the caller's tenant (another tenant's job reads as absent).
 //!
 //! - [`reads`] one job, its attempts and events; [`listing`] a page of jobs;
-//! - [`stats`] and [`repair`] aggregate a tenant's history; [`filter`] turns a history
-//!   filter into SQL conditions (bulk cancels use it too).
+//! - [`stats`] and [`repair`] aggregate a tenant's history, stats from the hourly
+//!   [`rollups`] where it can; [`filter`] turns a history filter into SQL conditions (bulk
+//!   cancels use it too).
 
 pub(crate) mod filter;
 pub(crate) mod listing;
 pub(crate) mod reads;
 pub(crate) mod repair;
+pub(crate) mod rollups;
 pub(crate) mod stats;
 
 use async_trait::async_trait;

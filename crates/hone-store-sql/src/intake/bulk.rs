@@ -11,7 +11,6 @@ use sqlx::{AssertSqlSafe, QueryBuilder};
 
 use crate::events::json;
 use crate::history::filter::{Conditions, bind_all};
-use crate::intake::jobs::CANCEL_CHANNEL;
 use crate::rows::{get, job_id_col};
 use crate::{SqlStore, db_err};
 
@@ -135,12 +134,6 @@ impl<B> SqlStore<B> {
             .iter()
             .map(|r| job_id_col::<B>(r, "id"))
             .collect::<Result<Vec<_>, _>>()?;
-        for id in &flagged {
-            let payload = id.to_string();
-            B::notify(&mut tx, CANCEL_CHANNEL, &payload)
-                .await
-                .map_err(db_err)?;
-        }
         tx.commit().await.map_err(db_err)?;
         done.counts.requested += flagged.len() as u64;
         let n = flagged.len();

@@ -1,8 +1,8 @@
 //! What clients write: a job with its `job.queued` event (idempotent under a key), and a
 //! cancel (a queued job ends at once; a running one is flagged for its worker).
 //!
-//! Both announce through [`Backend::notify`] inside their transaction; the SQLite store adds
-//! its in-process broadcast after the commit, from what these return.
+//! Both return what they changed; the topic announces it after the commit
+//! ([`crate::backend::Backend::announce`]).
 
 use hone_domain::{EventType, Job, JobId, JobStatus, Outcome, OutcomeReason, TenantId};
 use hone_store::{CancelOutcome, Enqueued, NewJob, QuotaExceeded, StoreError};
@@ -271,12 +271,6 @@ impl<B> SqlStore<B> {
         .await
         .map_err(db_err)?
         .is_some();
-        if flagged {
-            let payload = id.to_string();
-            B::notify(&mut tx, CANCEL_CHANNEL, &payload)
-                .await
-                .map_err(db_err)?;
-        }
         tx.commit().await.map_err(db_err)?;
         if flagged {
             return Ok((CancelOutcome::Requested, None));

@@ -25,8 +25,8 @@ impl<B> Intake for SqlStore<B> {
     async fn enqueue_job(&self, job: NewJob) -> Result<Enqueued, StoreError> {
         let enqueued = SqlStore::enqueue_job(self, job).await?;
         if let Enqueued::Created(job) = &enqueued {
-            B::announce(&self.hub, Announce::Queued);
-            self.appended(job.id, 1);
+            self.announce(&[Announce::Queued, Announce::Appended(job.id, 1)])
+                .await;
         }
         Ok(enqueued)
     }
@@ -34,10 +34,10 @@ impl<B> Intake for SqlStore<B> {
     async fn enqueue_batch(&self, batch: NewBatch) -> Result<EnqueuedBatch, StoreError> {
         let enqueued = SqlStore::enqueue_batch(self, batch).await?;
         if let EnqueuedBatch::Created(ids) = &enqueued {
-            B::announce(&self.hub, Announce::Queued);
-            for id in ids {
-                self.appended(*id, 1);
-            }
+            let appended = ids.iter().map(|id| Announce::Appended(*id, 1));
+            let changes: Vec<Announce> =
+                std::iter::once(Announce::Queued).chain(appended).collect();
+            self.announce(&changes).await;
         }
         Ok(enqueued)
     }
@@ -48,12 +48,10 @@ impl<B> Intake for SqlStore<B> {
         id: JobId,
     ) -> Result<CancelOutcome, StoreError> {
         let (outcome, seq) = SqlStore::request_cancel(self, tenant, id).await?;
-        if outcome == CancelOutcome::Requested {
-            B::announce(&self.hub, Announce::Cancel(id));
-        }
-        if let Some(seq) = seq {
-            self.appended(id, seq);
-        }
+        let flagged = (outcome == CancelOutcome::Requested).then_some(Announce::Cancel(id));
+        let appended = seq.map(|seq| Announce::Appended(id, seq));
+        let changes: Vec<Announce> = flagged.into_iter().chain(appended).collect();
+        self.announce(&changes).await;
         Ok(outcome)
     }
 
@@ -63,12 +61,13 @@ impl<B> Intake for SqlStore<B> {
         filter: &JobFilter,
     ) -> Result<BulkCancel, StoreError> {
         let done = SqlStore::cancel_jobs(self, tenant, filter).await?;
-        for id in done.flagged {
-            B::announce(&self.hub, Announce::Cancel(id));
-        }
-        for (id, seq) in done.appended {
-            self.appended(id, seq);
-        }
+        let flagged = done.flagged.into_iter().map(Announce::Cancel);
+        let appended = done
+            .appended
+            .into_iter()
+            .map(|(id, seq)| Announce::Appended(id, seq));
+        let changes: Vec<Announce> = flagged.chain(appended).collect();
+        self.announce(&changes).await;
         Ok(done.counts)
     }
 }

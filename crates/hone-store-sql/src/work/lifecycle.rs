@@ -9,7 +9,6 @@ use serde_json::json;
 use sqlx::types::Json;
 
 use crate::events::{insert_event, json};
-use crate::intake::jobs::JOBS_CHANNEL;
 use crate::rows::get;
 use crate::{SqlStore, db_err, ms};
 
@@ -158,7 +157,6 @@ impl<B> SqlStore<B> {
         .await
         .map_err(db_err)?;
         let requeues: i64 = get::<B, _>(&row, "requeues")?;
-        B::notify(&mut tx, JOBS_CHANNEL, "").await.map_err(db_err)?;
         let data = json!({"status": "queued", "reason": reason, "requeues": requeues});
         insert_event::<B>(
             &mut tx,

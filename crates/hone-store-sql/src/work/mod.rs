@@ -43,13 +43,12 @@ impl<B> Work for SqlStore<B> {
 
     async fn claim_jobs(&self, claim: ClaimJobs) -> Result<Vec<Claimed>, StoreError> {
         let claimed = SqlStore::claim_jobs(self, claim).await?;
-        Ok(claimed
-            .into_iter()
-            .map(|(c, seq)| {
-                self.appended(c.job.id, seq);
-                c
-            })
-            .collect())
+        let changes: Vec<Announce> = claimed
+            .iter()
+            .map(|(c, seq)| Announce::Appended(c.job.id, *seq))
+            .collect();
+        self.announce(&changes).await;
+        Ok(claimed.into_iter().map(|(c, _)| c).collect())
     }
 
     async fn heartbeat(&self, lease: &Lease, lease_ms: u64) -> Result<JobControl, StoreError> {
@@ -58,7 +57,7 @@ impl<B> Work for SqlStore<B> {
 
     async fn start_attempt(&self, lease: &Lease, iteration: u32) -> Result<(), StoreError> {
         let seq = SqlStore::start_attempt(self, lease, iteration).await?;
-        self.appended(lease.job, seq);
+        self.appended(lease.job, seq).await;
         Ok(())
     }
 
@@ -68,7 +67,7 @@ impl<B> Work for SqlStore<B> {
         output: ActorOutput<'_>,
     ) -> Result<(), StoreError> {
         let seq = SqlStore::record_actor_output(self, lease, output).await?;
-        self.appended(lease.job, seq);
+        self.appended(lease.job, seq).await;
         Ok(())
     }
 
@@ -78,7 +77,7 @@ impl<B> Work for SqlStore<B> {
         run: ExecutionRecord<'_>,
     ) -> Result<(), StoreError> {
         let seq = SqlStore::record_execution(self, lease, run.iteration, run.execution).await?;
-        self.appended(lease.job, seq);
+        self.appended(lease.job, seq).await;
         Ok(())
     }
 
@@ -93,7 +92,7 @@ impl<B> Work for SqlStore<B> {
             call,
         } = review;
         let seq = SqlStore::record_critique(self, lease, iteration, critique, call).await?;
-        self.appended(lease.job, seq);
+        self.appended(lease.job, seq).await;
         Ok(())
     }
 
@@ -108,28 +107,28 @@ impl<B> Work for SqlStore<B> {
             feedback,
         } = decision;
         let seq = SqlStore::finish_attempt(self, lease, iteration, status, feedback).await?;
-        self.appended(lease.job, seq);
+        self.appended(lease.job, seq).await;
         Ok(())
     }
 
     async fn finish_job(&self, lease: &Lease, finish: FinishJob) -> Result<(), StoreError> {
         let seq = SqlStore::finish_job(self, lease, finish).await?;
-        self.appended(lease.job, seq);
+        self.appended(lease.job, seq).await;
         Ok(())
     }
 
     async fn requeue_job(&self, lease: &Lease, requeue: Requeue<'_>) -> Result<u32, StoreError> {
         let Requeue { reason, delay_ms } = requeue;
         let (n, seq) = SqlStore::requeue_job(self, lease, reason, delay_ms, true).await?;
-        B::announce(&self.hub, Announce::Queued);
-        self.appended(lease.job, seq);
+        self.announce(&[Announce::Queued, Announce::Appended(lease.job, seq)])
+            .await;
         Ok(n)
     }
 
     async fn release_job(&self, lease: &Lease, reason: &str) -> Result<(), StoreError> {
         let (_, seq) = SqlStore::requeue_job(self, lease, reason, 0, false).await?;
-        B::announce(&self.hub, Announce::Queued);
-        self.appended(lease.job, seq);
+        self.announce(&[Announce::Queued, Announce::Appended(lease.job, seq)])
+            .await;
         Ok(())
     }
 

@@ -27,6 +27,7 @@ pub struct Application {
     http: Option<Http>,
     metrics: Option<crate::ops::MetricsServer>,
     retention: Option<crate::ops::Retention>,
+    compactor: crate::ops::Compactor,
     engine: Option<Engine>,
     dispatcher: Option<hone_webhook::Dispatcher>,
 }
@@ -70,6 +71,7 @@ impl Application {
             http,
             metrics: ops.server,
             retention: ops.retention,
+            compactor: ops.compactor,
             engine,
             dispatcher,
         })
@@ -111,6 +113,7 @@ impl Application {
         let retention = self
             .retention
             .map(|r| tokio::spawn(r.run(stopped(rx.clone()))));
+        let compactor = tokio::spawn(self.compactor.run(stopped(rx.clone())));
         if let Some(http) = self.http {
             tracing::info!(addr = %http.listener.local_addr()?, "listening");
             let hub = http.hub;
@@ -135,6 +138,7 @@ impl Application {
         if let Some(retention) = retention {
             retention.await.context("the retention task panicked")?;
         }
+        compactor.await.context("the stats compactor panicked")?;
         Ok(())
     }
 }

@@ -172,10 +172,20 @@ pub async fn stats_equal_the_records(store: Arc<dyn Store>, clock: Arc<ManualClo
         &[None],
         &[Some("KeyError")],
     ];
+    let mut ended = Vec::new();
     for (i, plan) in plans.iter().enumerate() {
         run_job(&store, &clock, i, plan).await;
+        ended.push(clock.now());
         clock.advance(Duration::from_secs(3600 * 7));
     }
+    // One job still queued: it is never folded, and counts all the same.
+    let open =
+        JobSpec::parse(&json!({"task": "open", "tests": "pass", "tags": ["t1"]})).expect("spec");
+    let open = NewJob::new(JobId::new(), tenant(), open);
+    assert!(matches!(
+        store.enqueue_job(open).await,
+        Ok(Enqueued::Created(_))
+    ));
     let until = Timestamp::from_millis(clock.now().as_millis() + 1);
     let q = StatsQuery {
         since: before,
@@ -183,10 +193,26 @@ pub async fn stats_equal_the_records(store: Arc<dyn Store>, clock: Arc<ManualClo
         bucket: Bucket::Day,
         group_by: Some(GroupBy::Model),
     };
-    let got = store.stats(&tenant(), q).await.expect("stats");
     let want = reference(&store, q).await;
+    // The same figures before the compactor ran, while it folds, and after.
+    assert_eq!(store.stats(&tenant(), q).await.expect("stats"), want);
+    let mut folded = 0;
+    loop {
+        let n = store.fold_stats(2).await.expect("fold");
+        if n == 0 {
+            break;
+        }
+        folded += n;
+        assert_eq!(store.stats(&tenant(), q).await.expect("stats"), want);
+    }
+    assert_eq!(
+        folded, 6,
+        "every ended job is folded once, the queued one never"
+    );
+    let got = store.stats(&tenant(), q).await.expect("stats");
     assert_eq!(got, want);
-    assert_eq!(got.totals.jobs, 6);
+    assert_eq!(got.totals.jobs, 7);
+    assert_eq!(got.totals.queued, 1);
     assert_eq!(got.first_attempt_passed, 2);
     assert_eq!(got.top_errors[0], ("IndexError".to_owned(), 3));
     let empty = StatsQuery {
@@ -213,8 +239,20 @@ pub async fn stats_equal_the_records(store: Arc<dyn Store>, clock: Arc<ManualClo
     assert_eq!(names, ["t1", "t2"]);
     assert_eq!(
         by_tag.series.len(),
-        6,
-        "six hours with jobs, the others left out"
+        7,
+        "seven hours with jobs, the others left out"
+    );
+    assert_eq!(by_tag, reference(&store, tags).await);
+    // Retention takes the pruned jobs out of the rollups: the first three ended before
+    // the cut.
+    let cut = Timestamp::from_millis(ended[2].as_millis() + 1);
+    assert_eq!(store.prune_batch(cut, 100).await.expect("prune"), 3);
+    let after = store.stats(&tenant(), q).await.expect("stats");
+    assert_eq!(after.totals.jobs, 4);
+    assert_eq!(after, reference(&store, q).await);
+    assert_eq!(
+        store.stats(&tenant(), tags).await.expect("stats"),
+        reference(&store, tags).await
     );
 }
 
@@ -248,7 +286,15 @@ async fn reference(store: &Arc<dyn Store>, q: StatsQuery) -> Stats {
         add(&mut s.totals, j);
         let b = j.created_at.as_millis() - j.created_at.as_millis() % q.bucket.millis();
         add(series.entry(b).or_default(), j);
-        add(groups.entry(j.spec.actor.model.clone()).or_default(), j);
+        let keys = match q.group_by {
+            Some(GroupBy::Model) => vec![j.spec.actor.model.clone()],
+            Some(GroupBy::Language) => vec![j.spec.language.as_str().to_owned()],
+            Some(GroupBy::Tag) => j.spec.tags.clone(),
+            None => Vec::new(),
+        };
+        for k in keys {
+            add(groups.entry(k).or_default(), j);
+        }
         if let Some(o) = &j.outcome {
             *outcomes.entry(o.reason.as_str().to_owned()).or_default() += 1;
         }

@@ -1,0 +1,122 @@
+-- Stats without scanning the month (issue 27): hourly rollups per tenant, folded by a
+-- compactor, so `GET /v1/stats` reads the rollups of the window's whole hours and only the
+-- jobs and attempts not folded yet.
+--
+-- A job is folded once it has ended: a finished job never changes again (its attempts
+-- neither), so its figures can be added to its hour's rows for good. A job that ends (or is
+-- stored already ended) is queued for folding in `stats_fold` by a trigger, in the
+-- transaction of its end; the compactor (`Retention::fold_stats`) moves a batch of them
+-- from the queue into the rollups in one transaction. So at any snapshot each job is in
+-- exactly one place: open (queued or running), waiting in `stats_fold`, or in the rollups.
+-- Retention subtracts what it deletes (`prune_batch`).
+--
+-- Keys hold '' where the figure is NULL (no reason yet, no critic, no error), as primary
+-- keys cannot hold NULL; the reads map '' back to nothing. `hour` is the start of the UTC
+-- hour (unix ms) of the job's creation (jobs, tags, durations) or of the attempt's start
+-- (attempts, critique issues), as the raw figures are bucketed.
+CREATE TABLE stats_fold (
+    job_id     UUID PRIMARY KEY,
+    tenant_id  TEXT NOT NULL,
+    -- Marked by the batch that folds (or prunes) it, inside that batch's transaction.
+    taken      BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX stats_fold_tenant ON stats_fold (tenant_id);
+
+CREATE TABLE stats_jobs (
+    tenant_id     TEXT NOT NULL,
+    hour          BIGINT NOT NULL,
+    status        TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    iterations    BIGINT NOT NULL,
+    model         TEXT NOT NULL,
+    language      TEXT NOT NULL,
+    n             BIGINT NOT NULL,
+    tokens        BIGINT NOT NULL,
+    first_passed  BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, hour, status, reason, iterations, model, language)
+);
+
+CREATE TABLE stats_tags (
+    tenant_id  TEXT NOT NULL,
+    hour       BIGINT NOT NULL,
+    tag        TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    n          BIGINT NOT NULL,
+    tokens     BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, hour, tag, status)
+);
+
+CREATE TABLE stats_attempts (
+    tenant_id     TEXT NOT NULL,
+    hour          BIGINT NOT NULL,
+    actor_model   TEXT NOT NULL,
+    critic_model  TEXT NOT NULL,
+    error_type    TEXT NOT NULL,
+    n             BIGINT NOT NULL,
+    ap            BIGINT NOT NULL,
+    ac            BIGINT NOT NULL,
+    cp            BIGINT NOT NULL,
+    cc            BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, hour, actor_model, critic_model, error_type)
+);
+
+CREATE TABLE stats_issues (
+    tenant_id  TEXT NOT NULL,
+    hour       BIGINT NOT NULL,
+    severity   TEXT NOT NULL,
+    category   TEXT NOT NULL,
+    n          BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, hour, severity, category)
+);
+
+-- Durations (`kind` 'd': first claim to end) and queue waits ('w': submission to first
+-- claim) of started jobs, as a histogram: `bin` is the value's logarithmic bin (32 to an
+-- octave, exact below 64 ms), `lo` the smallest value seen in it.
+CREATE TABLE stats_times (
+    tenant_id  TEXT NOT NULL,
+    hour       BIGINT NOT NULL,
+    kind       TEXT NOT NULL,
+    bin        BIGINT NOT NULL,
+    lo         BIGINT NOT NULL,
+    n          BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, hour, kind, bin)
+);
+
+CREATE FUNCTION hone_job_ended() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO stats_fold (job_id, tenant_id) VALUES (NEW.id, NEW.tenant_id)
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER jobs_ended AFTER UPDATE OF status ON jobs
+    FOR EACH ROW WHEN (NEW.status IN ('succeeded', 'failed', 'cancelled')
+                       AND OLD.status NOT IN ('succeeded', 'failed', 'cancelled'))
+    EXECUTE FUNCTION hone_job_ended();
+
+-- A job stored already ended (imports, the history benchmark): queued at its INSERT, by
+-- the statement trigger that already runs for every INSERT of jobs.
+CREATE OR REPLACE FUNCTION hone_jobs_queued() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO events (job_id, seq, tenant_id, type, data, created_at)
+    SELECT id, 1, tenant_id, 'job.queued', '{"status": "queued"}', created_at FROM new_jobs;
+    INSERT INTO job_tags (tenant_id, tag, job_id)
+    SELECT j.tenant_id, t.tag, j.id
+    FROM new_jobs j, jsonb_array_elements_text(j.spec -> 'tags') AS t (tag)
+    WHERE jsonb_typeof(j.spec -> 'tags') = 'array';
+    INSERT INTO job_labels (tenant_id, key, value, job_id)
+    SELECT j.tenant_id, m.key, m.value, j.id
+    FROM new_jobs j, jsonb_each_text(j.metadata) AS m
+    WHERE j.metadata <> '{}'::jsonb;
+    UPDATE jobs j SET retried_as = n.id
+    FROM new_jobs n
+    WHERE n.retry_of IS NOT NULL AND j.id = n.retry_of AND j.tenant_id = n.tenant_id;
+    INSERT INTO stats_fold (job_id, tenant_id)
+    SELECT id, tenant_id FROM new_jobs WHERE status IN ('succeeded', 'failed', 'cancelled');
+    RETURN NULL;
+END;
+$$;
+
+INSERT INTO stats_fold (job_id, tenant_id)
+SELECT id, tenant_id FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled');

@@ -1,0 +1,100 @@
+-- Stats without scanning the month (issue 27): hourly rollups per tenant, folded by a
+-- compactor, so `GET /v1/stats` reads the rollups of the window's whole hours and only the
+-- jobs and attempts not folded yet.
+--
+-- A job is folded once it has ended: a finished job never changes again (its attempts
+-- neither), so its figures can be added to its hour's rows for good. A job that ends (or is
+-- stored already ended) is queued for folding in `stats_fold` by a trigger, in the
+-- transaction of its end; the compactor (`Retention::fold_stats`) moves a batch of them
+-- from the queue into the rollups in one transaction. So at any snapshot each job is in
+-- exactly one place: open (queued or running), waiting in `stats_fold`, or in the rollups.
+-- Retention subtracts what it deletes (`prune_batch`).
+--
+-- Keys hold '' where the figure is NULL (no reason yet, no critic, no error), as primary
+-- keys cannot hold NULL; the reads map '' back to nothing. `hour` is the start of the UTC
+-- hour (unix ms) of the job's creation (jobs, tags, durations) or of the attempt's start
+-- (attempts, critique issues), as the raw figures are bucketed.
+CREATE TABLE stats_fold (
+    job_id     TEXT PRIMARY KEY,
+    tenant_id  TEXT NOT NULL,
+    -- Marked by the batch that folds (or prunes) it, inside that batch's transaction.
+    taken      BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX stats_fold_tenant ON stats_fold (tenant_id);
+
+CREATE TABLE stats_jobs (
+    tenant_id     TEXT NOT NULL,
+    hour          INTEGER NOT NULL,
+    status        TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    iterations    INTEGER NOT NULL,
+    model         TEXT NOT NULL,
+    language      TEXT NOT NULL,
+    n             INTEGER NOT NULL,
+    tokens        INTEGER NOT NULL,
+    first_passed  INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, hour, status, reason, iterations, model, language)
+);
+
+CREATE TABLE stats_tags (
+    tenant_id  TEXT NOT NULL,
+    hour       INTEGER NOT NULL,
+    tag        TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    n          INTEGER NOT NULL,
+    tokens     INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, hour, tag, status)
+);
+
+CREATE TABLE stats_attempts (
+    tenant_id     TEXT NOT NULL,
+    hour          INTEGER NOT NULL,
+    actor_model   TEXT NOT NULL,
+    critic_model  TEXT NOT NULL,
+    error_type    TEXT NOT NULL,
+    n             INTEGER NOT NULL,
+    ap            INTEGER NOT NULL,
+    ac            INTEGER NOT NULL,
+    cp            INTEGER NOT NULL,
+    cc            INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, hour, actor_model, critic_model, error_type)
+);
+
+CREATE TABLE stats_issues (
+    tenant_id  TEXT NOT NULL,
+    hour       INTEGER NOT NULL,
+    severity   TEXT NOT NULL,
+    category   TEXT NOT NULL,
+    n          INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, hour, severity, category)
+);
+
+-- Durations (`kind` 'd': first claim to end) and queue waits ('w': submission to first
+-- claim) of started jobs, as a histogram: `bin` is the value's logarithmic bin (32 to an
+-- octave, exact below 64 ms), `lo` the smallest value seen in it.
+CREATE TABLE stats_times (
+    tenant_id  TEXT NOT NULL,
+    hour       INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    bin        INTEGER NOT NULL,
+    lo         INTEGER NOT NULL,
+    n          INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, hour, kind, bin)
+);
+
+CREATE TRIGGER jobs_ended AFTER UPDATE OF status ON jobs
+    WHEN NEW.status IN ('succeeded', 'failed', 'cancelled')
+     AND OLD.status NOT IN ('succeeded', 'failed', 'cancelled')
+BEGIN
+    INSERT OR IGNORE INTO stats_fold (job_id, tenant_id) VALUES (NEW.id, NEW.tenant_id);
+END;
+
+-- A job stored already ended (imports, the history benchmark): queued at its INSERT.
+CREATE TRIGGER jobs_stored_ended AFTER INSERT ON jobs
+    WHEN NEW.status IN ('succeeded', 'failed', 'cancelled')
+BEGIN
+    INSERT OR IGNORE INTO stats_fold (job_id, tenant_id) VALUES (NEW.id, NEW.tenant_id);
+END;
+
+INSERT INTO stats_fold (job_id, tenant_id)
+SELECT id, tenant_id FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled');
