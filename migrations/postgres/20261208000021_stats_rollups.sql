@@ -11,20 +11,30 @@
 -- Retention subtracts what it deletes (`prune_batch`).
 --
 -- Keys hold '' where the figure is NULL (no reason yet, no critic, no error), as primary
--- keys cannot hold NULL; the reads map '' back to nothing. `hour` is the start of the UTC
--- hour (unix ms) of the job's creation (jobs, tags, durations) or of the attempt's start
--- (attempts, critique issues), as the raw figures are bucketed.
+-- keys cannot hold NULL; the reads map '' back to nothing. `stats_series` counts jobs by
+-- status per UTC hour (the series). The other tables hold every figure twice: per UTC hour
+-- (`width` 3600000) and per UTC day (86400000), `at` the start (unix ms) of the hour or
+-- day of the job's creation (jobs, tags, durations) or of the attempt's start (attempts,
+-- critique issues); a month is read as its whole days plus the hours at its ends.
 CREATE TABLE stats_fold (
     job_id     UUID PRIMARY KEY,
-    tenant_id  TEXT NOT NULL,
-    -- Marked by the batch that folds (or prunes) it, inside that batch's transaction.
-    taken      BOOLEAN NOT NULL DEFAULT FALSE
+    tenant_id  TEXT NOT NULL
 );
 CREATE INDEX stats_fold_tenant ON stats_fold (tenant_id);
 
+CREATE TABLE stats_series (
+    tenant_id  TEXT NOT NULL,
+    hour       BIGINT NOT NULL,
+    status     TEXT NOT NULL,
+    n          BIGINT NOT NULL,
+    tokens     BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, hour, status)
+);
+
 CREATE TABLE stats_jobs (
     tenant_id     TEXT NOT NULL,
-    hour          BIGINT NOT NULL,
+    width         BIGINT NOT NULL,
+    at            BIGINT NOT NULL,
     status        TEXT NOT NULL,
     reason        TEXT NOT NULL,
     iterations    BIGINT NOT NULL,
@@ -33,22 +43,24 @@ CREATE TABLE stats_jobs (
     n             BIGINT NOT NULL,
     tokens        BIGINT NOT NULL,
     first_passed  BIGINT NOT NULL,
-    PRIMARY KEY (tenant_id, hour, status, reason, iterations, model, language)
+    PRIMARY KEY (tenant_id, width, at, status, reason, iterations, model, language)
 );
 
 CREATE TABLE stats_tags (
     tenant_id  TEXT NOT NULL,
-    hour       BIGINT NOT NULL,
+    width      BIGINT NOT NULL,
+    at         BIGINT NOT NULL,
     tag        TEXT NOT NULL,
     status     TEXT NOT NULL,
     n          BIGINT NOT NULL,
     tokens     BIGINT NOT NULL,
-    PRIMARY KEY (tenant_id, hour, tag, status)
+    PRIMARY KEY (tenant_id, width, at, tag, status)
 );
 
 CREATE TABLE stats_attempts (
     tenant_id     TEXT NOT NULL,
-    hour          BIGINT NOT NULL,
+    width         BIGINT NOT NULL,
+    at            BIGINT NOT NULL,
     actor_model   TEXT NOT NULL,
     critic_model  TEXT NOT NULL,
     error_type    TEXT NOT NULL,
@@ -57,16 +69,17 @@ CREATE TABLE stats_attempts (
     ac            BIGINT NOT NULL,
     cp            BIGINT NOT NULL,
     cc            BIGINT NOT NULL,
-    PRIMARY KEY (tenant_id, hour, actor_model, critic_model, error_type)
+    PRIMARY KEY (tenant_id, width, at, actor_model, critic_model, error_type)
 );
 
 CREATE TABLE stats_issues (
     tenant_id  TEXT NOT NULL,
-    hour       BIGINT NOT NULL,
+    width      BIGINT NOT NULL,
+    at         BIGINT NOT NULL,
     severity   TEXT NOT NULL,
     category   TEXT NOT NULL,
     n          BIGINT NOT NULL,
-    PRIMARY KEY (tenant_id, hour, severity, category)
+    PRIMARY KEY (tenant_id, width, at, severity, category)
 );
 
 -- Durations (`kind` 'd': first claim to end) and queue waits ('w': submission to first
@@ -74,12 +87,13 @@ CREATE TABLE stats_issues (
 -- octave, exact below 64 ms), `lo` the smallest value seen in it.
 CREATE TABLE stats_times (
     tenant_id  TEXT NOT NULL,
-    hour       BIGINT NOT NULL,
+    width      BIGINT NOT NULL,
+    at         BIGINT NOT NULL,
     kind       TEXT NOT NULL,
     bin        BIGINT NOT NULL,
     lo         BIGINT NOT NULL,
     n          BIGINT NOT NULL,
-    PRIMARY KEY (tenant_id, hour, kind, bin)
+    PRIMARY KEY (tenant_id, width, at, kind, bin)
 );
 
 CREATE FUNCTION hone_job_ended() RETURNS trigger LANGUAGE plpgsql AS $$

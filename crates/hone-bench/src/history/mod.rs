@@ -251,7 +251,8 @@ pub async fn run() -> anyhow::Result<()> {
     let total = jobs_wanted();
     // Measure again a Postgres database an earlier run loaded (its name is printed).
     if let Ok(url) = std::env::var("HONE_BENCH_LOADED_URL") {
-        let store = Arc::new(hone_store_postgres::connect(&url).await?);
+        let store: Arc<dyn Store> = Arc::new(hone_store_postgres::connect(&url).await?);
+        fold_all(&store).await?;
         return measure("Postgres (loaded before)", store, Duration::ZERO, total).await;
     }
     let dir = tempfile::tempdir()?;

@@ -97,9 +97,9 @@ pub trait Backend: sqlx::Database {
     /// A new hub, at connect time, for the store writing through `pool`.
     fn hub(pool: &sqlx::Pool<Self>) -> Self::Hub;
 
-    /// Tells listeners about changes that have just committed, and returns once they are
-    /// told: SQLite broadcasts in-process; Postgres sends them as one `NOTIFY` statement
-    /// after the commit, never inside the writing transaction (see [`notifier`]).
+    /// Tells listeners about changes that have just committed: SQLite broadcasts
+    /// in-process; Postgres hands them to the task that sends them as one `NOTIFY`
+    /// statement after the commit, never inside the writing transaction (see [`notifier`]).
     fn announce(hub: &Self::Hub, changes: &[Announce]) -> impl Future<Output = ()> + Send;
 
     /// Subscribes to job signals ("queued", "cancel requested").

@@ -5,25 +5,22 @@
 //! Why not `NOTIFY` inside the writing transaction: Postgres serialises the commits of all
 //! transactions that notify (a global lock queues the notifications at commit), which
 //! halved single-submission throughput. Sent after the commit, nothing is announced that
-//! was not committed; the store call returns only once its announcement is sent, so a client
-//! that got its answer can count on workers and streams having been told. A process that
-//! dies between a commit and its announcement loses that notification only: workers poll
-//! the queue every second, live streams re-read the table when quiet, and the webhook
-//! dispatcher polls its outbox, so nothing committed is missed for longer than that.
+//! was not committed. The store call hands its announcement to the task and returns: the
+//! engine's steps do not wait a round trip for it. A process that dies (or stops) between a
+//! commit and its announcement loses that notification only: workers poll the queue every
+//! second, live streams re-read the table when quiet, and the webhook dispatcher polls its
+//! outbox, so nothing committed is missed for longer than that.
 
 use std::sync::{Arc, OnceLock};
 
 use sqlx::PgPool;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// The most notifications one statement sends.
 const MAX_BATCH: usize = 4096;
 
-/// One store call's notifications, and how its caller learns they were sent.
-struct Batch {
-    notes: Vec<(&'static str, String)>,
-    sent: oneshot::Sender<()>,
-}
+/// One store call's notifications: (channel, payload).
+type Batch = Vec<(&'static str, String)>;
 
 /// The handle every clone of a Postgres store shares. Its task starts with the first
 /// announcement (a store may be built outside a runtime) and ends with the last handle.
@@ -42,9 +39,10 @@ impl Notifier {
         }
     }
 
-    /// Sends `notes` (channel, payload) and returns once they are sent (or failed to be:
-    /// listeners then catch up by polling, see the module header).
-    pub async fn send(&self, notes: Vec<(&'static str, String)>) {
+    /// Hands `notes` (channel, payload) to the task, which sends them with whatever else
+    /// waits (a failure is logged: listeners then catch up by polling, see the module
+    /// header).
+    pub fn send(&self, notes: Batch) {
         if notes.is_empty() {
             return;
         }
@@ -53,11 +51,8 @@ impl Notifier {
             tokio::spawn(run(self.pool.clone(), rx));
             tx
         });
-        let (sent, done) = oneshot::channel();
-        if queue.send(Batch { notes, sent }).is_ok() {
-            // An error means the task ended: nothing more can be sent.
-            let _ = done.await;
-        }
+        // An error means the task ended with the runtime: nothing more can be sent.
+        let _ = queue.send(notes);
     }
 }
 
@@ -66,14 +61,12 @@ async fn run(pool: PgPool, mut queue: mpsc::UnboundedReceiver<Batch>) {
     while let Some(first) = queue.recv().await {
         let mut channels = Vec::new();
         let mut payloads = Vec::new();
-        let mut waiting = Vec::new();
         let mut next = Some(first);
         while let Some(batch) = next.take() {
-            for (channel, payload) in batch.notes {
+            for (channel, payload) in batch {
                 channels.push(channel);
                 payloads.push(payload);
             }
-            waiting.push(batch.sent);
             if channels.len() < MAX_BATCH {
                 next = queue.try_recv().ok();
             }
@@ -86,9 +79,6 @@ async fn run(pool: PgPool, mut queue: mpsc::UnboundedReceiver<Batch>) {
                 .await;
         if let Err(e) = sent {
             tracing::warn!(error = %e, count = channels.len(), "NOTIFY after commit failed; listeners will poll");
-        }
-        for w in waiting {
-            let _ = w.send(());
         }
     }
 }

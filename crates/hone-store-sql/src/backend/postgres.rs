@@ -132,7 +132,7 @@ impl Backend for Postgres {
                 Announce::Appended(job, seq) => (EVENTS_CHANNEL, format!("{job} {seq}")),
             })
             .collect();
-        hub.send(notes).await;
+        hub.send(notes);
     }
 
     /// Listens on the job channels. After a lost connection (notifications sent meanwhile

@@ -15,7 +15,7 @@ use hone_store::{Counts, GroupBy, Percentiles, Stats, StatsQuery, StoreError, To
 use sqlx::AssertSqlSafe;
 
 use crate::history::rollups::bins::Histogram;
-use crate::history::rollups::window::{self, ROLLED, Window};
+use crate::history::rollups::window::{self, Window, rolled};
 use crate::rows::get;
 use crate::{Backend, SqlStore, db_err};
 
@@ -55,13 +55,14 @@ fn add(c: &mut Counts, status: &str, count: u64, tokens: u64) {
     }
 }
 
-/// Runs `sql` over window `w` on `conn` (`$6`, when given, is `extra`).
+/// Runs `sql` over window `w` on `conn`: `$1` to `$5` as [`window`] says, then `extra`
+/// from `$6` on.
 #[apply(sql)]
 async fn rows<B>(
     conn: &mut B::Connection,
     sql: String,
     w: &Window,
-    extra: Option<i64>,
+    extra: &[i64],
 ) -> Result<Vec<B::Row>, StoreError> {
     let mut query = sqlx::query(AssertSqlSafe(sql))
         .bind(w.tenant.as_str())
@@ -69,10 +70,20 @@ async fn rows<B>(
         .bind(w.until)
         .bind(w.h0)
         .bind(w.h1);
-    if let Some(x) = extra {
-        query = query.bind(x);
+    for x in extra {
+        query = query.bind(*x);
     }
     query.fetch_all(&mut *conn).await.map_err(db_err)
+}
+
+/// Reads the rollups ([`rolled`]): the whole days are `$6`..`$7`.
+#[apply(sql)]
+async fn rolled_rows<B>(
+    conn: &mut B::Connection,
+    sql: String,
+    w: &Window,
+) -> Result<Vec<B::Row>, StoreError> {
+    rows::<B>(conn, sql, w, &[w.d0, w.d1]).await
 }
 
 #[apply(sql)]
@@ -159,14 +170,15 @@ async fn job_figures<B>(
                   {key} AS k, 1 AS n, j.total_tokens AS tokens, \
                   CASE WHEN j.first_passed THEN 1 ELSE 0 END AS fp FROM {} j \
                UNION ALL SELECT r.status, NULLIF(r.reason, ''), r.iterations, {rolled_key}, \
-                  r.n, r.tokens, r.first_passed FROM stats_jobs r WHERE {ROLLED}) u \
+                  r.n, r.tokens, r.first_passed FROM {} r WHERE r.n <> 0) u \
          GROUP BY status, reason, iterations, k",
-        window::jobs()
+        window::jobs(),
+        rolled("stats_jobs")
     );
     let mut outcomes = BTreeMap::<String, u64>::new();
     let mut iterations = BTreeMap::<u32, u64>::new();
     let mut groups = BTreeMap::<String, Counts>::new();
-    for row in rows::<B>(conn, by_state, w, None).await? {
+    for row in rolled_rows::<B>(conn, by_state, w).await? {
         let status: String = get::<B, _>(&row, "status")?;
         let count = n(get::<B, Option<i64>>(&row, "n")?);
         if count == 0 {
@@ -207,11 +219,12 @@ async fn percentiles<B>(
     let sql = format!(
         "SELECT 'v' AS kind, 0 AS bin, j.finished_at - j.started_at AS d, \
             j.started_at - j.created_at AS lo, 1 AS n FROM {} j WHERE j.started_at IS NOT NULL \
-         UNION ALL SELECT r.kind, r.bin, NULL, r.lo, r.n FROM stats_times r WHERE {ROLLED}",
-        window::jobs()
+         UNION ALL SELECT r.kind, r.bin, NULL, r.lo, r.n FROM {} r WHERE r.n <> 0",
+        window::jobs(),
+        rolled("stats_times")
     );
     let (mut durations, mut waits) = (Histogram::default(), Histogram::default());
-    for row in rows::<B>(conn, sql, w, None).await? {
+    for row in rolled_rows::<B>(conn, sql, w).await? {
         let kind: String = get::<B, _>(&row, "kind")?;
         let lo = get::<B, Option<i64>>(&row, "lo")?;
         match kind.as_str() {
@@ -248,12 +261,12 @@ async fn series<B>(
         "SELECT b, {TALLY} FROM ( \
             SELECT j.created_at - j.created_at % $6 AS b, j.status AS status, 1 AS n, \
                j.total_tokens AS tokens FROM {} j \
-            UNION ALL SELECT r.hour - r.hour % $6, r.status, r.n, r.tokens \
-               FROM stats_jobs r WHERE {ROLLED}) u \
+            UNION ALL SELECT r.hour - r.hour % $6, r.status, r.n, r.tokens FROM stats_series r \
+               WHERE r.tenant_id = $1 AND r.hour >= $4 AND r.hour < $5 AND r.n <> 0) u \
          GROUP BY b HAVING sum(n) > 0 ORDER BY b",
         window::jobs()
     );
-    rows::<B>(conn, sql, w, Some(width))
+    rows::<B>(conn, sql, w, &[width])
         .await?
         .iter()
         .map(|row| {
@@ -273,11 +286,12 @@ async fn tag_groups<B>(
         "SELECT k, {TALLY} FROM ( \
             SELECT t.tag AS k, j.status AS status, 1 AS n, j.total_tokens AS tokens \
                FROM {} j JOIN job_tags t ON t.job_id = j.id \
-            UNION ALL SELECT r.tag, r.status, r.n, r.tokens FROM stats_tags r WHERE {ROLLED}) u \
+            UNION ALL SELECT r.tag, r.status, r.n, r.tokens FROM {} r WHERE r.n <> 0) u \
          GROUP BY k HAVING sum(n) > 0 ORDER BY n DESC, k",
-        window::jobs()
+        window::jobs(),
+        rolled("stats_tags")
     );
-    rows::<B>(conn, sql, w, None)
+    rolled_rows::<B>(conn, sql, w)
         .await?
         .iter()
         .map(|row| Ok((get::<B, String>(row, "k")?, counts::<B>(row)?)))
@@ -299,13 +313,14 @@ async fn tokens_and_errors<B>(
                a.critic_prompt_tokens AS cp, a.critic_completion_tokens AS cc FROM {} a \
             UNION ALL SELECT NULLIF(r.actor_model, ''), NULLIF(r.critic_model, ''), \
                NULLIF(r.error_type, ''), r.n, r.ap, r.ac, r.cp, r.cc \
-               FROM stats_attempts r WHERE {ROLLED}) u \
+               FROM {} r WHERE r.n <> 0) u \
          GROUP BY am, cm, e",
-        window::attempts()
+        window::attempts(),
+        rolled("stats_attempts")
     );
     let mut by_role = BTreeMap::<(String, &'static str), (u64, u64)>::new();
     let mut errors = BTreeMap::<String, u64>::new();
-    for row in rows::<B>(conn, sql, w, None).await? {
+    for row in rolled_rows::<B>(conn, sql, w).await? {
         if let Some(e) = get::<B, Option<String>>(&row, "e")? {
             *errors.entry(e).or_default() += n(get::<B, Option<i64>>(&row, "n")?);
         }
@@ -351,13 +366,14 @@ async fn critique_issues<B>(
             SELECT {severity} AS s, {category} AS c, 1 AS n FROM {} a, {from} \
                WHERE a.critique IS NOT NULL \
             UNION ALL SELECT NULLIF(r.severity, ''), NULLIF(r.category, ''), r.n \
-               FROM stats_issues r WHERE {ROLLED}) u \
+               FROM {} r WHERE r.n <> 0) u \
          GROUP BY s, c",
-        window::attempts()
+        window::attempts(),
+        rolled("stats_issues")
     );
     let mut severities = BTreeMap::<String, u64>::new();
     let mut categories = BTreeMap::<String, u64>::new();
-    for row in rows::<B>(conn, sql, w, None).await? {
+    for row in rolled_rows::<B>(conn, sql, w).await? {
         let count = n(get::<B, Option<i64>>(&row, "n")?);
         if let Some(s) = get::<B, Option<String>>(&row, "s")? {
             *severities.entry(s).or_default() += count;

@@ -1,17 +1,17 @@
-//! A stats window split for the rollups: its whole UTC hours are read from the rollups,
-//! everything else from the rows. The rows read are the jobs created (and attempts started)
+//! A stats window split for the rollups: its whole UTC days and the whole hours around
+//! them are read from the rollups, everything else from the rows. The rows read are the jobs created (and attempts started)
 //! in the window's partial first and last hours, and in its whole hours those of jobs not
 //! folded yet: open (queued or running) or ended and waiting in `stats_fold`. At one snapshot
 //! each job is in exactly one of those places, so the sum is exact.
 //!
 //! Every statement binds `$1` the tenant, `$2`..`$3` the window, `$4`..`$5` its whole hours
-//! (empty when it has none: then the rows cover the whole window).
+//! (empty when it has none: then the rows cover the whole window); those reading the
+//! rollups ([`rolled`]) bind `$6`..`$7`, the whole days among those hours.
 
 use hone_domain::TenantId;
 use hone_store::StatsQuery;
 
-/// An hour, in milliseconds.
-const HOUR: i64 = 3_600_000;
+use super::{DAY, HOUR};
 
 /// The jobs' columns the stats read.
 const JOB_COLUMNS: &str = "id, status, reason, iterations, model, language, total_tokens, \
@@ -31,26 +31,50 @@ pub(crate) struct Window {
     pub(crate) h0: i64,
     /// The end of the last whole hour (`h0` when there is none).
     pub(crate) h1: i64,
+    /// The first whole day's start, within the whole hours.
+    pub(crate) d0: i64,
+    /// The end of the last whole day (`d0` when there is none: then both are `h1`).
+    pub(crate) d1: i64,
 }
 
 impl Window {
     /// The window of `q` for `tenant`.
     pub(crate) fn new(tenant: &TenantId, q: &StatsQuery) -> Self {
         let (since, until) = (q.since.as_millis(), q.until.as_millis());
-        let h0 = since
-            .div_euclid(HOUR)
-            .saturating_add(i64::from(since.rem_euclid(HOUR) != 0))
-            .saturating_mul(HOUR);
-        let h1 = until.div_euclid(HOUR).saturating_mul(HOUR);
-        let (h0, h1) = if h1 > h0 { (h0, h1) } else { (since, since) };
+        let (h0, h1) = whole(since, until, HOUR).unwrap_or((since, since));
+        let (d0, d1) = whole(h0, h1, DAY).unwrap_or((h1, h1));
         Self {
             tenant: tenant.clone(),
             since,
             until,
             h0,
             h1,
+            d0,
+            d1,
         }
     }
+}
+
+/// The whole spans of `width` within `[from, to)`, if there is one.
+fn whole(from: i64, to: i64, width: i64) -> Option<(i64, i64)> {
+    let first = from
+        .div_euclid(width)
+        .saturating_add(i64::from(from.rem_euclid(width) != 0))
+        .saturating_mul(width);
+    let end = to.div_euclid(width).saturating_mul(width);
+    (end > first).then_some((first, end))
+}
+
+/// The rows of rollup `table` for the window: the days `[$6, $7)`, and the hours `[$4, $6)`
+/// and `[$7, $5)` around them, each an index range, as a derived table.
+pub(crate) fn rolled(table: &str) -> String {
+    format!(
+        "(SELECT * FROM {table} WHERE tenant_id = $1 AND width = {DAY} AND at >= $6 AND at < $7 \
+         UNION ALL SELECT * FROM {table} \
+            WHERE tenant_id = $1 AND width = {HOUR} AND at >= $4 AND at < $6 \
+         UNION ALL SELECT * FROM {table} \
+            WHERE tenant_id = $1 AND width = {HOUR} AND at >= $7 AND at < $5)"
+    )
 }
 
 /// The rows of the window's jobs the rollups do not hold, as a derived table.
@@ -84,9 +108,6 @@ pub(crate) fn attempts() -> String {
     )
 }
 
-/// The rollup rows (alias `r`) of the window's whole hours.
-pub(crate) const ROLLED: &str = "r.tenant_id = $1 AND r.hour >= $4 AND r.hour < $5 AND r.n <> 0";
-
 fn prefixed(alias: &str, columns: &str) -> String {
     columns
         .split(", ")
@@ -117,6 +138,15 @@ mod tests {
         assert_eq!((w.h0, w.h1), (HOUR * 11, HOUR * 20));
         let w = window(HOUR * 10, HOUR * 20);
         assert_eq!((w.h0, w.h1), (HOUR * 10, HOUR * 20));
+    }
+
+    #[test]
+    fn whole_days_are_those_inside_the_whole_hours() {
+        let w = window(DAY * 3 + HOUR * 5 + 1, DAY * 9 + HOUR * 2);
+        assert_eq!((w.h0, w.h1), (DAY * 3 + HOUR * 6, DAY * 9 + HOUR * 2));
+        assert_eq!((w.d0, w.d1), (DAY * 4, DAY * 9));
+        let w = window(DAY * 3 + HOUR * 5, DAY * 4 + HOUR * 2);
+        assert_eq!((w.d0, w.d1), (w.h1, w.h1), "no whole day");
     }
 
     #[test]
