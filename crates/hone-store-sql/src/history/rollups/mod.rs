@@ -140,6 +140,26 @@ async fn add_jobs<B>(conn: &mut B::Connection, ids: &str, sign: i64) -> Result<(
     times::<B>(conn, ids, sign).await
 }
 
+/// The ids (column `id`) that `sql` selects for a batch, `$1` bound to `cut` when given.
+#[apply(sql)]
+async fn batch<B>(
+    conn: &mut B::Connection,
+    sql: String,
+    cut: Option<i64>,
+) -> Result<Vec<JobId>, StoreError> {
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    if let Some(cut) = cut {
+        query = query.bind(cut);
+    }
+    query
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|row| job_id_col::<B>(row, "id"))
+        .collect()
+}
+
 /// The duration and queue-wait histograms of jobs `ids` that started.
 #[apply(sql)]
 async fn times<B>(conn: &mut B::Connection, ids: &str, sign: i64) -> Result<(), StoreError> {
@@ -212,16 +232,10 @@ impl<B> SqlStore<B> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         B::lock_key(&mut tx, LOCK).await.map_err(db_err)?;
         let sql = format!(
-            "SELECT job_id FROM stats_fold ORDER BY job_id LIMIT {}",
+            "SELECT job_id AS id FROM stats_fold ORDER BY job_id LIMIT {}",
             limit.max(1)
         );
-        let ids = sqlx::query(AssertSqlSafe(sql))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(|row| job_id_col::<B>(row, "job_id"))
-            .collect::<Result<Vec<_>, _>>()?;
+        let ids = batch::<B>(&mut tx, sql, None).await?;
         if ids.is_empty() {
             return Ok(0);
         }
@@ -253,14 +267,7 @@ impl<B> SqlStore<B> {
              AND NOT EXISTS (SELECT 1 FROM stats_fold f WHERE f.job_id = jobs.id) LIMIT {}",
             limit.max(1)
         );
-        let ids = sqlx::query(AssertSqlSafe(sql))
-            .bind(cut)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(|row| job_id_col::<B>(row, "id"))
-            .collect::<Result<Vec<_>, _>>()?;
+        let ids = batch::<B>(&mut tx, sql, Some(cut)).await?;
         if ids.is_empty() {
             return Ok(0);
         }
