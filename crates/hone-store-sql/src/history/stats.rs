@@ -318,27 +318,32 @@ async fn tokens_and_errors<B>(
         window::attempts(),
         rolled("stats_attempts")
     );
-    let mut by_role = BTreeMap::<(String, &'static str), (u64, u64)>::new();
+    // (model, role) -> (prompt tokens, completion tokens, attempts): a model whose attempts
+    // retention took out of the rollups (count 0) is left out, one with 0 tokens is not.
+    let mut by_role = BTreeMap::<(String, &'static str), (u64, u64, u64)>::new();
     let mut errors = BTreeMap::<String, u64>::new();
     for row in rolled_rows::<B>(conn, sql, w).await? {
+        let count = n(get::<B, Option<i64>>(&row, "n")?);
         if let Some(e) = get::<B, Option<String>>(&row, "e")? {
-            *errors.entry(e).or_default() += n(get::<B, Option<i64>>(&row, "n")?);
+            *errors.entry(e).or_default() += count;
         }
         if let Some(actor) = get::<B, Option<String>>(&row, "am")? {
             let t = by_role.entry((actor, "actor")).or_default();
             t.0 += n(get::<B, Option<i64>>(&row, "ap")?);
             t.1 += n(get::<B, Option<i64>>(&row, "ac")?);
+            t.2 += count;
         }
         if let Some(critic) = get::<B, Option<String>>(&row, "cm")? {
             let t = by_role.entry((critic, "critic")).or_default();
             t.0 += n(get::<B, Option<i64>>(&row, "cp")?);
             t.1 += n(get::<B, Option<i64>>(&row, "cc")?);
+            t.2 += count;
         }
     }
     let mut tokens: Vec<TokenUse> = by_role
         .into_iter()
-        .filter(|(_, (p, c))| p + c > 0)
-        .map(|((model, role), (p, c))| TokenUse {
+        .filter(|(_, (_, _, calls))| *calls > 0)
+        .map(|((model, role), (p, c, _))| TokenUse {
             model,
             role,
             prompt_tokens: p,
